@@ -1,0 +1,162 @@
+"""The manifests repository through the git CLI: a cached bare clone, plumbing-only writes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+
+log = structlog.get_logger()
+
+
+class GitError(RuntimeError):
+    """A git command failed; the message carries git's own words (never credentials)."""
+
+
+class MergeConflict(GitError):
+    """A change no longer applies on the branch it targets."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str = "Hoist"
+    email: str = "hoist@localhost"
+
+
+class GitRepo:
+    """A bare clone of the manifests repository at `path`, fetched from `url`.
+
+    Commits are built with plumbing (temporary index, commit-tree), so no working tree is
+    ever checked out and nothing half-written can be left behind.
+    """
+
+    def __init__(self, url: str, path: Path, identity: Identity = Identity()) -> None:
+        self.url = url
+        self.path = path
+        self.identity = identity
+
+    def _run(self, *args: str, env: dict[str, str] | None = None, check: bool = True,
+             input: str | None = None) -> subprocess.CompletedProcess[str]:
+        full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
+        result = subprocess.run(
+            ["git", "-C", str(self.path), *args], capture_output=True, text=True,
+            env=full_env, input=input, check=False,
+        )
+        if check and result.returncode != 0:
+            raise GitError(f"git {args[0]} failed: {_redact(result.stderr.strip(), self.url)}")
+        return result
+
+    def sync(self) -> None:
+        """Create the cache on first use, then fetch every branch."""
+        fresh = not (self.path / "HEAD").exists()
+        if fresh:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self._run("init", "--bare", "-q")
+            self._run("remote", "add", "origin", self.url)
+            self._run("config", "remote.origin.fetch", "+refs/heads/*:refs/remotes/origin/*")
+        self._run("fetch", "--prune", "-q", "origin")
+        if fresh:
+            self._run("remote", "set-head", "origin", "--auto", check=False)
+
+    def tip(self, branch: str) -> str | None:
+        """The fetched commit of origin's branch, or None if it has no such branch."""
+        result = self._run("rev-parse", "--verify", "-q", f"refs/remotes/origin/{branch}^{{commit}}",
+                           check=False)
+        return result.stdout.strip() or None
+
+    def read(self, ref: str, path: str) -> str | None:
+        """A file's text at ref (bytes kept: CRLF, BOM), or None if absent."""
+        result = subprocess.run(
+            ["git", "-C", str(self.path), "cat-file", "blob", f"{ref}:{path}"],
+            capture_output=True, check=False,
+        )
+        if result.returncode != 0:
+            return None
+        return result.stdout.decode("utf-8")
+
+    def message(self, sha: str) -> str:
+        """The full message of a commit."""
+        return self._run("log", "-1", "--format=%B", sha).stdout
+
+    def parent(self, sha: str) -> str | None:
+        """The first parent of a commit."""
+        result = self._run("rev-parse", "-q", "--verify", f"{sha}^", check=False)
+        return result.stdout.strip() or None
+
+    def commit(self, parent: str, files: dict[str, str], message: str, when: float) -> str:
+        """A commit on top of parent with files replaced; `when` fixes its dates so the same
+        change always yields the same commit id."""
+        with tempfile.TemporaryDirectory() as tmp:
+            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+            self._run("read-tree", parent, env=env)
+            for path, text in files.items():
+                blob = self._run("hash-object", "-w", "--stdin", input=text).stdout.strip()
+                self._run("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=env)
+            tree = self._run("write-tree", env=env).stdout.strip()
+        return self.commit_tree(tree, parent, message, when)
+
+    def commit_tree(self, tree: str, parent: str, message: str, when: float) -> str:
+        """A commit object for tree with one parent."""
+        stamp = f"{int(when)} +0000"
+        env = {
+            "GIT_AUTHOR_NAME": self.identity.name, "GIT_AUTHOR_EMAIL": self.identity.email,
+            "GIT_COMMITTER_NAME": self.identity.name, "GIT_COMMITTER_EMAIL": self.identity.email,
+            "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp,
+        }
+        return self._run("commit-tree", tree, "-p", parent, "-F", "-", env=env,
+                         input=message).stdout.strip()
+
+    def replay(self, sha: str, onto: str, message: str, when: float) -> str:
+        """sha's change applied on top of onto (a cherry-pick without a working tree)."""
+        base = self.parent(sha)
+        if base == onto:
+            tree = self._run("rev-parse", f"{sha}^{{tree}}").stdout.strip()
+        else:
+            result = self._run("merge-tree", "--write-tree", f"--merge-base={base}", onto, sha,
+                               check=False)
+            if result.returncode != 0:
+                raise MergeConflict(f"{sha[:12]} no longer applies on {onto[:12]}")
+            tree = result.stdout.splitlines()[0].strip()
+        return self.commit_tree(tree, onto, message, when)
+
+    def push(self, sha: str, branch: str, expect: str | None = None, force: bool = False) -> bool:
+        """Point origin's branch at sha. With force, only if it still is at `expect`
+        (a lease). False when the remote refused because it moved."""
+        args = ["push", "-q", "origin", f"{'+' if force else ''}{sha}:refs/heads/{branch}"]
+        if force:
+            args.insert(2, f"--force-with-lease=refs/heads/{branch}:{expect or ''}")
+        result = self._run(*args, check=False)
+        if result.returncode == 0:
+            self._run("update-ref", f"refs/remotes/origin/{branch}", sha)
+            return True
+        if "rejected" in result.stderr or "stale info" in result.stderr:
+            log.info("git.push_rejected", branch=branch)
+            return False
+        raise GitError(f"git push failed: {_redact(result.stderr.strip(), self.url)}")
+
+    def find_promotion_commit(self, branch: str, promotion_id: str) -> str | None:
+        """The commit on origin's branch whose Hoist-Promotion trailer is promotion_id."""
+        if self.tip(branch) is None:
+            return None
+        result = self._run("log", "-n1", "--format=%H", "-F",
+                           f"--grep=Hoist-Promotion: {promotion_id}", f"refs/remotes/origin/{branch}")
+        return result.stdout.strip() or None
+
+    def branches(self, prefix: str = "") -> list[str]:
+        """origin's branches (as fetched) that start with prefix."""
+        out = self._run("for-each-ref", "--format=%(refname:lstrip=3)",
+                        f"refs/remotes/origin/{prefix}").stdout
+        return [line for line in out.splitlines() if line]
+
+
+def _redact(text: str, url: str) -> str:
+    """Remove credentials embedded in a URL (https://token@host/...) from git's words."""
+    if "@" in url and "://" in url:
+        secret = url.split("://", 1)[1].split("@", 1)[0]
+        if secret:
+            text = text.replace(secret, "***")
+    return text

@@ -1,0 +1,306 @@
+"""SQLite store: the durable inbox of pushes, promotions and their transitions, change requests."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ulid import ULID
+
+from ..core.events import ImagePushed
+from ..core.machine import State, can_supersede, check_transition
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+  key TEXT PRIMARY KEY, source TEXT NOT NULL, registry TEXT, repository TEXT NOT NULL,
+  tag TEXT, digest TEXT, received_at REAL NOT NULL, processed_at REAL
+);
+CREATE TABLE IF NOT EXISTS promotions (
+  id TEXT PRIMARY KEY, image_key TEXT NOT NULL, repository TEXT NOT NULL, tag TEXT,
+  digest TEXT, version_key TEXT NOT NULL, environment TEXT NOT NULL, state TEXT NOT NULL,
+  event_key TEXT, received_at REAL NOT NULL, created_at REAL NOT NULL, updated_at REAL NOT NULL,
+  plan TEXT, base_sha TEXT, commit_sha TEXT, merge_sha TEXT, approved_by TEXT NOT NULL DEFAULT '[]',
+  reason TEXT,
+  UNIQUE (repository, version_key, environment)
+);
+CREATE TABLE IF NOT EXISTS transitions (
+  promotion_id TEXT NOT NULL, from_state TEXT, to_state TEXT NOT NULL, at REAL NOT NULL, note TEXT
+);
+CREATE TABLE IF NOT EXISTS change_requests (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, promotion_id TEXT NOT NULL UNIQUE, branch TEXT NOT NULL,
+  base TEXT NOT NULL, title TEXT NOT NULL, body TEXT NOT NULL, state TEXT NOT NULL,
+  created_at REAL NOT NULL, merged_at REAL, merge_sha TEXT
+);
+CREATE INDEX IF NOT EXISTS promotions_active ON promotions (state);
+"""
+
+
+_FIELDS = frozenset({"plan", "base_sha", "commit_sha", "merge_sha", "approved_by", "reason"})
+
+
+class StoreUnavailable(RuntimeError):
+    """The store cannot write (disk full, read-only, locked): callers should retry later."""
+
+
+@dataclass(frozen=True)
+class Promotion:
+    id: str
+    image_key: str
+    repository: str
+    tag: str | None
+    digest: str | None
+    environment: str
+    state: State
+    received_at: float
+    created_at: float
+    updated_at: float
+    event_key: str | None = None
+    plan: dict[str, Any] | None = None
+    base_sha: str | None = None
+    commit_sha: str | None = None
+    merge_sha: str | None = None
+    approved_by: tuple[str, ...] = ()
+    reason: str | None = None
+    change_request: int | None = field(default=None)
+
+    def public(self) -> dict[str, Any]:
+        """The JSON form served by /api/promotions."""
+        data = {k: getattr(self, k) for k in (
+            "id", "image_key", "repository", "tag", "digest", "environment", "state",
+            "received_at", "created_at", "updated_at", "base_sha", "commit_sha", "merge_sha",
+            "reason", "change_request",
+        )}
+        data["approved_by"] = list(self.approved_by)
+        if self.plan:
+            data["image"] = self.plan["image"]
+            data["files"] = [f["file"] for f in self.plan["files"]]
+        return data
+
+
+@dataclass(frozen=True)
+class ChangeRequest:
+    id: int
+    promotion_id: str
+    branch: str
+    base: str
+    title: str
+    body: str
+    state: str
+    created_at: float
+    merged_at: float | None
+    merge_sha: str | None
+
+
+@dataclass(frozen=True)
+class NewPromotion:
+    image_key: str
+    environment: str
+    repository: str
+    tag: str | None
+    digest: str | None
+    received_at: float
+    event_key: str | None
+
+
+class Store:
+    """One SQLite file in WAL mode; a connection per thread; every write one transaction."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db().executescript(SCHEMA)
+        except sqlite3.OperationalError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+
+    def _db(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            self._local.db = db
+        return db
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        db = self._db()
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+
+    # inbox -----------------------------------------------------------------------------------
+
+    def add_events(self, pushes: list[ImagePushed], received_at: float) -> int:
+        """Store pushes durably; those already seen (same key) are ignored. Returns new count."""
+        added = 0
+        with self._tx() as db:
+            for p in pushes:
+                cur = db.execute(
+                    "INSERT OR IGNORE INTO events VALUES (?,?,?,?,?,?,?,NULL)",
+                    (p.key, p.source, p.registry, p.repository, p.tag, p.digest, received_at),
+                )
+                added += cur.rowcount
+        return added
+
+    def pending_events(self) -> list[tuple[ImagePushed, float]]:
+        """Unprocessed pushes with their receive time, oldest first."""
+        rows = self._db().execute(
+            "SELECT * FROM events WHERE processed_at IS NULL ORDER BY received_at, key"
+        ).fetchall()
+        return [
+            (ImagePushed(r["source"], r["key"].split(":", 1)[1], r["registry"], r["repository"],
+                         r["tag"], r["digest"]), r["received_at"])
+            for r in rows
+        ]
+
+    def ingest(self, event_key: str | None, new: list[NewPromotion]) -> list[Promotion]:
+        """Create promotions (skipping ones that exist for the same version and environment),
+        supersede older unfinished ones for the same image and environment, mark the event
+        processed: all in one transaction. Returns the promotions created."""
+        now = time.time()
+        created: list[str] = []
+        with self._tx() as db:
+            for n in new:
+                version_key = n.digest or n.tag or ""
+                exists = db.execute(
+                    "SELECT 1 FROM promotions WHERE repository=? AND version_key=? AND environment=?",
+                    (n.repository, version_key, n.environment),
+                ).fetchone()
+                if exists:
+                    continue
+                pid = str(ULID())
+                for old in db.execute(
+                    "SELECT id, state FROM promotions WHERE image_key=? AND environment=?",
+                    (n.image_key, n.environment),
+                ).fetchall():
+                    if can_supersede(State(old["state"])):
+                        self._move(db, old["id"], State(old["state"]), State.SUPERSEDED,
+                                   f"superseded by {pid}", now)
+                db.execute(
+                    "INSERT INTO promotions (id, image_key, repository, tag, digest, version_key,"
+                    " environment, state, event_key, received_at, created_at, updated_at)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (pid, n.image_key, n.repository, n.tag, n.digest, version_key, n.environment,
+                     State.RECEIVED.value, n.event_key, n.received_at, now, now),
+                )
+                db.execute("INSERT INTO transitions VALUES (?,?,?,?,?)",
+                           (pid, None, State.RECEIVED.value, now, n.event_key))
+                created.append(pid)
+            if event_key is not None:
+                db.execute("UPDATE events SET processed_at=? WHERE key=?", (now, event_key))
+        return [self.promotion(pid) for pid in created]
+
+    # promotions ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _move(db: sqlite3.Connection, pid: str, current: State, target: State,
+              note: str | None, now: float) -> None:
+        check_transition(current, target)
+        db.execute("UPDATE promotions SET state=?, updated_at=? WHERE id=?", (target.value, now, pid))
+        db.execute("INSERT INTO transitions VALUES (?,?,?,?,?)",
+                   (pid, current.value, target.value, now, note))
+
+    def transition(self, pid: str, target: State, note: str | None = None, **fields: Any) -> Promotion:
+        """Move a promotion to target (checked against the machine), setting fields with it."""
+        now = time.time()
+        with self._tx() as db:
+            row = db.execute("SELECT state FROM promotions WHERE id=?", (pid,)).fetchone()
+            if row is None:
+                raise KeyError(pid)
+            self._move(db, pid, State(row["state"]), target, note, now)
+            for key, value in fields.items():
+                if key not in _FIELDS:
+                    raise ValueError(f"not a promotion field: {key}")
+                if key in ("plan", "approved_by"):
+                    value = json.dumps(value)
+                db.execute(f"UPDATE promotions SET {key}=? WHERE id=?", (value, pid))  # noqa: S608
+        return self.promotion(pid)
+
+    def promotion(self, pid: str) -> Promotion:
+        """One promotion by id; KeyError if unknown."""
+        row = self._db().execute(
+            "SELECT p.*, c.id AS cr FROM promotions p LEFT JOIN change_requests c"
+            " ON c.promotion_id = p.id WHERE p.id=?", (pid,)
+        ).fetchone()
+        if row is None:
+            raise KeyError(pid)
+        return _promotion(row)
+
+    def promotions(self, limit: int = 100, active_only: bool = False) -> list[Promotion]:
+        """Newest first; with active_only, those not in a final state, oldest first."""
+        if active_only:
+            sql = ("SELECT p.*, c.id AS cr FROM promotions p LEFT JOIN change_requests c"
+                   " ON c.promotion_id = p.id WHERE p.state NOT IN"
+                   " ('promoted','noop','superseded','failed') ORDER BY p.created_at, p.id")
+            return [_promotion(r) for r in self._db().execute(sql).fetchall()]
+        sql = ("SELECT p.*, c.id AS cr FROM promotions p LEFT JOIN change_requests c"
+               " ON c.promotion_id = p.id ORDER BY p.created_at DESC, p.id DESC LIMIT ?")
+        return [_promotion(r) for r in self._db().execute(sql, (limit,)).fetchall()]
+
+    def transitions(self, pid: str) -> list[dict[str, Any]]:
+        """The recorded history of one promotion."""
+        rows = self._db().execute(
+            "SELECT from_state, to_state, at, note FROM transitions WHERE promotion_id=?"
+            " ORDER BY rowid", (pid,)).fetchall()
+        return [dict(r) for r in rows]
+
+    # change requests (the local forge) -------------------------------------------------------
+
+    def change_request(self, promotion_id: str) -> ChangeRequest | None:
+        """The change request of a promotion, if one was recorded."""
+        row = self._db().execute(
+            "SELECT * FROM change_requests WHERE promotion_id=?", (promotion_id,)).fetchone()
+        return ChangeRequest(**dict(row)) if row else None
+
+    def change_requests(self) -> list[ChangeRequest]:
+        """All change requests, oldest first."""
+        rows = self._db().execute("SELECT * FROM change_requests ORDER BY id").fetchall()
+        return [ChangeRequest(**dict(r)) for r in rows]
+
+    def record_change_request(self, promotion_id: str, branch: str, base: str, title: str,
+                              body: str) -> ChangeRequest:
+        """Find or create the change request of a promotion."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO change_requests (promotion_id, branch, base, title, body,"
+                " state, created_at) VALUES (?,?,?,?,?,'open',?)",
+                (promotion_id, branch, base, title, body, time.time()))
+        found = self.change_request(promotion_id)
+        assert found is not None
+        return found
+
+    def close_change_request(self, promotion_id: str, state: str, merge_sha: str | None) -> None:
+        """Mark a change request merged or closed."""
+        with self._tx() as db:
+            db.execute("UPDATE change_requests SET state=?, merged_at=?, merge_sha=?"
+                       " WHERE promotion_id=?", (state, time.time(), merge_sha, promotion_id))
+
+
+def _promotion(row: sqlite3.Row) -> Promotion:
+    return Promotion(
+        id=row["id"], image_key=row["image_key"], repository=row["repository"], tag=row["tag"],
+        digest=row["digest"], environment=row["environment"], state=State(row["state"]),
+        received_at=row["received_at"], created_at=row["created_at"],
+        updated_at=row["updated_at"], event_key=row["event_key"],
+        plan=json.loads(row["plan"]) if row["plan"] else None, base_sha=row["base_sha"],
+        commit_sha=row["commit_sha"], merge_sha=row["merge_sha"],
+        approved_by=tuple(json.loads(row["approved_by"])), reason=row["reason"],
+        change_request=row["cr"],
+    )

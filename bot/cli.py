@@ -1,0 +1,157 @@
+"""The `hoist` command. Bad input exits 2 with one line on stderr, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from .core.config import ConfigError, load_config
+from .settings import Settings, SettingsError
+
+
+class UsageError(Exception):
+    """A problem with what the user asked for: printed as one line, exit 2."""
+
+
+def _read(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def cmd_parse_event(args: argparse.Namespace) -> int:
+    from .sources import SOURCES, PayloadError, lower_headers
+
+    source = SOURCES.get(args.source)
+    if source is None:
+        raise UsageError(f"unknown source {args.source!r}; known: {', '.join(sorted(SOURCES))}")
+    headers: list[tuple[str, str]] = []
+    for header in args.header:
+        name, sep, value = header.partition(":")
+        if not sep or not name.strip():
+            raise UsageError(f"--header must look like 'Name: value', got {header!r}")
+        headers.append((name.strip(), value.strip()))
+    try:
+        pushes = source.parse(lower_headers(headers), _read(args.file))
+    except PayloadError as exc:
+        raise UsageError(f"{args.file}: {exc}") from None
+    for push in pushes:
+        print(json.dumps(push.to_public_json()))
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    text = _read(args.config).decode("utf-8", errors="replace")
+    try:
+        config = load_config(text, args.config)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    print(f"{args.config}: ok ({len(config.images)} images, "
+          f"{len(config.environments)} environments)")
+    return 0
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = Settings.from_env()
+    if getattr(args, "config", None):
+        settings = dataclasses.replace(settings, config_file=Path(args.config))
+    return settings
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from . import log
+    from .web.app import create_app
+    from .wiring import build_services
+    from .worker import Worker
+
+    settings = _settings(args)
+    try:
+        settings.check_serve()
+    except SettingsError as exc:
+        raise UsageError(str(exc)) from None
+    log.configure(settings.log_format, settings.secrets)
+    services = build_services(settings)
+    worker = Worker(services, settings.poll_interval)
+    app = create_app(settings, services, worker.wake, (worker.start, worker.stop))
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    from .adapters.store import Store
+    from .flows.approve import NotApprovable, approve
+
+    settings = Settings.from_env()
+    db = settings.data_dir / "hoist.db"
+    if not db.exists():
+        raise UsageError(f"no Hoist store at {db} (set HOIST_DATA_DIR)")
+    try:
+        p = approve(Store(db), args.id, args.by)
+    except KeyError:
+        raise UsageError(f"no promotion {args.id}") from None
+    except NotApprovable as exc:
+        raise UsageError(str(exc)) from None
+    print(f"approved {p.id} ({p.image_key} in {p.environment}) by {args.by}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo.run import run_demo
+
+    return run_demo(keep=args.keep)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(prog="hoist", description="GitOps image-promotion bot")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the webhook service and worker")
+    serve.add_argument("--config", help="a local hoist.yaml instead of the repo's")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.set_defaults(func=cmd_serve)
+
+    demo = sub.add_parser("demo", help="promote an image in a throw-away local manifests repo")
+    demo.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    demo.set_defaults(func=cmd_demo)
+
+    parse = sub.add_parser("parse-event", help="print the pushes a saved webhook body yields")
+    parse.add_argument("--source", required=True)
+    parse.add_argument("--header", action="append", default=[], help="'Name: value'")
+    parse.add_argument("file")
+    parse.set_defaults(func=cmd_parse_event)
+
+    check = sub.add_parser("check", help="validate a hoist.yaml")
+    check.add_argument("--config", required=True)
+    check.set_defaults(func=cmd_check)
+
+    approve = sub.add_parser("approve", help="approve a promotion waiting for approval")
+    approve.add_argument("id")
+    approve.add_argument("--by", default="cli", help="who approves (recorded in the trailers)")
+    approve.set_defaults(func=cmd_approve)
+
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `hoist` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except UsageError as exc:
+        print(f"hoist: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,158 @@
+"""The hoist.yaml model and its validation, with errors that name file, line and field."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+from .images import InvalidReference, validate_name
+
+Pin = Literal["tag", "tag@digest", "@digest"]
+
+
+class ConfigError(ValueError):
+    """hoist.yaml is invalid; each problem is one 'file:line: field: message' line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TagPolicy(_Model):
+    semver: str | None = None
+    prerelease: bool = False
+
+
+class ImageConfig(_Model):
+    repository: str
+    tags: TagPolicy = TagPolicy()
+    pin: Pin = "tag"
+
+    @field_validator("repository")
+    @classmethod
+    def _valid_repository(cls, value: str) -> str:
+        try:
+            validate_name(value)
+        except InvalidReference as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("pin", mode="before")
+    @classmethod
+    def _pin_alias(cls, value: Any) -> Any:
+        # DESIGN.md spells tag@digest as `digest`.
+        return "tag@digest" if value == "digest" else value
+
+
+class Target(_Model):
+    file: str
+    image: str
+
+    @field_validator("file")
+    @classmethod
+    def _relative(cls, value: str) -> str:
+        parts = value.split("/")
+        if value.startswith("/") or ".." in parts or not value:
+            raise ValueError("must be a path relative to the repository root, without '..'")
+        return value
+
+
+class Environment(_Model):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
+    branch: str = "main"
+    approval: Literal["none", "manual"] = "none"
+    after: str | None = None
+    targets: list[Target] = Field(min_length=1)
+
+
+class Config(_Model):
+    images: dict[str, ImageConfig] = Field(min_length=1)
+    environments: list[Environment] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _references(self) -> Config:
+        names = [env.name for env in self.environments]
+        for i, env in enumerate(self.environments):
+            if names.count(env.name) > 1:
+                raise _FieldProblem(("environments", i, "name"), f"duplicate environment {env.name!r}")
+            if env.after is not None and env.after not in names:
+                raise _FieldProblem(("environments", i, "after"), f"unknown environment {env.after!r}")
+            if env.after == env.name:
+                raise _FieldProblem(("environments", i, "after"), "an environment cannot follow itself")
+            for j, target in enumerate(env.targets):
+                if target.image not in self.images:
+                    raise _FieldProblem(
+                        ("environments", i, "targets", j, "image"), f"unknown image {target.image!r}"
+                    )
+        return self
+
+    def environment(self, name: str) -> Environment:
+        """The environment called name; KeyError if there is none."""
+        for env in self.environments:
+            if env.name == name:
+                return env
+        raise KeyError(name)
+
+
+class _FieldProblem(ValueError):
+    """A cross-field problem that knows which field it belongs to."""
+
+    def __init__(self, loc: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
+        self.message = message
+
+
+def _line_of(tree: Any, loc: tuple[str | int, ...]) -> int:
+    """1-based line of the deepest node of loc that exists in the parsed tree."""
+    line, node = 1, tree
+    for part in loc:
+        if isinstance(node, CommentedMap) and part in node:
+            line = node.lc.key(part)[0] + 1
+            node = node[part]
+        elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
+            line = node.lc.item(part)[0] + 1
+            node = node[part]
+        else:
+            break
+    return line
+
+
+def _dotted(loc: tuple[str | int, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def load_config(text: str, filename: str = "hoist.yaml") -> Config:
+    """Parse and validate hoist.yaml text; raise ConfigError listing every problem."""
+    try:
+        tree = YAML(typ="rt").load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        raise ConfigError([f"{filename}:{line}: (yaml): {exc.problem or exc}"]) from None
+    if not isinstance(tree, CommentedMap):
+        raise ConfigError([f"{filename}:1: (top level): must be a mapping"])
+    try:
+        return Config.model_validate(tree)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            cause = error.get("ctx", {}).get("error")
+            if isinstance(cause, _FieldProblem):
+                loc, message = cause.loc, cause.message
+            else:
+                loc = tuple(p for p in error["loc"] if not str(p).startswith("function-"))
+                message = error["msg"].removeprefix("Value error, ")
+            problems.append(f"{filename}:{_line_of(tree, loc)}: {_dotted(loc)}: {message}")
+        raise ConfigError(problems) from None

@@ -1,0 +1,51 @@
+"""Promotion states and the transitions allowed between them."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class State(StrEnum):
+    RECEIVED = "received"
+    PLANNED = "planned"
+    PROPOSED = "proposed"
+    APPROVED = "approved"
+    MERGED = "merged"
+    PROMOTED = "promoted"
+    NOOP = "noop"
+    SUPERSEDED = "superseded"
+    HELD = "held"
+    FAILED = "failed"
+
+
+FINAL = frozenset({State.PROMOTED, State.NOOP, State.SUPERSEDED, State.FAILED})
+
+_ALLOWED: dict[State, frozenset[State]] = {
+    State.RECEIVED: frozenset({State.PLANNED, State.NOOP, State.SUPERSEDED, State.FAILED}),
+    State.PLANNED: frozenset({State.PROPOSED, State.SUPERSEDED, State.FAILED}),
+    State.PROPOSED: frozenset({State.APPROVED, State.SUPERSEDED, State.HELD, State.FAILED}),
+    State.APPROVED: frozenset({State.MERGED, State.SUPERSEDED, State.HELD, State.FAILED}),
+    State.MERGED: frozenset({State.PROMOTED, State.FAILED}),
+    State.HELD: frozenset({State.PROPOSED, State.SUPERSEDED, State.FAILED}),
+}
+
+
+class TransitionError(ValueError):
+    """A transition the state machine does not allow."""
+
+
+def check_transition(current: State, target: State) -> State:
+    """Return target if current may move to it; raise TransitionError otherwise."""
+    if target not in _ALLOWED.get(current, frozenset()):
+        raise TransitionError(f"a promotion cannot go from {current} to {target}")
+    return target
+
+
+def is_final(state: State) -> bool:
+    """True for states a promotion never leaves."""
+    return state in FINAL
+
+
+def can_supersede(state: State) -> bool:
+    """True while a newer image may still replace this promotion."""
+    return State.SUPERSEDED in _ALLOWED.get(state, frozenset())

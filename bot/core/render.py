@@ -1,0 +1,72 @@
+"""Commit messages with Hoist trailers, change-request titles and bodies; trailer parsing."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from .plan import Plan
+
+TRAILER_KEYS = (
+    "Hoist-Promotion",
+    "Hoist-Image",
+    "Hoist-Environment",
+    "Hoist-Step",
+    "Hoist-Approved-By",
+    "Hoist-Reverts",
+)
+_TRAILER_RE = re.compile(r"^(Hoist-[A-Za-z-]+):\s*(.*)$")
+
+
+def title(plan: Plan) -> str:
+    """`chore(deploy): promote guestbook to 1.4.2 in staging`."""
+    version = plan.new_version.split("@")[0] or plan.new_version
+    return f"chore(deploy): promote {plan.image_key} to {version} in {plan.environment}"
+
+
+def commit_message(
+    plan: Plan, promotion_id: str, approved_by: Sequence[str] = (), step: str | None = None
+) -> str:
+    """The promotion commit message: title, what moved, files, and the trailers."""
+    moved = f"{plan.repository} {plan.old_version or '(unset)'} → {plan.new_version}"
+    files = "\n".join(f.file for f in plan.files)
+    trailers = [
+        f"Hoist-Promotion: {promotion_id}",
+        f"Hoist-Image: {plan.image}",
+        f"Hoist-Environment: {plan.environment}",
+    ]
+    if step:
+        trailers.append(f"Hoist-Step: {step}")
+    if approved_by:
+        trailers.append(f"Hoist-Approved-By: {', '.join(approved_by)}")
+    return f"{title(plan)}\n\n{moved}\n{files}\n\n" + "\n".join(trailers) + "\n"
+
+
+def change_request_body(plan: Plan, approval: str) -> str:
+    """Markdown body of the change request: image from → to, files, the gate."""
+    lines = [
+        f"Promotes **{plan.image_key}** in **{plan.environment}**.",
+        "",
+        f"- from: `{plan.old_version or '(unset)'}`",
+        f"- to: `{plan.image}`",
+        f"- approval: {approval}",
+        "",
+        "Files:",
+    ]
+    for edit in plan.files:
+        for change in edit.changes:
+            lines.append(f"- `{edit.file}` `{change.dotted_path}`: `{change.old}` → `{change.new}`")
+    return "\n".join(lines) + "\n"
+
+
+def parse_trailers(message: str) -> dict[str, str]:
+    """Hoist trailers of a commit message (the last paragraph), by key."""
+    paragraphs = [p for p in message.strip().split("\n\n") if p.strip()]
+    if not paragraphs:
+        return {}
+    found = {}
+    for line in paragraphs[-1].splitlines():
+        match = _TRAILER_RE.match(line.strip())
+        if match:
+            found[match.group(1)] = match.group(2).strip()
+    return found

@@ -1,0 +1,48 @@
+"""Throw-away manifests repositories made from manifests-example/, for the demo and tests."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "manifests-example"
+
+
+def _git(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-c", "user.name=Demo", "-c", "user.email=demo@localhost", *args],
+        cwd=cwd, check=True, capture_output=True, text=True,
+    ).stdout
+
+
+def make_manifests_repo(dest: Path, registry_host: str = "localhost:5000",
+                        source: Path = EXAMPLE) -> str:
+    """A bare repo at dest/manifests.git holding manifests-example with its registry host
+    replaced by registry_host; returns its file:// URL."""
+    work = dest / "manifests-work"
+    shutil.copytree(source, work)
+    for path in work.rglob("*.yaml"):
+        path.write_text(path.read_text().replace("localhost:5000", registry_host))
+    bare = dest / "manifests.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
+    _git(work, "init", "-q", "-b", "main")
+    _git(work, "add", "-A")
+    _git(work, "commit", "-q", "-m", "chore: initial manifests")
+    _git(work, "push", "-q", str(bare), "main")
+    shutil.rmtree(work)
+    return f"file://{bare}"
+
+
+def distribution_envelope(host: str, repository: str, tag: str, digest: str) -> dict[str, object]:
+    """A notification envelope as docker-registry sends for a manifest push."""
+    return {"events": [{
+        "id": str(uuid.uuid4()), "timestamp": "2026-01-01T00:00:00Z", "action": "push",
+        "target": {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest,
+                   "length": 1, "repository": repository, "tag": tag,
+                   "url": f"http://{host}/v2/{repository}/manifests/{digest}"},
+        "request": {"id": str(uuid.uuid4()), "addr": "127.0.0.1", "host": host,
+                    "method": "PUT", "useragent": "hoist-demo"},
+        "actor": {}, "source": {"addr": host},
+    }]}

@@ -1,0 +1,119 @@
+"""Drive one promotion forward: plan, propose, merge once approved, start the next
+environment. Each state is written before the side effect that follows it, and each side
+effect is find-or-create, so running this again after a crash never duplicates anything."""
+
+from __future__ import annotations
+
+import structlog
+
+from ..adapters.git import MergeConflict
+from ..adapters.store import NewPromotion, Promotion
+from ..core import render
+from ..core.machine import State
+from ..core.plan import Plan, PlanError, branch_name, plan_environment
+from ..core.policy import next_environments, targets_for
+from ..failpoints import failpoint
+from .services import Services
+
+log = structlog.get_logger()
+
+
+def advance(services: Services, promotion: Promotion) -> Promotion:
+    """Take every step that needs no one; stop when waiting for a person or final."""
+    while True:
+        step = _STEPS.get(promotion.state)
+        if step is None:
+            return promotion
+        moved = step(services, promotion)
+        if moved.state == promotion.state:
+            return moved
+        promotion = moved
+
+
+def _plan(services: Services, p: Promotion) -> Promotion:
+    config = services.config()
+    env = config.environment(p.environment)
+    services.git.sync()
+    base = services.git.tip(env.branch)
+    if base is None:
+        return services.store.transition(p.id, State.FAILED, reason=f"no branch {env.branch!r}")
+    files = {path: services.git.read(base, path) for path in targets_for(env, p.image_key)}
+    try:
+        plan = plan_environment(config, p.environment, p.image_key, p.tag, p.digest, files)
+    except PlanError as exc:
+        log.warning("promotion.plan_failed", id=p.id, reason=str(exc))
+        return services.store.transition(p.id, State.FAILED, reason=str(exc))
+    if plan.is_noop:
+        log.info("promotion.noop", id=p.id, env=p.environment)
+        return services.store.transition(p.id, State.NOOP, reason="already at this image")
+    p = services.store.transition(p.id, State.PLANNED, plan=plan.to_json(), base_sha=base)
+    log.info("promotion.planned", id=p.id, env=p.environment, image=plan.image,
+             files=[f.file for f in plan.files])
+    failpoint("promotion.planned")
+    return p
+
+
+def _propose(services: Services, p: Promotion) -> Promotion:
+    assert p.plan is not None and p.base_sha is not None
+    plan = Plan.from_json(p.plan)
+    branch = branch_name(p.image_key, p.environment)
+    git = services.git
+    current = git.tip(branch)
+    if current is not None and render.parse_trailers(git.message(current)).get(
+        "Hoist-Promotion"
+    ) == p.id:
+        commit = current
+    else:
+        files = {f.file: f.new_text for f in plan.files}
+        commit = git.commit(p.base_sha, files, render.commit_message(plan, p.id), p.created_at)
+        if not git.push(commit, branch, expect=current, force=True):
+            return p  # the branch moved under us: the next pass finds or recreates it
+    failpoint("promotion.pushed")
+    env = services.config().environment(p.environment)
+    cr = services.forge.propose(p.id, branch, env.branch, render.title(plan),
+                                render.change_request_body(plan, env.approval))
+    log.info("promotion.proposed", id=p.id, env=p.environment, change_request=cr.id,
+             branch=branch, forge=services.forge.name)
+    return services.store.transition(p.id, State.PROPOSED, commit_sha=commit)
+
+
+def _gate(services: Services, p: Promotion) -> Promotion:
+    env = services.config().environment(p.environment)
+    if env.approval == "none":
+        return services.store.transition(p.id, State.APPROVED, note="approval: none")
+    return p
+
+
+def _merge(services: Services, p: Promotion) -> Promotion:
+    assert p.plan is not None and p.commit_sha is not None
+    plan = Plan.from_json(p.plan)
+    env = services.config().environment(p.environment)
+    message = render.commit_message(plan, p.id, approved_by=p.approved_by)
+    try:
+        sha = services.forge.merge(p.id, p.commit_sha, env.branch, message)
+    except MergeConflict as exc:
+        return services.store.transition(p.id, State.FAILED, reason=str(exc))
+    log.info("promotion.merged", id=p.id, env=p.environment, sha=sha)
+    return services.store.transition(p.id, State.MERGED, merge_sha=sha)
+
+
+def _finish(services: Services, p: Promotion) -> Promotion:
+    """No rollout checks yet: a merged promotion is promoted and the chain moves on."""
+    config = services.config()
+    following = [
+        NewPromotion(p.image_key, env.name, p.repository, p.tag, p.digest, p.received_at, None)
+        for env in next_environments(config, p.environment, p.image_key)
+    ]
+    services.store.ingest(None, following)
+    log.info("promotion.promoted", id=p.id, env=p.environment,
+             next=[n.environment for n in following])
+    return services.store.transition(p.id, State.PROMOTED)
+
+
+_STEPS = {
+    State.RECEIVED: _plan,
+    State.PLANNED: _propose,
+    State.PROPOSED: _gate,
+    State.APPROVED: _merge,
+    State.MERGED: _finish,
+}

@@ -1,0 +1,52 @@
+"""structlog set-up: JSON in production, readable on a terminal; secrets redacted."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterable, MutableMapping
+from typing import Any
+
+import structlog
+
+_SECRET_KEYS = ("secret", "token", "password", "authorization", "private_key")
+Processor = Any
+
+
+def redactor(secrets: Iterable[str]) -> Processor:
+    """A processor that masks secret-looking fields and any known secret value."""
+    known = tuple(s for s in secrets if s)
+
+    def redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        for key, value in list(event.items()):
+            if any(word in key.lower() for word in _SECRET_KEYS):
+                event[key] = "***"
+            elif isinstance(value, str):
+                for secret in known:
+                    value = value.replace(secret, "***")
+                event[key] = value
+        return event
+
+    return redact
+
+
+def configure(fmt: str = "auto", secrets: Iterable[str] = ()) -> None:
+    """Configure structlog once for the process."""
+    json_output = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
+    renderer: Processor = (
+        structlog.processors.JSONRenderer() if json_output
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            redactor(secrets),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
+        cache_logger_on_first_use=True,
+    )

@@ -1,0 +1,69 @@
+"""Settings from HOIST_* environment variables, built once at start-up and passed down."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class SettingsError(ValueError):
+    """The environment does not describe a service that may start."""
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    manifests_repo: str | None = None
+    config_path: str = "hoist.yaml"
+    config_file: Path | None = None
+    data_dir: Path = Path(".hoist")
+    webhook_secret: str | None = field(default=None, repr=False)
+    api_token: str | None = field(default=None, repr=False)
+    github_token: str | None = field(default=None, repr=False)
+    github_app_id: str | None = None
+    github_private_key: str | None = field(default=None, repr=False)
+    github_webhook_secret: str | None = field(default=None, repr=False)
+    insecure_demo: bool = False
+    log_format: str = "auto"
+    poll_interval: float = 1.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read every HOIST_* variable; unset ones keep their defaults."""
+        env = os.environ if env is None else env
+        return cls(
+            manifests_repo=env.get("HOIST_MANIFESTS_REPO") or None,
+            config_path=env.get("HOIST_CONFIG") or "hoist.yaml",
+            data_dir=Path(env.get("HOIST_DATA_DIR") or ".hoist"),
+            webhook_secret=env.get("HOIST_WEBHOOK_SECRET") or None,
+            api_token=env.get("HOIST_API_TOKEN") or None,
+            github_token=env.get("HOIST_GITHUB_TOKEN") or None,
+            github_app_id=env.get("HOIST_GITHUB_APP_ID") or None,
+            github_private_key=env.get("HOIST_GITHUB_PRIVATE_KEY") or None,
+            github_webhook_secret=env.get("HOIST_GITHUB_WEBHOOK_SECRET") or None,
+            insecure_demo=_flag(env.get("HOIST_INSECURE_DEMO")),
+            log_format=env.get("HOIST_LOG_FORMAT") or "auto",
+            poll_interval=float(env.get("HOIST_POLL_INTERVAL") or 1.0),
+        )
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret value, for redaction."""
+        values = (self.webhook_secret, self.api_token, self.github_token,
+                  self.github_private_key, self.github_webhook_secret)
+        return tuple(v for v in values if v)
+
+    def check_serve(self) -> None:
+        """Raise SettingsError unless the service may start with these settings."""
+        if not self.manifests_repo:
+            raise SettingsError("HOIST_MANIFESTS_REPO is not set (a git URL; file:// works)")
+        if not self.webhook_secret and not self.insecure_demo:
+            raise SettingsError(
+                "HOIST_WEBHOOK_SECRET is not set: refusing to accept unauthenticated webhooks "
+                "(set HOIST_INSECURE_DEMO=1 only for a local demo)"
+            )

@@ -1,0 +1,163 @@
+"""The HTTP service: registry webhooks in, promotions out through the API."""
+
+from __future__ import annotations
+
+import hmac
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..adapters.store import StoreUnavailable
+from ..flows.approve import NotApprovable, approve
+from ..flows.services import Services
+from ..settings import Settings
+from ..sources import SOURCES, AuthError, PayloadError, lower_headers
+from .metrics import Metrics
+
+log = structlog.get_logger()
+MAX_BODY = 1 << 20
+
+
+def _error(status: int, reason: str) -> JSONResponse:
+    return JSONResponse({"error": reason}, status_code=status)
+
+
+def create_app(
+    settings: Settings,
+    services: Services,
+    wake: Callable[[], None] = lambda: None,
+    lifespan_hooks: tuple[Callable[[], None], Callable[[], None]] | None = None,
+) -> FastAPI:
+    """The FastAPI app; `wake` nudges the worker, `lifespan_hooks` start/stop it."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if lifespan_hooks:
+            lifespan_hooks[0]()
+        yield
+        if lifespan_hooks:
+            await run_in_threadpool(lifespan_hooks[1])
+
+    app = FastAPI(title="Hoist", lifespan=lifespan)
+    metrics = Metrics()
+    store = services.store
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return _error(422, "; ".join(str(e.get("msg")) for e in exc.errors()))
+
+    @app.exception_handler(StoreUnavailable)
+    async def store_down(_: Request, exc: StoreUnavailable) -> JSONResponse:
+        log.error("store.unavailable", error=str(exc))
+        return _error(503, "store unavailable; retry later")
+
+    @app.post("/webhooks/registry/{source}", status_code=202)
+    async def registry_webhook(source: str, request: Request) -> JSONResponse:
+        handler = SOURCES.get(source)
+        if handler is None:
+            return _error(404, f"unknown source {source!r}; known: {', '.join(sorted(SOURCES))}")
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            metrics.webhooks.labels(source, "too_large").inc()
+            return _error(413, "body larger than 1 MiB")
+        started = time.monotonic()
+        headers = lower_headers(request.headers.items())
+        if settings.webhook_secret:
+            try:
+                handler.verify(headers, body, settings.webhook_secret)
+            except AuthError as exc:
+                metrics.webhooks.labels(source, "unauthorized").inc()
+                log.warning("webhook.unauthorized", source=source, reason=str(exc))
+                return _error(401, str(exc))
+        try:
+            pushes = handler.parse(headers, body)
+        except PayloadError as exc:
+            metrics.webhooks.labels(source, "bad_payload").inc()
+            return _error(400, str(exc))
+        added = await run_in_threadpool(store.add_events, pushes, time.time())
+        metrics.webhooks.labels(source, "accepted").inc()
+        metrics.pushes.labels(source).inc(added)
+        metrics.latency.labels(source).observe(time.monotonic() - started)
+        log.info("webhook.accepted", source=source, pushes=len(pushes), new=added)
+        if added:
+            wake()
+        return JSONResponse(
+            {"accepted": added, "duplicates": len(pushes) - added,
+             "pushes": [p.to_public_json() for p in pushes]},
+            status_code=202,
+        )
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz() -> JSONResponse:
+        try:
+            await run_in_threadpool(store.promotions, 1)
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+            return _error(503, f"store not ready: {exc}")
+        return JSONResponse({"status": "ready"})
+
+    @app.get("/metrics")
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/api/promotions")
+    async def list_promotions(limit: int = 100) -> dict[str, Any]:
+        found = await run_in_threadpool(store.promotions, max(1, min(limit, 1000)))
+        return {"promotions": [p.public() for p in found]}
+
+    @app.get("/api/promotions/{pid}")
+    async def get_promotion(pid: str) -> JSONResponse:
+        try:
+            p = await run_in_threadpool(store.promotion, pid)
+        except KeyError:
+            return _error(404, f"no promotion {pid}")
+        data = p.public()
+        data["transitions"] = await run_in_threadpool(store.transitions, pid)
+        return JSONResponse(data)
+
+    @app.post("/api/promotions/{pid}/approve")
+    async def approve_promotion(pid: str, request: Request) -> JSONResponse:
+        denied = _check_api_token(settings, request)
+        if denied:
+            return denied
+        who = request.headers.get("x-hoist-user", "api")
+        try:
+            p = await run_in_threadpool(approve, store, pid, who)
+        except KeyError:
+            return _error(404, f"no promotion {pid}")
+        except NotApprovable as exc:
+            return _error(409, str(exc))
+        wake()
+        return JSONResponse(p.public())
+
+    return app
+
+
+def _check_api_token(settings: Settings, request: Request) -> JSONResponse | None:
+    """API writes need HOIST_API_TOKEN as a bearer token, except in a local demo."""
+    if settings.api_token is None:
+        if settings.insecure_demo:
+            return None
+        return _error(403, "API writes are disabled: set HOIST_API_TOKEN to enable them")
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        token.encode(), settings.api_token.encode()
+    ):
+        return _error(401, "missing or wrong bearer token")
+    return None

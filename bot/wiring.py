@@ -1,0 +1,47 @@
+"""Build the adapters and services from Settings: the one place that knows them all."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .adapters.git import GitRepo
+from .adapters.local_forge import LocalForge
+from .adapters.store import Store
+from .core.config import Config, ConfigError, load_config
+from .flows.services import Services
+from .settings import Settings
+
+
+class ConfigSource:
+    """hoist.yaml from a local file, or from the manifests repo's default branch (cached
+    by commit, so policy changes land like any reviewed change)."""
+
+    def __init__(self, git: GitRepo, repo_path: str, local_file: Path | None) -> None:
+        self.git = git
+        self.repo_path = repo_path
+        self.local_file = local_file
+        self._cache: tuple[str, Config] | None = None
+
+    def __call__(self) -> Config:
+        if self.local_file is not None:
+            text = self.local_file.read_text(encoding="utf-8")
+            return load_config(text, str(self.local_file))
+        ref = self.git.tip("HEAD") or self.git.tip("main")
+        if ref is None:
+            raise ConfigError([f"{self.repo_path}:1: (file): the manifests repository is empty"])
+        if self._cache is None or self._cache[0] != ref:
+            text = self.git.read(ref, self.repo_path)
+            if text is None:
+                raise ConfigError([f"{self.repo_path}:1: (file): not found in the manifests repo"])
+            self._cache = (ref, load_config(text, self.repo_path))
+        return self._cache[1]
+
+
+def build_services(settings: Settings) -> Services:
+    """Store, git cache, forge and config source for these settings."""
+    assert settings.manifests_repo is not None
+    store = Store(settings.data_dir / "hoist.db")
+    git = GitRepo(settings.manifests_repo, settings.data_dir / "manifests.git")
+    git.sync()
+    forge = LocalForge(store, git)
+    return Services(store, git, forge, ConfigSource(git, settings.config_path, settings.config_file))

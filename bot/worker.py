@@ -1,0 +1,68 @@
+"""The worker: drains the inbox and drives unfinished promotions, woken by new events."""
+
+from __future__ import annotations
+
+import threading
+
+import structlog
+
+from .adapters.store import StoreUnavailable
+from .flows.ingest import ingest_push
+from .flows.promote import advance
+from .flows.services import Services
+
+log = structlog.get_logger()
+
+
+class Worker:
+    """Runs `run_once` on a thread whenever woken, and every `interval` seconds anyway
+    (so approvals recorded by another process are picked up)."""
+
+    def __init__(self, services: Services, interval: float = 1.0) -> None:
+        self.services = services
+        self.interval = interval
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def wake(self) -> None:
+        """Ask for a pass now (after a webhook was stored, or an approval given)."""
+        self._wake.set()
+
+    def run_once(self) -> None:
+        """Ingest pending pushes, then advance every unfinished promotion."""
+        store = self.services.store
+        for pushed, received_at in store.pending_events():
+            try:
+                ingest_push(self.services, pushed, received_at)
+            except (StoreUnavailable, OSError, RuntimeError, ValueError) as exc:
+                log.error("worker.ingest_failed", event=pushed.key, error=str(exc))
+                return
+        for promotion in store.promotions(active_only=True):
+            if self._stop.is_set():
+                return
+            try:
+                advance(self.services, promotion)
+            except (StoreUnavailable, OSError, RuntimeError, ValueError) as exc:
+                # Left in its state: the next pass resumes it.
+                log.error("worker.advance_failed", id=promotion.id, error=str(exc))
+
+    def _loop(self) -> None:
+        log.info("worker.started")
+        while not self._stop.is_set():
+            self._wake.clear()
+            self.run_once()
+            self._wake.wait(self.interval)
+        log.info("worker.stopped")
+
+    def start(self) -> None:
+        """Resume unfinished work and keep going on a background thread."""
+        self._thread = threading.Thread(target=self._loop, name="hoist-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Finish the current step, take no new work, and return."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
