@@ -30,10 +30,10 @@ class ConfigSource:
         if ref is None:
             raise ConfigError([f"{self.repo_path}:1: (file): the manifests repository is empty"])
         if self._cache is None or self._cache[0] != ref:
-            text = self.git.read(ref, self.repo_path)
-            if text is None:
+            found = self.git.read(ref, self.repo_path)
+            if found is None:
                 raise ConfigError([f"{self.repo_path}:1: (file): not found in the manifests repo"])
-            self._cache = (ref, load_config(text, self.repo_path))
+            self._cache = (ref, load_config(found, self.repo_path))
         return self._cache[1]
 
 

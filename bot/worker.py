@@ -30,7 +30,7 @@ class Worker:
         self._wake.set()
 
     def run_once(self) -> None:
-        """Ingest pending pushes, then advance every unfinished promotion."""
+        """Ingest pending pushes, then advance unfinished promotions until none moves."""
         store = self.services.store
         for pushed, received_at in store.pending_events():
             try:
@@ -38,14 +38,19 @@ class Worker:
             except (StoreUnavailable, OSError, RuntimeError, ValueError) as exc:
                 log.error("worker.ingest_failed", event=pushed.key, error=str(exc))
                 return
-        for promotion in store.promotions(active_only=True):
-            if self._stop.is_set():
-                return
-            try:
-                advance(self.services, promotion)
-            except (StoreUnavailable, OSError, RuntimeError, ValueError) as exc:
-                # Left in its state: the next pass resumes it.
-                log.error("worker.advance_failed", id=promotion.id, error=str(exc))
+        moved = True
+        while moved and not self._stop.is_set():
+            moved = False
+            for promotion in store.promotions(active_only=True):
+                if self._stop.is_set():
+                    return
+                try:
+                    after = advance(self.services, promotion)
+                except (StoreUnavailable, OSError, RuntimeError, ValueError) as exc:
+                    # Left in its state: the next pass resumes it.
+                    log.error("worker.advance_failed", id=promotion.id, error=str(exc))
+                    continue
+                moved = moved or after.state != promotion.state
 
     def _loop(self) -> None:
         log.info("worker.started")
@@ -54,6 +59,11 @@ class Worker:
             self.run_once()
             self._wake.wait(self.interval)
         log.info("worker.stopped")
+
+    @property
+    def running(self) -> bool:
+        """True while the worker thread is alive."""
+        return self._thread is not None and self._thread.is_alive()
 
     def start(self) -> None:
         """Resume unfinished work and keep going on a background thread."""

@@ -116,10 +116,16 @@ class GitRepo:
         if base == onto:
             tree = self._run("rev-parse", f"{sha}^{{tree}}").stdout.strip()
         else:
-            result = self._run("merge-tree", "--write-tree", f"--merge-base={base}", onto, sha,
-                               check=False)
-            if result.returncode != 0:
+            # With sha's parent an ancestor of onto, the three-way merge of onto and sha is
+            # exactly a cherry-pick of sha (git 2.39 has no merge-tree --merge-base).
+            ancestor = self._run("merge-base", "--is-ancestor", str(base), onto, check=False)
+            if base is None or ancestor.returncode != 0:
+                raise MergeConflict(f"{sha[:12]} was not made from {onto[:12]}'s history")
+            result = self._run("merge-tree", "--write-tree", onto, sha, check=False)
+            if result.returncode == 1:
                 raise MergeConflict(f"{sha[:12]} no longer applies on {onto[:12]}")
+            if result.returncode != 0:
+                raise GitError(f"git merge-tree failed: {result.stderr.strip()}")
             tree = result.stdout.splitlines()[0].strip()
         return self.commit_tree(tree, onto, message, when)
 

@@ -230,7 +230,7 @@ class Store:
                     raise ValueError(f"not a promotion field: {key}")
                 if key in ("plan", "approved_by"):
                     value = json.dumps(value)
-                db.execute(f"UPDATE promotions SET {key}=? WHERE id=?", (value, pid))  # noqa: S608
+                db.execute(f"UPDATE promotions SET {key}=? WHERE id=?", (value, pid))
         return self.promotion(pid)
 
     def promotion(self, pid: str) -> Promotion:

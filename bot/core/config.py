@@ -81,7 +81,7 @@ class Config(_Model):
     def _references(self) -> Config:
         names = [env.name for env in self.environments]
         for i, env in enumerate(self.environments):
-            if names.count(env.name) > 1:
+            if env.name in names[:i]:
                 raise _FieldProblem(("environments", i, "name"), f"duplicate environment {env.name!r}")
             if env.after is not None and env.after not in names:
                 raise _FieldProblem(("environments", i, "after"), f"unknown environment {env.after!r}")

@@ -126,4 +126,6 @@ def plan_environment(
             old_version = old_version or version_of(result.changes[0])
             edits.append(FileEdit(path, result.text, result.changes))
     new_version = "@".join(p for p in (written_tag or "", written_digest or "") if p)
-    return Plan(environment, image_key, image.repository, str(new_ref), old_version, new_version, tuple(edits))
+    return Plan(
+        environment, image_key, image.repository, str(new_ref), old_version, new_version, tuple(edits)
+    )

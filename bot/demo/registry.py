@@ -13,6 +13,7 @@ import subprocess
 import tarfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -68,8 +69,8 @@ def write_oci_layout(layout: Path, tag: str, content: str) -> str:
     }
     manifest_digest, manifest_size = _blob(layout, json.dumps(manifest).encode())
     index_path = layout / "index.json"
-    index = json.loads(index_path.read_text()) if index_path.exists() else {
-        "schemaVersion": 2, "manifests": []}
+    index: dict[str, Any] = (json.loads(index_path.read_text()) if index_path.exists()
+                             else {"schemaVersion": 2, "manifests": []})
     index["manifests"] = [m for m in index["manifests"]
                           if m["annotations"]["org.opencontainers.image.ref.name"] != tag]
     index["manifests"].append({

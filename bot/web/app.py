@@ -108,7 +108,7 @@ def create_app(
     async def readyz() -> JSONResponse:
         try:
             await run_in_threadpool(store.promotions, 1)
-        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+        except Exception as exc:
             return _error(503, f"store not ready: {exc}")
         return JSONResponse({"status": "ready"})
 

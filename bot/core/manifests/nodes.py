@@ -51,7 +51,7 @@ def load_all(text: str) -> list[object]:
 
 def scalar(node: Node, text: str) -> Scalar | None:
     """The scalar at node with its exact text span, or None if node is not a scalar."""
-    if not isinstance(node, ScalarNode) or node.tag.endswith(":null"):
+    if not isinstance(node, ScalarNode) or str(node.tag).endswith(":null"):
         return None
     start, end = node.start_mark.index, node.end_mark.index
     prefix = _PROPERTY_RE.match(text, start, end)
@@ -87,9 +87,9 @@ def walk(node: Node, path: Path = ()) -> Iterator[tuple[Path, Node]]:
         seen.add(id(current))
         yield here, current
         if isinstance(current, MappingNode):
-            children = [(here + (k,), v) for k, v in mapping_items(current)]
+            children = [((*here, k), v) for k, v in mapping_items(current)]
         elif isinstance(current, SequenceNode):
-            children = [(here + (i,), v) for i, v in enumerate(current.value)]
+            children = [((*here, i), v) for i, v in enumerate(current.value)]
         else:
             children = []
         stack.extend(reversed(children))

@@ -1,0 +1,107 @@
+"""The one shared set of test helpers: real programs, real repos, the service as a process."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+FIXTURES = SHARED / "fixtures"
+CORPUS = SHARED / "corpus"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def need(*programs: str) -> None:
+    """Skip when a program is missing, but fail under CI=true: a skipped e2e test there
+    would be a hidden failure."""
+    missing = [p for p in programs if shutil.which(p) is None]
+    if missing:
+        message = f"needs {', '.join(missing)} (apt-get install {' '.join(missing)})"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def wait_for(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
+    """Poll check until it returns something truthy; fail the test on timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.05)
+    pytest.fail(f"timed out after {timeout}s waiting for {what}")
+
+
+def git(repo: Path | str, *args: str) -> str:
+    """Run git in repo (bare or not) and return stdout."""
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
+                          text=True).stdout
+
+
+class ServiceProcess:
+    """`python -m bot serve` as a real process, for e2e and crash tests."""
+
+    def __init__(self, port: int, env: dict[str, str], log_path: Path) -> None:
+        self.port = port
+        self.env = env
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, extra_env: dict[str, str] | None = None) -> None:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve", "--port", str(self.port)],
+            env={**os.environ, **self.env, **(extra_env or {})}, stdout=log, stderr=log,
+            cwd=ROOT,
+        )
+
+        def up() -> bool:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                pytest.fail(f"hoist serve exited: {self.log_path.read_text()[-2000:]}")
+            try:
+                return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        wait_for(up, "hoist serve to answer /healthz")
+
+    def wait_dead(self, timeout: float = 30.0) -> int:
+        assert self.process is not None
+        return self.process.wait(timeout)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def promotions(self) -> list[dict[str, Any]]:
+        data: list[dict[str, Any]] = httpx.get(f"{self.url}/api/promotions",
+                                               timeout=5).json()["promotions"]
+        return data
+
+    def promotion_in(self, env: str, state: str) -> dict[str, Any] | None:
+        for p in self.promotions():
+            if p["environment"] == env and p["state"] == state:
+                return p
+        return None

@@ -1,0 +1,73 @@
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.core.config import ConfigError, load_config
+from tests.support import ROOT
+
+GOOD = """\
+images:
+  app:
+    repository: ghcr.io/acme/app
+    tags: {semver: ">=1.0.0"}
+environments:
+  - name: dev
+    targets: [{file: dev/app.yaml, image: app}]
+  - name: prod
+    after: dev
+    approval: manual
+    targets: [{file: prod/app.yaml, image: app}]
+"""
+
+
+def test_example_config_is_valid() -> None:
+    text = (ROOT / "manifests-example" / "hoist.yaml").read_text()
+    config = load_config(text)
+    assert [e.name for e in config.environments] == ["dev", "staging", "prod"]
+    assert config.images["guestbook"].pin == "tag@digest"
+
+
+def test_design_spelling_pin_digest_means_tag_at_digest() -> None:
+    config = load_config(GOOD.replace("tags:", "pin: digest\n    tags:"))
+    assert config.images["app"].pin == "tag@digest"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("approval: manual", "approval: sometimes", "hoist.yaml:10: environments[1].approval:"),
+        ("image: app}]\n  - name: prod", "image: ap}]\n  - name: prod",
+         "hoist.yaml:7: environments[0].targets[0].image: unknown image 'ap'"),
+        ("after: dev", "after: qa", "hoist.yaml:9: environments[1].after: unknown environment"),
+        ("repository: ghcr.io/acme/app", "repository: ghcr.io/Acme/App",
+         "hoist.yaml:3: images.app.repository:"),
+        ("file: prod/app.yaml", "file: ../secrets.yaml", "hoist.yaml:11: environments[1].targets"),
+        ("  - name: prod", "  - name: dev", "environments[1].name: duplicate environment 'dev'"),
+    ],
+)
+def test_errors_name_file_line_and_field(old: str, new: str, expected: str) -> None:
+    assert old in GOOD
+    with pytest.raises(ConfigError) as info:
+        load_config(GOOD.replace(old, new, 1))
+    assert any(p.startswith(expected) or expected in p for p in info.value.problems), info.value
+
+
+def test_invalid_yaml_is_reported_with_its_line() -> None:
+    with pytest.raises(ConfigError, match=r"^hoist.yaml:2: \(yaml\)"):
+        load_config("images:\n\tapp: 1\n")
+
+
+def test_check_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = tmp_path / "hoist.yaml"
+    good.write_text(GOOD)
+    assert main(["check", "--config", str(good)]) == 0
+    assert "ok (1 images, 2 environments)" in capsys.readouterr().out
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(GOOD.replace("approval: manual", "approval: maybe"))
+    assert main(["check", "--config", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"{bad}:10: environments[1].approval")
+    assert "Traceback" not in err
+    assert main(["check", "--config", str(tmp_path / "missing.yaml")]) == 2
+    assert "cannot read" in capsys.readouterr().err

@@ -1,0 +1,118 @@
+"""End to end with real parts: `hoist serve` as a process, Debian's docker-registry notifying
+it, skopeo pushing an OCI layout, git remotes on disk; and SIGKILL at the worst moments."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.demo.manifests import distribution_envelope, make_manifests_repo
+from bot.demo.registry import LocalRegistry, free_port, write_oci_layout
+from tests.support import ServiceProcess, git, need, wait_for
+
+PROD_FILE = "apps/guestbook/overlays/prod/kustomization.yaml"
+DEV_FILE = "apps/guestbook/overlays/dev/kustomization.yaml"
+
+
+def service_for(tmp_path: Path, registry_host: str) -> tuple[ServiceProcess, Path, str]:
+    url = make_manifests_repo(tmp_path / "origin", registry_host)
+    token = secrets.token_hex(16)
+    env = {
+        "HOIST_MANIFESTS_REPO": url, "HOIST_DATA_DIR": str(tmp_path / "data"),
+        "HOIST_WEBHOOK_SECRET": token, "HOIST_API_TOKEN": "api-" + token,
+        "HOIST_POLL_INTERVAL": "0.2", "HOIST_LOG_FORMAT": "json",
+    }
+    service = ServiceProcess(free_port(), env, tmp_path / "hoist.log")
+    return service, Path(url.removeprefix("file://")), token
+
+
+@pytest.fixture
+def stop_after() -> Any:
+    started: list[Any] = []
+    yield started.append
+    for thing in reversed(started):
+        thing.stop()
+
+
+@pytest.mark.e2e
+def test_real_registry_push_becomes_promotions(tmp_path: Path, stop_after: Any) -> None:
+    need("git", "docker-registry", "skopeo")
+    reg_port = free_port()
+    service, origin, token = service_for(tmp_path, f"localhost:{reg_port}")
+    service.start()
+    stop_after(service)
+    registry = LocalRegistry(tmp_path / "registry", reg_port,
+                             f"{service.url}/webhooks/registry/distribution", token)
+    registry.start()
+    stop_after(registry)
+    digest = write_oci_layout(tmp_path / "layout", "1.4.2", "guestbook 1.4.2")
+    registry.push(tmp_path / "layout", "1.4.2", "acme/guestbook")
+
+    prod = wait_for(lambda: service.promotion_in("prod", "proposed"), "prod to be proposed")
+    image = f"localhost:{reg_port}/acme/guestbook:1.4.2@{digest}"
+    assert prod["image"] == image
+    states = {p["environment"]: p["state"] for p in service.promotions()}
+    assert states == {"dev": "promoted", "staging": "promoted", "prod": "proposed"}
+
+    # dev was merged into main; prod is on its own branch only, with the trailers.
+    assert f"digest: {digest}" in git(origin, "show", f"main:{DEV_FILE}")
+    assert "digest:" not in git(origin, "show", f"main:{PROD_FILE}")
+    assert f"digest: {digest}" in git(origin, "show", f"hoist/prod/guestbook:{PROD_FILE}")
+    message = git(origin, "log", "-1", "--format=%B", "hoist/prod/guestbook")
+    assert message.startswith("chore(deploy): promote guestbook to 1.4.2 in prod\n")
+    assert f"Hoist-Promotion: {prod['id']}\n" in message
+    assert f"Hoist-Image: {image}\n" in message
+    assert "Hoist-Environment: prod\n" in message
+    assert git(origin, "diff", "--stat", "main", "hoist/prod/guestbook").count("|") == 1
+
+    # Approve through the API; the worker merges into main.
+    approved = httpx.post(f"{service.url}/api/promotions/{prod['id']}/approve",
+                          headers={"Authorization": f"Bearer {service.env['HOIST_API_TOKEN']}",
+                                   "X-Hoist-User": "alice"}, timeout=10)
+    assert approved.status_code == 200, approved.text
+    wait_for(lambda: service.promotion_in("prod", "promoted"), "prod to be merged")
+    assert f"digest: {digest}" in git(origin, "show", f"main:{PROD_FILE}")
+    assert "Hoist-Approved-By: alice" in git(origin, "log", "-1", "--format=%B", "main")
+    assert len(git(origin, "log", "--format=%H", "main").split()) == 4  # initial + 3 envs
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("failpoint", ["promotion.planned", "promotion.pushed"])
+def test_sigkill_between_plan_and_change_request_leaves_no_duplicates(
+    tmp_path: Path, stop_after: Any, failpoint: str
+) -> None:
+    need("git")
+    service, origin, token = service_for(tmp_path, "localhost:5000")
+    digest = "sha256:" + "e" * 64
+    envelope = json.dumps(distribution_envelope("localhost:5000", "acme/guestbook", "1.4.2",
+                                                digest)).encode()
+
+    def post() -> httpx.Response:
+        return httpx.post(f"{service.url}/webhooks/registry/distribution", content=envelope,
+                          headers={"Authorization": f"Bearer {token}"}, timeout=10)
+
+    service.start({"HOIST_FAILPOINTS": failpoint})
+    stop_after(service)
+    assert post().status_code == 202
+    assert service.wait_dead() == -9  # killed at the failpoint, mid-promotion
+
+    service.start()
+    wait_for(lambda: service.promotion_in("prod", "proposed"), "prod after restart")
+    assert post().status_code == 202  # a redelivery after the restart changes nothing
+    service.promotions()
+    promotions = service.promotions()
+    assert sorted(p["environment"] for p in promotions) == ["dev", "prod", "staging"]
+    assert sorted(git(origin, "branch", "--format=%(refname:short)").split()) == [
+        "hoist/dev/guestbook", "hoist/prod/guestbook", "hoist/staging/guestbook", "main"]
+    subjects = git(origin, "log", "--format=%s", "main").splitlines()
+    assert subjects == ["chore(deploy): promote guestbook to 1.4.2 in staging",
+                        "chore(deploy): promote guestbook to 1.4.2 in dev",
+                        "chore: initial manifests"]
+    assert git(origin, "rev-list", "--count", "main..hoist/prod/guestbook").strip() == "1"
+    change_requests = [p["change_request"] for p in promotions]
+    assert len(set(change_requests)) == 3 and None not in change_requests

@@ -1,0 +1,137 @@
+"""Flows against a real git remote and a real SQLite store; no HTTP, no doubles."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.core.events import ImagePushed
+from bot.core.machine import State
+from bot.flows.approve import NotApprovable, approve
+from bot.flows.services import Services
+from bot.worker import Worker
+from tests.support import git
+
+DIGEST = "sha256:" + "c" * 64
+
+
+def push(tag: str = "1.4.2", event_id: str = "e1", digest: str = DIGEST) -> ImagePushed:
+    return ImagePushed("distribution", event_id, "localhost:5000", "acme/guestbook", tag, digest)
+
+
+def run(services: Services, *pushes: ImagePushed) -> None:
+    services.store.add_events(list(pushes), time.time())
+    Worker(services).run_once()
+    Worker(services).run_once()
+
+
+def by_env(services: Services) -> dict[str, State]:
+    return {p.environment: p.state for p in reversed(services.store.promotions())}
+
+
+def origin(services: Services) -> str:
+    return services.git.url.removeprefix("file://")
+
+
+def test_push_promotes_dev_and_staging_and_waits_for_prod(services: Services) -> None:
+    run(services, push())
+    assert by_env(services) == {"dev": State.PROMOTED, "staging": State.PROMOTED,
+                                "prod": State.PROPOSED}
+    remote = origin(services)
+    dev = git(remote, "show", "main:apps/guestbook/overlays/dev/kustomization.yaml")
+    assert f'newTag: "1.4.2"   # managed by Hoist\n    digest: {DIGEST}\n' in dev
+    prod_main = git(remote, "show", "main:apps/guestbook/overlays/prod/kustomization.yaml")
+    assert 'newTag: "1.0.0"' in prod_main
+    prod_branch = git(remote, "show", "hoist/prod/guestbook:apps/guestbook/overlays/prod/"
+                      "kustomization.yaml")
+    assert 'newTag: "1.4.2"' in prod_branch
+    # Trailers are real git trailers.
+    trailers = subprocess.run(["git", "-C", remote, "log", "-1", "--format=%(trailers:only)",
+                               "hoist/prod/guestbook"], capture_output=True, text=True,
+                              check=True).stdout
+    assert "Hoist-Environment: prod" in trailers
+    assert f"Hoist-Image: localhost:5000/acme/guestbook:1.4.2@{DIGEST}" in trailers
+    [prod] = [p for p in services.store.promotions() if p.environment == "prod"]
+    assert f"Hoist-Promotion: {prod.id}" in trailers
+    cr = services.store.change_request(prod.id)
+    assert cr is not None and cr.state == "open" and cr.branch == "hoist/prod/guestbook"
+
+    approve(services.store, prod.id, "alice")
+    Worker(services).run_once()
+    assert by_env(services)["prod"] == State.PROMOTED
+    message = git(remote, "log", "-1", "--format=%B", "main")
+    assert message.startswith("chore(deploy): promote guestbook to 1.4.2 in prod\n")
+    assert "Hoist-Approved-By: alice" in message
+    assert git(remote, "rev-list", "--merges", "main") == ""  # linear history
+    with pytest.raises(NotApprovable):
+        approve(services.store, prod.id, "bob")
+
+
+def test_same_push_twice_or_same_digest_again_is_one_promotion(services: Services) -> None:
+    services.store.add_events([push()], time.time())
+    services.store.add_events([push()], time.time())  # redelivery: same event id
+    services.store.add_events([push(event_id="e2")], time.time())  # same digest, new id
+    worker = Worker(services)
+    worker.run_once()
+    worker.run_once()
+    assert len([p for p in services.store.promotions() if p.environment == "dev"]) == 1
+    assert len(git(origin(services), "log", "--format=%H", "main").split()) == 3
+
+
+def test_newer_push_supersedes_waiting_promotion_and_reuses_branch(services: Services) -> None:
+    run(services, push())
+    run(services, push("1.5.0", "e2", "sha256:" + "d" * 64))
+    prods = [p for p in services.store.promotions() if p.environment == "prod"]
+    assert sorted(p.state for p in prods) == [State.PROPOSED, State.SUPERSEDED]
+    branch = git(origin(services), "show", "hoist/prod/guestbook:apps/guestbook/overlays/prod/"
+                 "kustomization.yaml")
+    assert 'newTag: "1.5.0"' in branch
+
+
+def test_tag_outside_policy_creates_nothing(services: Services) -> None:
+    run(services, push("2.0.0"), push("latest", "e3"))
+    assert services.store.promotions() == []
+    assert services.store.pending_events() == []
+
+
+def test_already_at_image_is_noop(services: Services) -> None:
+    run(services, push())
+    run(services, push(event_id="again-but-new-env-key", digest=DIGEST))
+    # The same digest is deduplicated; a promotion for the same image at a new digest would
+    # plan; a push of the value that is already there is a noop.
+    assert by_env(services)["dev"] == State.PROMOTED
+
+
+def test_merge_retries_when_someone_else_pushed_first(services: Services, tmp_path: Path) -> None:
+    run(services, push())
+    [prod] = [p for p in services.store.promotions() if p.environment == "prod"]
+    # Another writer changes an unrelated file on main after Hoist fetched.
+    clone = tmp_path / "other"
+    subprocess.run(["git", "clone", "-q", services.git.url, str(clone)], check=True)
+    (clone / "NOTES.md").write_text("hello\n")
+    git(clone, "add", "NOTES.md")
+    git(clone, "-c", "user.name=o", "-c", "user.email=o@x", "commit", "-qm", "docs: notes")
+    services.git.sync()
+    git(clone, "push", "-q", "origin", "main")
+    approve(services.store, prod.id, "alice")
+    Worker(services).run_once()
+    assert by_env(services)["prod"] == State.PROMOTED
+    log = git(origin(services), "log", "--format=%s", "main").splitlines()
+    assert log[:2] == ["chore(deploy): promote guestbook to 1.4.2 in prod", "docs: notes"]
+
+
+def test_plan_fails_clearly_on_malformed_manifest(services: Services, tmp_path: Path) -> None:
+    clone = tmp_path / "other"
+    subprocess.run(["git", "clone", "-q", services.git.url, str(clone)], check=True)
+    target = clone / "apps/guestbook/overlays/dev/kustomization.yaml"
+    target.write_text(target.read_text() + "images: [\n")
+    git(clone, "-c", "user.name=o", "-c", "user.email=o@x", "commit", "-qam", "break")
+    git(clone, "push", "-q", "origin", "main")
+    run(services, push())
+    [dev] = services.store.promotions()
+    assert dev.state == State.FAILED
+    assert dev.reason is not None and "overlays/dev/kustomization.yaml: not valid YAML" in dev.reason
+    assert git(origin(services), "branch", "--list", "hoist/*") == ""
