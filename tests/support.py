@@ -16,7 +16,17 @@ import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+
+
+def _shared() -> Path:
+    """The team's shared fixtures and corpus: $HOIST_SHARED, ../shared, or the snapshot."""
+    if os.environ.get("HOIST_SHARED"):
+        return Path(os.environ["HOIST_SHARED"])
+    beside = ROOT.parent / "shared"
+    return beside if (beside / "fixtures").is_dir() else Path(__file__).parent / "shared"
+
+
+SHARED = _shared()
 FIXTURES = SHARED / "fixtures"
 CORPUS = SHARED / "corpus"
 DATA = Path(__file__).resolve().parent / "data"
