@@ -135,3 +135,19 @@ def test_plan_fails_clearly_on_malformed_manifest(services: Services, tmp_path: 
     assert dev.state == State.FAILED
     assert dev.reason is not None and "overlays/dev/kustomization.yaml: not valid YAML" in dev.reason
     assert git(origin(services), "branch", "--list", "hoist/*") == ""
+
+
+def test_approve_cli(services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                     capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.cli import main
+
+    run(services, push())
+    [prod] = [p for p in services.store.promotions() if p.environment == "prod"]
+    monkeypatch.setenv("HOIST_DATA_DIR", str(tmp_path / "data"))
+    assert main(["approve", prod.id, "--by", "carol"]) == 0
+    assert f"approved {prod.id} (guestbook in prod) by carol" in capsys.readouterr().out
+    assert main(["approve", prod.id]) == 2
+    assert "not waiting for approval" in capsys.readouterr().err
+    assert main(["approve", "nope"]) == 2
+    Worker(services).run_once()
+    assert "Hoist-Approved-By: carol" in git(origin(services), "log", "-1", "--format=%B", "main")
