@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from bot.core.manifests import ManifestError, find_references, set_image
+from bot.core.manifests import Change, ManifestError, find_references, set_image
 from bot.core.manifests.nodes import load_all
 from tests.support import CORPUS
 
@@ -23,14 +24,34 @@ def read(path: Path) -> str:
     return path.read_bytes().decode("utf-8")
 
 
-def changed_lines(before: str, after: str) -> list[tuple[str, str]]:
+def assert_only_values_changed(before: str, after: str, changes: tuple[Change, ...]) -> None:
+    """Every changed line differs only in a middle part that is (part of) an old value on
+    the left and (part of) the new value, maybe quoted, on the right; added lines are keys
+    Hoist had to add."""
     a, b = before.splitlines(keepends=True), after.splitlines(keepends=True)
-    pairs: list[tuple[str, str]] = []
+    olds = [c.old for c in changes if c.old is not None]
+    news = [c.new for c in changes]
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        if op != "equal":
-            assert op == "replace" and i2 - i1 == j2 - j1, (op, a[i1:i2], b[j1:j2])
-            pairs += zip(a[i1:i2], b[j1:j2], strict=True)
-    return pairs
+        if op == "equal":
+            continue
+        if op == "insert":
+            for line in b[j1:j2]:
+                key, _, value = line.strip().partition(": ")
+                assert key in ("newTag", "digest", "tag") and value.strip('"') in news, line
+            continue
+        assert op == "replace" and i2 - i1 == j2 - j1, (op, a[i1:i2], b[j1:j2])
+        for old_line, new_line in zip(a[i1:i2], b[j1:j2], strict=True):
+            p = 0
+            while p < min(len(old_line), len(new_line)) and old_line[p] == new_line[p]:
+                p += 1
+            s = 0
+            while (s < min(len(old_line), len(new_line)) - p
+                   and old_line[-1 - s] == new_line[-1 - s]):
+                s += 1
+            removed, added = old_line[p:len(old_line) - s], new_line[p:len(new_line) - s]
+            assert any(removed in old for old in olds), (old_line, new_line)
+            assert any(added.strip('"') in new or added in f'"{new}"' for new in news), (
+                old_line, new_line)
 
 
 def test_corpus_has_files() -> None:
@@ -42,7 +63,7 @@ def test_every_corpus_reference_edits_only_its_value(path: Path) -> None:
     text = read(path)
     sites = find_references(text)
     for name in dict.fromkeys(s.name for s in sites):
-        has_digest = any("digest" in s.fields for s in sites if s.name == name)
+        has_digest = any(s.field("digest") for s in sites if s.name == name)
         result = set_image(text, name, "9.9.9", DIGEST if has_digest else None)
         assert result.changes, name
         # The data is the input's with exactly the intended values replaced.
@@ -51,15 +72,12 @@ def test_every_corpus_reference_edits_only_its_value(path: Path) -> None:
             node = expected[change.document]
             for part in change.path[:-1]:
                 node = node[part]
-            assert node[change.path[-1]] == change.old
+            if change.old is not None:  # "0.1" was the float 0.1 before; now it is a string
+                assert node[change.path[-1]] in (change.old, yaml.safe_load(change.old))
             node[change.path[-1]] = change.new
         assert load_all(result.text) == expected
         # The text differs only where an old value became its new value.
-        for old_line, new_line in changed_lines(text, result.text):
-            assert any(
-                c.old is not None and old_line.replace(c.old, c.new, 1) == new_line
-                for c in result.changes
-            ), (old_line, new_line)
+        assert_only_values_changed(text, result.text, result.changes)
 
 
 def test_corpus_finds_the_references_people_expect() -> None:

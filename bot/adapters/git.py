@@ -78,6 +78,10 @@ class GitRepo:
             return None
         return result.stdout.decode("utf-8")
 
+    def files(self, ref: str) -> list[str]:
+        """Every file path in ref's tree."""
+        return self._run("ls-tree", "-r", "--name-only", "-z", ref).stdout.split("\0")[:-1]
+
     def message(self, sha: str) -> str:
         """The full message of a commit."""
         return self._run("log", "-1", "--format=%B", sha).stdout

@@ -53,8 +53,12 @@ class ImageConfig(_Model):
 
 
 class Target(_Model):
+    """A file (or, ending in '/', every YAML file under a directory) holding an image;
+    `path` names a value no detector finds, like `backend.image.tag`."""
+
     file: str
     image: str
+    path: str | None = None
 
     @field_validator("file")
     @classmethod
@@ -63,6 +67,11 @@ class Target(_Model):
         if value.startswith("/") or ".." in parts or not value:
             raise ValueError("must be a path relative to the repository root, without '..'")
         return value
+
+    @property
+    def is_directory(self) -> bool:
+        """True when the target names a directory (every YAML file below it)."""
+        return self.file.endswith("/")
 
 
 class Environment(_Model):

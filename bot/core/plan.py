@@ -7,10 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .config import Config
+from .config import Config, Target
 from .images import ImageRef, InvalidReference, parse_image_ref
 from .manifests import Change, ManifestError, set_image
 from .manifests.edit import written_version
+from .manifests.find import parse_path
 from .policy import targets_for
 
 
@@ -96,6 +97,20 @@ def version_of(change: Change) -> str | None:
     return "@".join(p for p in (ref.tag, ref.digest) if p) or None
 
 
+def candidate_files(targets: list[Target], tree: list[str]) -> list[str]:
+    """Which files of the repository tree the targets name (directories expand to their
+    YAML files), in a stable order."""
+    wanted: dict[str, None] = {}
+    for target in targets:
+        if target.is_directory:
+            for path in tree:
+                if path.startswith(target.file) and path.endswith((".yaml", ".yml")):
+                    wanted[path] = None
+        else:
+            wanted[target.file] = None
+    return list(wanted)
+
+
 def plan_environment(
     config: Config,
     environment: str,
@@ -104,9 +119,12 @@ def plan_environment(
     digest: str | None,
     files: Mapping[str, str | None],
 ) -> Plan:
-    """Edits that point every target of image_key in environment at tag/digest.
+    """Edits that point every target of image_key in environment at tag/digest: one plan,
+    so one commit, however many files hold the image.
 
-    `files` maps each target path to its text (None when it is missing).
+    `files` maps each candidate path (see candidate_files) to its text, None when missing.
+    A named file that holds no reference to the image is an error; a directory may hold
+    files that do not.
     """
     env = config.environment(environment)
     image = config.images[image_key]
@@ -114,17 +132,23 @@ def plan_environment(
     new_ref = ImageRef(image.repository, written_tag, written_digest)
     edits: list[FileEdit] = []
     old_version: str | None = None
-    for path in targets_for(env, image_key):
-        text = files.get(path)
-        if text is None:
-            raise PlanError(f"{path}: file not found in the manifests repository")
-        try:
-            result = set_image(text, image.repository, tag, digest, image.pin)
-        except ManifestError as exc:
-            raise PlanError(f"{path}: {exc}") from None
-        if result.changes:
-            old_version = old_version or version_of(result.changes[0])
-            edits.append(FileEdit(path, result.text, result.changes))
+    for target in targets_for(env, image_key):
+        paths = sorted(p for p in files if p.startswith(target.file)) if target.is_directory \
+            else [target.file]
+        for path in paths:
+            text = files.get(path)
+            if text is None:
+                raise PlanError(f"{path}: file not found in the manifests repository")
+            explicit = (parse_path(target.path),) if target.path else ()
+            try:
+                result = set_image(text, image.repository, tag, digest, image.pin, explicit)
+            except ManifestError as exc:
+                raise PlanError(f"{path}: {exc}") from None
+            if not result.references and not target.is_directory:
+                raise PlanError(f"{path}: holds no reference to {image.repository}")
+            if result.changes and all(e.file != path for e in edits):
+                old_version = old_version or version_of(result.changes[0])
+                edits.append(FileEdit(path, result.text, result.changes))
     new_version = "@".join(p for p in (written_tag or "", written_digest or "") if p)
     return Plan(
         environment, image_key, image.repository, str(new_ref), old_version, new_version, tuple(edits)

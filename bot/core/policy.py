@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import nodesemver
 
-from .config import Config, Environment, ImageConfig
+from .config import Config, Environment, ImageConfig, Target
 from .events import ImagePushed
 from .images import InvalidReference, same_repository, validate_tag
 
@@ -49,9 +49,9 @@ def decide_tag(image: ImageConfig, tag: str | None) -> TagDecision:
     return TagDecision(True, "allowed")
 
 
-def targets_for(env: Environment, image_key: str) -> list[str]:
-    """Files of env that hold image_key."""
-    return [t.file for t in env.targets if t.image == image_key]
+def targets_for(env: Environment, image_key: str) -> list[Target]:
+    """Targets of env that hold image_key."""
+    return [t for t in env.targets if t.image == image_key]
 
 
 def first_environments(config: Config, image_key: str) -> list[Environment]:

@@ -10,7 +10,7 @@ from ..adapters.git import MergeConflict
 from ..adapters.store import NewPromotion, Promotion
 from ..core import render
 from ..core.machine import State
-from ..core.plan import Plan, PlanError, branch_name, plan_environment
+from ..core.plan import Plan, PlanError, branch_name, candidate_files, plan_environment
 from ..core.policy import next_environments, targets_for
 from ..failpoints import failpoint
 from .services import Services
@@ -37,7 +37,9 @@ def _plan(services: Services, p: Promotion) -> Promotion:
     base = services.git.tip(env.branch)
     if base is None:
         return services.store.transition(p.id, State.FAILED, reason=f"no branch {env.branch!r}")
-    files = {path: services.git.read(base, path) for path in targets_for(env, p.image_key)}
+    targets = targets_for(env, p.image_key)
+    tree = services.git.files(base) if any(t.is_directory for t in targets) else []
+    files = {path: services.git.read(base, path) for path in candidate_files(targets, tree)}
     try:
         plan = plan_environment(config, p.environment, p.image_key, p.tag, p.digest, files)
     except PlanError as exc:

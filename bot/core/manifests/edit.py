@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ruamel.yaml.nodes import MappingNode
+from yaml.resolver import Resolver
 
-from ..images import ImageRef, same_repository, validate_digest, validate_tag
-from .find import ImageSite, find_references
-from .nodes import ManifestError, Path, Scalar, load_all
+from ..images import ImageRef, normalize_name, validate_digest, validate_tag
+from .find import EMBEDDED, find_references, sites_at
+from .nodes import ManifestError, Path, Scalar, ScalarNode, load_all
+from .sites import ImageSite
+
+_RESOLVER = Resolver()
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,8 @@ class Change:
 class EditResult:
     text: str
     changes: tuple[Change, ...]
+    notes: tuple[str, ...] = ()
+    references: int = 0  # how many references to the image the text holds
 
 
 @dataclass(frozen=True)
@@ -56,112 +62,198 @@ def written_version(tag: str | None, digest: str | None, pin: str) -> tuple[str 
     return tag, None
 
 
-def _plain_is_string(value: str) -> bool:
-    loaded = load_all(f"k: {value}\n")
-    return isinstance(loaded[0], dict) and loaded[0].get("k") == value
+def reads_back_as_string(value: str) -> bool:
+    """True when a plain scalar `value` is a string under YAML 1.1 (what Kubernetes and
+    PyYAML resolve); 1.10, yes, 1e3 or 2024-01-01 are not."""
+    resolved: str = _RESOLVER.resolve(ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
+    return resolved == "tag:yaml.org,2002:str"
 
 
-def render_scalar(old: Scalar, value: str) -> str:
-    """value spelled in the old scalar's style; plain values that YAML would not read
-    back as the same string (1.10, true, 1e3) are double-quoted."""
-    if old.style in ('"', "'"):
-        return f"{old.style}{value}{old.style}"
-    if old.style is None or old.style == "":
-        return value if _plain_is_string(value) else f'"{value}"'
-    raise ManifestError(f"will not rewrite a {old.style!r} block scalar")
-
-
-def _newline(text: str) -> str:
-    return "\r\n" if "\r\n" in text else "\n"
+def render_scalar(old_style: str, value: str) -> str:
+    """value spelled in the old scalar's style; a plain value that would not read back as
+    the same string is double-quoted."""
+    if old_style in ('"', "'"):
+        return f"{old_style}{value}{old_style}"
+    if old_style == "":
+        return value if reads_back_as_string(value) else f'"{value}"'
+    raise ManifestError(f"will not rewrite a {old_style!r} block scalar")
 
 
 def _insert_key(text: str, site: ImageSite, key: str, value: str) -> _Splice:
-    """Add `key: value` to a Kustomize images entry, in its own layout."""
-    entry = site.node
-    if not isinstance(entry, MappingNode) or not entry.value:
-        raise ManifestError(f"cannot add {key} to the images entry at {site.path}")
-    rendered = value if _plain_is_string(value) else f'"{value}"'
+    """Add `key: value` to the site's mapping, in its own layout (block or flow)."""
+    entry = site.mapping
+    if entry is None or not entry.value:
+        raise ManifestError(f"{site.name} at {_dotted(site.path)} has no {key} to set")
+    rendered = value if reads_back_as_string(value) else f'"{value}"'
+    offset = 1 if text.startswith("\ufeff") else 0
     if entry.flow_style:
-        close = text.rindex("}", entry.start_mark.index, entry.end_mark.index)
+        close = text.rindex("}", 0, entry.end_mark.index + offset)
         return _Splice(close, close, f", {key}: {rendered}")
     column = entry.value[0][0].start_mark.column
-    last_end = entry.value[-1][1].end_mark.index
+    last_end = entry.value[-1][1].end_mark.index + offset
     line_end = text.find("\n", last_end)
     if line_end == -1:
         line_end = len(text)
     elif text[line_end - 1] == "\r":
         line_end -= 1
-    return _Splice(line_end, line_end, f"{_newline(text)}{' ' * column}{key}: {rendered}")
+    newline = "\r\n" if "\r\n" in text else "\n"
+    return _Splice(line_end, line_end, f"{newline}{' ' * column}{key}: {rendered}")
 
 
-def _site_edits(
-    text: str, site: ImageSite, tag: str | None, digest: str | None
-) -> tuple[list[_Splice], list[Change]]:
+def _dotted(path: Path) -> str:
+    return Change(0, path, None, "").dotted_path
+
+
+def _site_changes(text: str, site: ImageSite, tag: str | None, digest: str | None,
+                  known_digest: str | None) -> tuple[list[_Splice], list[Change]]:
+    """Splices for one site. A digest field the file already fills is kept current with
+    known_digest even when the pin would not write one: a stale digest would win."""
     splices: list[_Splice] = []
     changes: list[Change] = []
 
-    def put(key: str, path: Path, new: str) -> None:
-        old = site.fields.get(key)
-        if old is not None and old.value == new:
+    def put(old: Scalar, path: Path, new: str, prefix: str = "") -> None:
+        if old.value == prefix + new:
             return
-        if old is not None and old.anchored:
-            raise ManifestError(f"{key} at {'/'.join(map(str, path))} is an anchor shared by aliases")
-        if old is None:
-            splices.append(_insert_key(text, site, key, new))
-        else:
-            splices.append(_Splice(old.start, old.end, render_scalar(old, new)))
-        changes.append(Change(site.document, path, old.value if old else None, new))
+        splices.append(_Splice(old.start, old.end, render_scalar(old.style, prefix + new)))
+        changes.append(Change(site.document, path, old.value, prefix + new))
 
-    if site.kind == "container":
-        new_ref = str(ImageRef(site.name, tag, digest))
-        put("image", site.path, new_ref)
-    else:
-        if tag is not None:
-            put("newTag", (*site.path, "newTag"), tag)
-        if digest is not None:
-            put("digest", (*site.path, "digest"), digest)
-        elif "digest" in site.fields:
-            raise ManifestError(f"images entry {site.name} pins a digest but the push has none")
+    ref = site.field("ref")
+    if ref is not None:
+        put(ref.scalar, ref.path, str(ImageRef(site.name, tag, digest)), ref.prefix)
+    for role, wanted, key in (("tag", tag, site.tag_key), ("digest", digest, site.digest_key)):
+        field = site.field(role)
+        if role == "digest" and wanted is None and field is not None and field.scalar.value:
+            wanted = known_digest
+            if wanted is None:
+                raise ManifestError(f"{site.name} at {_dotted(field.path)} pins a digest, "
+                                    "but the push has none to write")
+        if ref is not None or wanted is None:
+            continue
+        if field is not None:
+            put(field.scalar, field.path, wanted)
+        elif site.mapping is not None and (role == "tag" or site.kind in ("kustomize", "helm")):
+            splices.append(_insert_key(text, site, key, wanted))
+            changes.append(Change(site.document, (*site.path, key), None, wanted))
     return splices, changes
 
 
-def _set_path(data: object, path: Path, value: str) -> None:
-    for part in path[:-1]:
+def _alias_plan(matched: list[ImageSite]) -> tuple[list[ImageSite], dict[Path, list[Path]],
+                                                   list[str]]:
+    """Sites to edit (aliases dropped), alias paths per anchor path, and notes. A reference
+    reached only through an alias of something that is not a matching image is refused."""
+    anchors = {f.path for s in matched for f in s.fields if f.alias_of is None}
+    to_edit: list[ImageSite] = []
+    aliases: dict[Path, list[Path]] = {}
+    notes: list[str] = []
+    for site in matched:
+        aliased = [f for f in site.fields if f.alias_of is not None]
+        for f in aliased:
+            assert f.alias_of is not None
+            if f.alias_of not in anchors:
+                raise ManifestError(f"{_dotted(f.path)} is an alias of {_dotted(f.alias_of)}, "
+                                    "which is not a reference to this image; edit it by hand")
+            aliases.setdefault(f.alias_of, []).append(f.path)
+            notes.append(f"{_dotted(f.path)} is an alias of {_dotted(f.alias_of)} and changes "
+                         "with it")
+        if not aliased:
+            to_edit.append(site)
+    return to_edit, aliases, notes
+
+
+def _set(data: object, path: Path, value: str) -> object:
+    """data with the value at path replaced (descending into embedded YAML blocks)."""
+    if EMBEDDED in path:
+        cut = path.index(EMBEDDED)
+        outer, inner = path[:cut], path[cut + 1:]
+        block = _get(data, outer)
+        assert isinstance(block, str)
+        return _set(data, outer, _EmbeddedEdit.of(block).set(inner, value))
+    if not path:
+        return value
+    container = _get(data, path[:-1])
+    container[path[-1]] = value  # type: ignore[index]
+    return data
+
+
+def _get(data: object, path: Path) -> object:
+    for part in path:
         data = data[part]  # type: ignore[index]
-    data[path[-1]] = value  # type: ignore[index]
+    return data
 
 
-def _verify(before: str, after: str, changes: list[Change]) -> None:
+class _EmbeddedEdit(str):
+    """The parsed data of an embedded YAML block, standing in for its text while verifying."""
+
+    data: list[object]
+
+    @classmethod
+    def of(cls, block: str) -> _EmbeddedEdit:
+        if isinstance(block, _EmbeddedEdit):
+            return block
+        made = cls(block)
+        made.data = load_all(block)
+        return made
+
+    def set(self, path: Path, value: str) -> _EmbeddedEdit:
+        _set(self.data[0], path, value)
+        return self
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and load_all(other) == self.data
+
+    __hash__ = str.__hash__
+
+
+def _verify(before: str, after: str, changes: list[Change], aliases: dict[Path, list[Path]]) -> None:
     """The edited text must parse to the original data with exactly the changes applied."""
     expected = copy.deepcopy(load_all(before))
     for change in changes:
-        _set_path(expected[change.document], change.path, change.new)
+        for path in (change.path, *aliases.get(change.path, [])):
+            expected[change.document] = _set(expected[change.document], path, change.new)
     try:
         actual = load_all(after)
     except ManifestError as exc:
         raise ManifestError(f"edit would break the file ({exc}); nothing written") from None
-    if actual != expected:
+    if expected != actual:
         raise ManifestError("edit would change more than the image values; nothing written")
 
 
-def set_image(
-    text: str, name: str, tag: str | None, digest: str | None, pin: str = "tag"
-) -> EditResult:
-    """Point every reference to image `name` in text at tag/digest, per the pin setting."""
+def set_image(text: str, name: str, tag: str | None, digest: str | None, pin: str = "tag",
+              paths: Sequence[Path] = ()) -> EditResult:
+    """Point every reference to image `name` in text at tag/digest, per the pin setting;
+    `paths` adds explicit locations (hoist.yaml `path:`) to what is found by shape."""
+    known_digest = digest
     tag, digest = written_version(tag, digest, pin)
     if tag is None and digest is None:
         raise ManifestError("nothing to write: neither a tag nor a digest")
+    all_sites = find_references(text)
+    if paths:
+        explicit = sites_at(text, list(paths), name)
+        taken = {f.scalar.start for s in explicit for f in s.fields}
+        all_sites = explicit + [s for s in all_sites
+                                if not taken & {f.scalar.start for f in s.fields}]
+    wanted = normalize_name(name)
+    matched = [s for s in all_sites if _normal(s.name) == wanted]
+    if not matched:
+        return EditResult(text, ())
+    to_edit, aliases, notes = _alias_plan(matched)
     splices: list[_Splice] = []
     changes: list[Change] = []
-    for site in find_references(text):
-        if same_repository(site.name, name):
-            more_splices, more_changes = _site_edits(text, site, tag, digest)
-            splices += more_splices
-            changes += more_changes
+    for site in to_edit:
+        more_splices, more_changes = _site_changes(text, site, tag, digest, known_digest)
+        splices += more_splices
+        changes += more_changes
     if not changes:
-        return EditResult(text, ())
+        return EditResult(text, (), tuple(notes), len(matched))
     new_text = text
     for splice in sorted(splices, key=lambda s: s.start, reverse=True):
         new_text = new_text[: splice.start] + splice.replacement + new_text[splice.end :]
-    _verify(text, new_text, changes)
-    return EditResult(new_text, tuple(changes))
+    _verify(text, new_text, changes, aliases)
+    return EditResult(new_text, tuple(changes), tuple(notes), len(matched))
+
+
+def _normal(name: str) -> str:
+    try:
+        return normalize_name(name)
+    except ValueError:
+        return name

@@ -1,80 +1,177 @@
-"""Find the image references a manifest holds: pod-spec containers and Kustomize images."""
+"""Find every image reference a YAML file holds, in any of the formats Hoist knows."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from collections import defaultdict
+from dataclasses import replace
 
-from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
+from ..images import InvalidReference, normalize_name, parse_image_ref
+from .detect import DETECTORS
+from .markers import marker_sites
+from .nodes import (
+    ManifestError,
+    MappingNode,
+    Node,
+    Path,
+    Scalar,
+    ScalarNode,
+    SequenceNode,
+    compose,
+    get,
+    scalar,
+    walk,
+)
+from .sites import Field, ImageSite
 
-from ..images import InvalidReference, parse_image_ref
-from .nodes import Path, Scalar, compose, get, mapping_items, scalar, walk
-
-CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
-KUSTOMIZE_FIELDS = ("name", "newName", "newTag", "digest")
-
-
-@dataclass(frozen=True)
-class ImageSite:
-    """One image reference: where it is, what kind, and the scalars that spell it."""
-
-    document: int
-    path: Path
-    kind: str  # "container" | "kustomize"
-    name: str  # the image name as written
-    fields: dict[str, Scalar] = field(default_factory=dict)
-    node: Node | None = field(default=None, compare=False, repr=False)
-
-
-def _container_sites(doc: int, path: Path, node: Node, text: str) -> list[ImageSite]:
-    sites = []
-    for key, seq in mapping_items(node):
-        if key not in CONTAINER_LISTS or not isinstance(seq, SequenceNode):
-            continue
-        for i, container in enumerate(seq.value):
-            value_node = get(container, "image")
-            image = scalar(value_node, text) if value_node is not None else None
-            if image is None:
-                continue
-            try:
-                ref = parse_image_ref(image.value)
-            except InvalidReference:
-                continue  # a template or placeholder, not a reference we can edit
-            sites.append(ImageSite(doc, (*path, key, i, "image"), "container", ref.name,
-                                   {"image": image}, container))
-    return sites
+_LINE_START = re.compile(r"^", re.MULTILINE)
+EMBEDDED = "|"  # in a path: what follows is inside the YAML text of the block scalar before
 
 
-def _kustomize_sites(doc: int, path: Path, node: Node, text: str) -> list[ImageSite]:
-    images = get(node, "images")
-    if not isinstance(images, SequenceNode):
-        return []
-    sites = []
-    for i, entry in enumerate(images.value):
-        if not isinstance(entry, MappingNode):
-            continue
-        fields: dict[str, Scalar] = {}
-        for key in KUSTOMIZE_FIELDS:
-            value_node = get(entry, key)
-            found = scalar(value_node, text) if value_node is not None else None
-            if found is not None:
-                fields[key] = found
-        if "name" not in fields or not {"newName", "newTag", "digest"} & fields.keys():
-            continue
-        name = (fields.get("newName") or fields["name"]).value
-        try:
-            parse_image_ref(name)
-        except InvalidReference:
-            continue
-        sites.append(ImageSite(doc, (*path, "images", i), "kustomize", name, fields, entry))
-    return sites
+def line_starts(text: str) -> list[int]:
+    """Offset of the first character of every line."""
+    return [m.start() for m in _LINE_START.finditer(text)]
 
 
-def find_references(text: str) -> list[ImageSite]:
-    """Every image reference in the YAML text, in document order."""
+def find_references(text: str, embedded: bool = True) -> list[ImageSite]:
+    """Every image reference in the text, in document order. Raises ManifestError for text
+    that is not valid YAML or has duplicate keys."""
+    starts = line_starts(text)
     sites: list[ImageSite] = []
     for doc, root in enumerate(compose(text)):
+        by_line: dict[int, list[tuple[Path, Scalar]]] = defaultdict(list)
+        first_path: dict[int, Path] = {}
+        doc_start = len(sites)
         for path, node in walk(root):
             if isinstance(node, MappingNode):
-                sites.extend(_container_sites(doc, path, node, text))
-                sites.extend(_kustomize_sites(doc, path, node, text))
+                for detect in DETECTORS:
+                    sites.extend(detect(doc, path, node, text))
+            elif isinstance(node, ScalarNode) and path:
+                first_path.setdefault(id(node), path)
+                found = scalar(node, text)
+                if found is None:
+                    continue
+                by_line[found.line].append((path, found))
+                if embedded and found.style == "|" and path[-2:-1] == ("helm",) and \
+                        path[-1] == "values":
+                    sites.extend(_embedded_sites(doc, path, found, text, starts))
+        sites.extend(marker_sites(doc, text, starts, by_line))
+        sites[doc_start:] = [_mark_aliases(s, first_path) for s in sites[doc_start:]]
+    return _unique(sites)
+
+
+def _mark_aliases(site: ImageSite, first_path: dict[int, Path]) -> ImageSite:
+    """Note which of the site's scalars are aliases (reached again after their anchor)."""
+    fields = tuple(
+        replace(f, alias_of=first_path[f.scalar.node_id])
+        if first_path.get(f.scalar.node_id, f.path) != f.path else f
+        for f in site.fields
+    )
+    return replace(site, fields=fields)
+
+
+def _unique(sites: list[ImageSite]) -> list[ImageSite]:
+    """Drop sites whose scalars an earlier site already claimed (a marked container image)."""
+    claimed: set[tuple[int, int]] = set()
+    kept = []
+    for site in sites:
+        spans = {(f.scalar.start, f.scalar.node_id) for f in site.fields if f.alias_of is None}
+        if spans & claimed:
+            continue
+        claimed |= spans
+        kept.append(site)
+    return kept
+
+
+def _embedded_sites(doc: int, path: Path, block: Scalar, text: str,
+                    starts: list[int]) -> list[ImageSite]:
+    """Sites inside an Argo CD `helm.values` literal block, mapped to the file's offsets."""
+    inner = block.value
+    try:
+        inner_sites = find_references(inner, embedded=False)
+    except ManifestError as exc:
+        raise ManifestError(f"in the helm.values block at line {block.line + 1}: {exc}") from None
+    first_line = block.line + 1  # content starts on the line after the `|` indicator
+    content = text[starts[first_line]:] if first_line < len(starts) else ""
+    first = next((ln for ln in content.splitlines() if ln.strip()), "")
+    indent = len(first) - len(first.lstrip(" "))
+    inner_starts = line_starts(inner)
+    mapped = []
+    for site in inner_sites:
+        fields = []
+        for f in site.fields:
+            s = f.scalar
+            line = _line_of(inner_starts, s.start)
+            column = s.start - inner_starts[line]
+            outer_line = first_line + line
+            if outer_line >= len(starts):
+                raise ManifestError(f"cannot map the helm.values block at line {block.line + 1}")
+            start = starts[outer_line] + indent + column
+            end = start + (s.end - s.start)
+            if text[start:end] != inner[s.start:s.end]:
+                raise ManifestError(f"cannot map the helm.values block at line {block.line + 1}")
+            fields.append(Field(f.role, replace(s, start=start, end=end, line=outer_line),
+                                (*path, EMBEDDED, *f.path), f.prefix))
+        mapped.append(replace(site, document=doc, path=(*path, EMBEDDED, *site.path),
+                              fields=tuple(fields), mapping=None))
+    return mapped
+
+
+def _line_of(starts: list[int], offset: int) -> int:
+    lo, hi = 0, len(starts) - 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if starts[mid] <= offset:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def parse_path(dotted: str) -> Path:
+    """`backend.image.tag` or `spec.values.images[0].tag` as a path tuple."""
+    parts: list[str | int] = []
+    for piece in re.findall(r"[^.\[\]]+|\[\d+\]", dotted):
+        parts.append(int(piece[1:-1]) if piece.startswith("[") else piece)
+    if not parts:
+        raise ManifestError(f"empty path {dotted!r}")
+    return tuple(parts)
+
+
+def sites_at(text: str, paths: list[Path], name: str) -> list[ImageSite]:
+    """Sites for explicit paths (from hoist.yaml): a whole reference if the value there is
+    one, otherwise a tag. A path that is in no document is an error."""
+    sites: list[ImageSite] = []
+    docs = compose(text)
+    for path in paths:
+        found = None
+        for doc, root in enumerate(docs):
+            node: Node | None = root
+            for part in path:
+                node = _child(node, part)
+                if node is None:
+                    break
+            value = scalar(node, text) if node is not None else None
+            if value is not None:
+                found = (doc, value)
+                break
+        if found is None:
+            raise ManifestError(f"no scalar at {'.'.join(map(str, path))}")
+        doc, value = found
+        role = "ref" if _is_ref_of(value.value, name) else "tag"
+        sites.append(ImageSite(doc, path, "explicit", name, (Field(role, value, path),)))
     return sites
+
+
+def _child(node: Node | None, part: str | int) -> Node | None:
+    if isinstance(part, int):
+        return node.value[part] if isinstance(node, SequenceNode) and part < len(node.value) else None
+    return get(node, part)
+
+
+def _is_ref_of(value: str, name: str) -> bool:
+    try:
+        ref = parse_image_ref(value)
+        return bool(ref.tag or ref.digest) and normalize_name(ref.name) == normalize_name(name)
+    except InvalidReference:
+        return False

@@ -1,0 +1,146 @@
+"""Detectors for the shapes image references take in Kubernetes, Kustomize, Helm values and
+Argo CD Applications. Each looks at one mapping node and returns the sites it holds."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from ..images import InvalidReference, parse_image_ref
+from .nodes import MappingNode, Path, Scalar, ScalarNode, SequenceNode, get, mapping_items, scalar
+from .sites import Field, ImageSite
+
+Detector = Callable[[int, Path, MappingNode, str], list[ImageSite]]
+_IMAGE_KEY = re.compile(r"(?:^|[a-z_])[iI]mage$")
+_KUSTOMIZE_ROLES = {"newTag": "tag", "digest": "digest"}
+
+
+def _ref_name(value: str, needs_version: bool = False) -> str | None:
+    """The name of a reference string, or None if it is not one (templates, placeholders)."""
+    try:
+        ref = parse_image_ref(value)
+    except InvalidReference:
+        return None
+    if needs_version and not (ref.tag or ref.digest):
+        return None
+    return ref.name
+
+
+def image_values(doc: int, path: Path, node: MappingNode, text: str) -> list[ImageSite]:
+    """`image: repo:tag` (pod-spec containers, and Helm-style `image`/`fooImage` keys)."""
+    in_containers = len(path) >= 2 and path[-2] in (
+        "containers", "initContainers", "ephemeralContainers")
+    sites = []
+    for key, value in mapping_items(node):
+        if not _IMAGE_KEY.search(key):
+            continue
+        found = scalar(value, text)
+        if found is None or found.style in ("|", ">"):
+            continue
+        name = _ref_name(found.value, needs_version=not in_containers)
+        if name is not None:
+            kind = "container" if in_containers else "value"
+            sites.append(ImageSite(doc, (*path, key), kind, name,
+                                   (Field("ref", found, (*path, key)),)))
+    return sites
+
+
+def kustomize_images(doc: int, path: Path, node: MappingNode, text: str) -> list[ImageSite]:
+    """Kustomize `images:` entries (kustomization.yaml, Flux Kustomization spec.images)."""
+    images = get(node, "images")
+    if not isinstance(images, SequenceNode):
+        return []
+    sites = []
+    for i, entry in enumerate(images.value):
+        if not isinstance(entry, MappingNode):
+            continue
+        values = {k: scalar(v, text) for k, v in mapping_items(entry)}
+        name_scalar, new_name = values.get("name"), values.get("newName")
+        if name_scalar is None or not {"newName", "newTag", "digest"} & values.keys():
+            continue
+        name = _ref_name((new_name or name_scalar).value)
+        if name is None:
+            continue
+        here = (*path, "images", i)
+        fields = tuple(Field(role, s, (*here, key)) for key, role in _KUSTOMIZE_ROLES.items()
+                       if (s := values.get(key)) is not None)
+        sites.append(ImageSite(doc, here, "kustomize", name, fields, entry, "newTag", "digest"))
+    return sites
+
+
+def helm_image_maps(doc: int, path: Path, node: MappingNode, text: str) -> list[ImageSite]:
+    """Helm values `{registry?, repository, tag?, digest?}` mappings, at any depth."""
+    name_key = "repository"
+    if get(node, name_key) is None and path and _IMAGE_KEY.search(str(path[-1])):
+        name_key = "name"  # `image: {name: repo, tag: 1.0}`
+    repository = scalar(get(node, name_key), text)
+    if repository is None or (get(node, "tag") is None and get(node, "digest") is None):
+        return []
+    registry = scalar(get(node, "registry"), text)
+    name = f"{registry.value}/{repository.value}" if registry and registry.value else repository.value
+    if _ref_name(name) is None:
+        return []
+    fields = [Field("name", repository, (*path, name_key))]
+    for key in ("tag", "digest"):
+        value_node = get(node, key)
+        found = scalar(value_node, text) if value_node is not None else None
+        if found is None and isinstance(value_node, ScalarNode):  # `tag:` left empty
+            return []
+        if found is not None:
+            fields.append(Field(key, found, (*path, key)))
+    return [ImageSite(doc, path, "helm", name, tuple(fields), node)]
+
+
+def argocd_parameters(doc: int, path: Path, node: MappingNode, text: str) -> list[ImageSite]:
+    """Argo CD `helm.parameters` lists: `image.repository` + `image.tag` pairs, or a whole
+    reference in one parameter."""
+    params = get(node, "parameters")
+    if not isinstance(params, SequenceNode):
+        return []
+    named: dict[str, tuple[int, Scalar]] = {}
+    for i, item in enumerate(params.value):
+        param_name = scalar(get(item, "name"), text)
+        param_value = scalar(get(item, "value"), text)
+        if param_name is not None and param_value is not None:
+            named[param_name.value] = (i, param_value)
+    sites = []
+    for param, (i, value) in named.items():
+        here = (*path, "parameters", i, "value")
+        prefix, _, last = param.rpartition(".")
+        if last == "repository":
+            fields = [Field("name", value, here)]
+            for role in ("tag", "digest"):
+                if (found := named.get(f"{prefix}.{role}" if prefix else role)) is not None:
+                    fields.append(Field(role, found[1], (*path, "parameters", found[0], "value")))
+            if len(fields) > 1 and _ref_name(value.value) is not None:
+                sites.append(ImageSite(doc, here, "argocd-parameters", value.value, tuple(fields)))
+        elif _IMAGE_KEY.search(last) and (name := _ref_name(value.value, True)) is not None:
+            sites.append(ImageSite(doc, here, "argocd-parameters", name,
+                                   (Field("ref", value, here),)))
+    return sites
+
+
+def argocd_kustomize_images(doc: int, path: Path, node: MappingNode, text: str) -> list[ImageSite]:
+    """Argo CD `kustomize.images` strings: `[old=]name[:tag][@digest]`."""
+    kustomize = get(node, "kustomize")
+    images = get(kustomize, "images") if isinstance(kustomize, MappingNode) else None
+    if not isinstance(images, SequenceNode):
+        return []
+    sites = []
+    for i, item in enumerate(images.value):
+        value = scalar(item, text)
+        if value is None:
+            continue
+        old, eq, new = value.value.rpartition("=")
+        name = _ref_name(new)
+        if name is None:
+            continue
+        here = (*path, "kustomize", "images", i)
+        sites.append(ImageSite(doc, here, "argocd-kustomize", name,
+                               (Field("ref", value, here, prefix=old + eq if eq else ""),)))
+    return sites
+
+
+DETECTORS: tuple[Detector, ...] = (
+    image_values, kustomize_images, helm_image_maps, argocd_parameters, argocd_kustomize_images,
+)
