@@ -35,9 +35,11 @@ def image_values(doc: int, path: Path, node: MappingNode, text: str) -> list[Ima
         if not _IMAGE_KEY.search(key):
             continue
         found = scalar(value, text)
-        if found is None or found.style in ("|", ">"):
+        if found is None:
             continue
-        name = _ref_name(found.value, needs_version=not in_containers)
+        # A block scalar is found so that editing it is refused with a reason, not skipped.
+        value = found.value.strip() if found.style in ("|", ">") else found.value
+        name = _ref_name(value, needs_version=not in_containers)
         if name is not None:
             kind = "container" if in_containers else "value"
             sites.append(ImageSite(doc, (*path, key), kind, name,

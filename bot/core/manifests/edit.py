@@ -127,11 +127,11 @@ def _site_changes(text: str, site: ImageSite, tag: str | None, digest: str | Non
             if wanted is None:
                 raise ManifestError(f"{site.name} at {_dotted(field.path)} pins a digest, "
                                     "but the push has none to write")
-        if ref is not None or wanted is None:
+        if wanted is None:
             continue
         if field is not None:
             put(field.scalar, field.path, wanted)
-        elif site.mapping is not None and (role == "tag" or site.kind in ("kustomize", "helm")):
+        elif ref is None and site.mapping is not None:
             splices.append(_insert_key(text, site, key, wanted))
             changes.append(Change(site.document, (*site.path, key), None, wanted))
     return splices, changes
