@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from .plan import Plan
+if TYPE_CHECKING:  # only for annotations: keeps `hoist set-image` from importing pydantic
+    from .plan import Plan
 
 TRAILER_KEYS = (
     "Hoist-Promotion",
@@ -70,3 +73,11 @@ def parse_trailers(message: str) -> dict[str, str]:
         if match:
             found[match.group(1)] = match.group(2).strip()
     return found
+
+
+def unified_diff(path: str, before: str, after: str) -> str:
+    """A git-style unified diff of one file."""
+    return "".join(difflib.unified_diff(
+        before.splitlines(keepends=True), after.splitlines(keepends=True),
+        f"a/{path}", f"b/{path}",
+    ))
