@@ -133,7 +133,7 @@ def _image_arg(spec: str) -> tuple[str, str | None, str | None]:
 
 
 def cmd_set_image(args: argparse.Namespace) -> int:
-    from .adapters.files import read_text, write_atomic, yaml_files
+    from .adapters.files import files_containing, read_text, write_atomic
     from .core.manifests import ManifestError, set_image
     from .core.render import unified_diff
 
@@ -144,12 +144,15 @@ def cmd_set_image(args: argparse.Namespace) -> int:
             raise UsageError(f"{root}: no such file or directory")
     edited: dict[Path, tuple[str, str]] = {}
     refused: list[str] = []
-    for path in yaml_files(roots):
+    # Only files that contain the image's last name component can reference it.
+    candidates = sorted({p for name, _, _ in images
+                         for p in files_containing(roots, name.rsplit("/", 1)[-1])})
+    for path in candidates:
         try:
             before = text = read_text(path)
             for name, tag, digest in images:
                 if name.rsplit("/", 1)[-1] not in text:
-                    continue  # cheap prefilter: the file cannot reference the image
+                    continue
                 pin = "tag@digest" if tag and digest else ("@digest" if digest else "tag")
                 result = set_image(text, name, tag, digest, pin)
                 text = result.text

@@ -79,7 +79,7 @@ def test_explicit_path_for_a_tag_no_detector_knows() -> None:
     text = "backend:\n  image:\n    tag: 1.0\n"
     assert find_references(text) == []
     assert edit(text, paths=[("backend", "image", "tag")]) == text.replace("1.0", NEW)
-    with pytest.raises(ManifestError, match="no scalar at backend.nope"):
+    with pytest.raises(ManifestError, match=r"no scalar at backend\.nope"):
         edit(text, paths=[("backend", "nope")])
 
 

@@ -160,3 +160,31 @@ def test_anchored_value_is_refused_rather_than_changing_aliases() -> None:
 def test_templates_and_placeholders_are_not_references() -> None:
     text = "containers:\n- image: '{{ .Values.image }}'\n- image: $(IMAGE)\n"
     assert find_references(text) == []
+
+
+@pytest.mark.parametrize(("after", "why"), [
+    ("a: x\nb: 2.0\nc: [1, 2]\n", "value at"),  # another value changed
+    ("a: x\nb: '1.0'\nc: [1, 2]\n", "type at"),  # the old value, but now a string
+    ("a: x\nb: 1.0\nc: [1]\n", "length"),
+    ("a: x\nb: 1.0\n", "keys lost"),
+    ("a: x\nb: 1.0\nc: [1, 2]\nd: 3\n", "new node"),
+    ("a: [x\n", "break the file"),
+])
+def test_verification_catches_any_other_difference(after: str, why: str) -> None:
+    from bot.core.manifests.nodes import compose
+    from bot.core.manifests.verify import verify_edit
+
+    before = compose("a: 1\nb: 1.0\nc: [1, 2]\n")
+    verify_edit(before, "a: x\nb: 1.0\nc: [1, 2]\n", {(0, ("a",)): "x"})
+    with pytest.raises(ManifestError, match=why):
+        verify_edit(before, after, {(0, ("a",)): "x"})
+
+
+def test_verification_keeps_aliases_aliases() -> None:
+    from bot.core.manifests.nodes import compose
+    from bot.core.manifests.verify import verify_edit
+
+    before = compose("a: &x {k: 1}\nb: *x\n")
+    verify_edit(before, "a: &x {k: 1}\nb: *x\n", {})
+    with pytest.raises(ManifestError, match="alias"):
+        verify_edit(before, "a: &x {k: 1}\nb: {k: 1}\n", {})

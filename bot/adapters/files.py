@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -18,10 +20,35 @@ def yaml_files(paths: Iterable[Path]) -> Iterator[Path]:
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(files):
-                    if name.endswith(YAML_SUFFIXES) or name == "Kustomization":
+                    if _is_yaml(Path(name)):
                         yield Path(root) / name
         else:
             yield path
+
+
+def files_containing(paths: Iterable[Path], needle: str) -> list[Path]:
+    """YAML files under paths whose bytes contain needle: grep -r (several times faster
+    than reading 10,000 files in Python) when it is there, else a scan in Python."""
+    roots = list(paths)
+    dirs = [p for p in roots if p.is_dir()]
+    found = [p for p in roots if not p.is_dir() and needle.encode() in p.read_bytes()]
+    if not dirs:
+        return found
+    if shutil.which("grep"):
+        result = subprocess.run(
+            ["grep", "-rlZF", "--include=*.yaml", "--include=*.yml", "--include=Kustomization",
+             "--exclude-dir=.[!.]*", "-e", needle, "--", *(str(d) for d in dirs)],
+            capture_output=True, check=False,
+        )
+        if result.returncode in (0, 1):
+            hits = [Path(p) for p in result.stdout.decode().split("\0") if p]
+            return found + sorted(p for p in hits if _is_yaml(p) and not any(
+                part.startswith(".") and part not in (".", "..") for part in p.parts[:-1]))
+    return found + [p for p in yaml_files(dirs) if needle.encode() in p.read_bytes()]
+
+
+def _is_yaml(path: Path) -> bool:
+    return path.name.endswith(YAML_SUFFIXES) or path.name == "Kustomization"
 
 
 def read_text(path: Path) -> str:

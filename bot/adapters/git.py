@@ -78,9 +78,37 @@ class GitRepo:
             return None
         return result.stdout.decode("utf-8")
 
-    def files(self, ref: str) -> list[str]:
-        """Every file path in ref's tree."""
-        return self._run("ls-tree", "-r", "--name-only", "-z", ref).stdout.split("\0")[:-1]
+    def grep_files(self, ref: str, needle: str, under: list[str]) -> list[str]:
+        """Paths under the given directories of ref's tree whose content holds needle."""
+        result = self._run("grep", "-l", "-z", "-F", "-e", needle, ref, "--", *under,
+                           check=False)
+        if result.returncode not in (0, 1):
+            raise GitError(f"git grep failed: {result.stderr.strip()}")
+        return [hit.split(":", 1)[1] for hit in result.stdout.split("\0") if hit]
+
+    def read_many(self, ref: str, paths: list[str]) -> dict[str, str | None]:
+        """Several files' texts at ref in two git processes (None for absent ones).
+        Blob ids first: `cat-file --batch` on `ref:path` walks the trees once per path."""
+        texts: dict[str, str | None] = dict.fromkeys(paths)
+        if not paths:
+            return texts
+        listing = self._run("ls-tree", "-z", ref, "--", *paths).stdout
+        blobs: dict[str, str] = {}
+        for entry in listing.split("\0"):
+            if entry:
+                meta, path = entry.split("\t", 1)
+                if meta.split()[1] == "blob":
+                    blobs[path] = meta.split()[2]
+        request = "".join(f"{blob}\n" for blob in blobs.values()).encode()
+        out = subprocess.run(["git", "-C", str(self.path), "cat-file", "--batch", "--buffer"],
+                             input=request, capture_output=True, check=True).stdout
+        pos = 0
+        for path in blobs:
+            end = out.index(b"\n", pos)
+            size = int(out[pos:end].split()[2])
+            texts[path] = out[end + 1:end + 1 + size].decode("utf-8")
+            pos = end + 1 + size + 1
+        return texts
 
     def message(self, sha: str) -> str:
         """The full message of a commit."""

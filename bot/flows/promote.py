@@ -38,8 +38,12 @@ def _plan(services: Services, p: Promotion) -> Promotion:
     if base is None:
         return services.store.transition(p.id, State.FAILED, reason=f"no branch {env.branch!r}")
     targets = targets_for(env, p.image_key)
-    tree = services.git.files(base) if any(t.is_directory for t in targets) else []
-    files = {path: services.git.read(base, path) for path in candidate_files(targets, tree)}
+    image = config.images[p.image_key]
+    directories = [t.file for t in targets if t.is_directory]
+    # Only files holding the repository's last name component can reference it.
+    tree = services.git.grep_files(base, image.repository.rsplit("/", 1)[-1], directories) \
+        if directories else []
+    files = services.git.read_many(base, candidate_files(targets, tree))
     try:
         plan = plan_environment(config, p.environment, p.image_key, p.tag, p.digest, files)
     except PlanError as exc:

@@ -7,10 +7,20 @@ import re
 from collections.abc import Callable
 
 from ..images import InvalidReference, parse_image_ref
-from .nodes import MappingNode, Path, Scalar, ScalarNode, SequenceNode, get, mapping_items, scalar
+from .nodes import (
+    MappingNode,
+    Node,
+    Path,
+    Scalar,
+    ScalarNode,
+    SequenceNode,
+    get,
+    mapping_items,
+    scalar,
+)
 from .sites import Field, ImageSite
 
-Detector = Callable[[int, Path, MappingNode, str], list[ImageSite]]
+Detector = Callable[[int, Path, MappingNode, dict[str, Node], str], list[ImageSite]]
 _IMAGE_KEY = re.compile(r"(?:^|[a-z_])[iI]mage$")
 _KUSTOMIZE_ROLES = {"newTag": "tag", "digest": "digest"}
 
@@ -26,20 +36,21 @@ def _ref_name(value: str, needs_version: bool = False) -> str | None:
     return ref.name
 
 
-def image_values(doc: int, path: Path, node: MappingNode, text: str) -> list[ImageSite]:
+def image_values(doc: int, path: Path, node: MappingNode, keys: dict[str, Node],
+             text: str) -> list[ImageSite]:
     """`image: repo:tag` (pod-spec containers, and Helm-style `image`/`fooImage` keys)."""
     in_containers = len(path) >= 2 and path[-2] in (
         "containers", "initContainers", "ephemeralContainers")
     sites = []
-    for key, value in mapping_items(node):
+    for key, value in keys.items():
         if not _IMAGE_KEY.search(key):
             continue
         found = scalar(value, text)
         if found is None:
             continue
         # A block scalar is found so that editing it is refused with a reason, not skipped.
-        value = found.value.strip() if found.style in ("|", ">") else found.value
-        name = _ref_name(value, needs_version=not in_containers)
+        spelled = found.value.strip() if found.style in ("|", ">") else found.value
+        name = _ref_name(spelled, needs_version=not in_containers)
         if name is not None:
             kind = "container" if in_containers else "value"
             sites.append(ImageSite(doc, (*path, key), kind, name,
@@ -47,9 +58,10 @@ def image_values(doc: int, path: Path, node: MappingNode, text: str) -> list[Ima
     return sites
 
 
-def kustomize_images(doc: int, path: Path, node: MappingNode, text: str) -> list[ImageSite]:
+def kustomize_images(doc: int, path: Path, node: MappingNode, keys: dict[str, Node],
+             text: str) -> list[ImageSite]:
     """Kustomize `images:` entries (kustomization.yaml, Flux Kustomization spec.images)."""
-    images = get(node, "images")
+    images = keys.get("images")
     if not isinstance(images, SequenceNode):
         return []
     sites = []
@@ -70,21 +82,24 @@ def kustomize_images(doc: int, path: Path, node: MappingNode, text: str) -> list
     return sites
 
 
-def helm_image_maps(doc: int, path: Path, node: MappingNode, text: str) -> list[ImageSite]:
+def helm_image_maps(doc: int, path: Path, node: MappingNode, keys: dict[str, Node],
+             text: str) -> list[ImageSite]:
     """Helm values `{registry?, repository, tag?, digest?}` mappings, at any depth."""
-    name_key = "repository"
-    if get(node, name_key) is None and path and _IMAGE_KEY.search(str(path[-1])):
-        name_key = "name"  # `image: {name: repo, tag: 1.0}`
-    repository = scalar(get(node, name_key), text)
-    if repository is None or (get(node, "tag") is None and get(node, "digest") is None):
+    if "tag" not in keys and "digest" not in keys:
         return []
-    registry = scalar(get(node, "registry"), text)
+    name_key = "repository"
+    if name_key not in keys and path and _IMAGE_KEY.search(str(path[-1])):
+        name_key = "name"  # `image: {name: repo, tag: 1.0}`
+    repository = scalar(keys.get(name_key), text)
+    if repository is None:
+        return []
+    registry = scalar(keys.get("registry"), text)
     name = f"{registry.value}/{repository.value}" if registry and registry.value else repository.value
     if _ref_name(name) is None:
         return []
     fields = [Field("name", repository, (*path, name_key))]
     for key in ("tag", "digest"):
-        value_node = get(node, key)
+        value_node = keys.get(key)
         found = scalar(value_node, text) if value_node is not None else None
         if found is None and isinstance(value_node, ScalarNode):  # `tag:` left empty
             return []
@@ -93,10 +108,11 @@ def helm_image_maps(doc: int, path: Path, node: MappingNode, text: str) -> list[
     return [ImageSite(doc, path, "helm", name, tuple(fields), node)]
 
 
-def argocd_parameters(doc: int, path: Path, node: MappingNode, text: str) -> list[ImageSite]:
+def argocd_parameters(doc: int, path: Path, node: MappingNode, keys: dict[str, Node],
+             text: str) -> list[ImageSite]:
     """Argo CD `helm.parameters` lists: `image.repository` + `image.tag` pairs, or a whole
     reference in one parameter."""
-    params = get(node, "parameters")
+    params = keys.get("parameters")
     if not isinstance(params, SequenceNode):
         return []
     named: dict[str, tuple[int, Scalar]] = {}
@@ -122,9 +138,10 @@ def argocd_parameters(doc: int, path: Path, node: MappingNode, text: str) -> lis
     return sites
 
 
-def argocd_kustomize_images(doc: int, path: Path, node: MappingNode, text: str) -> list[ImageSite]:
+def argocd_kustomize_images(doc: int, path: Path, node: MappingNode, keys: dict[str, Node],
+             text: str) -> list[ImageSite]:
     """Argo CD `kustomize.images` strings: `[old=]name[:tag][@digest]`."""
-    kustomize = get(node, "kustomize")
+    kustomize = keys.get("kustomize")
     images = get(kustomize, "images") if isinstance(kustomize, MappingNode) else None
     if not isinstance(images, SequenceNode):
         return []

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from yaml.resolver import Resolver
 
 from ..images import ImageRef, normalize_name, validate_digest, validate_tag
-from .find import EMBEDDED, find_references, sites_at
-from .nodes import ManifestError, Path, Scalar, ScalarNode, load_all
+from .find import find_in_documents, sites_at
+from .nodes import ManifestError, Path, Scalar, ScalarNode, compose
 from .sites import ImageSite
+from .verify import verify_edit
 
 _RESOLVER = Resolver()
 
@@ -160,64 +160,6 @@ def _alias_plan(matched: list[ImageSite]) -> tuple[list[ImageSite], dict[Path, l
     return to_edit, aliases, notes
 
 
-def _set(data: object, path: Path, value: str) -> object:
-    """data with the value at path replaced (descending into embedded YAML blocks)."""
-    if EMBEDDED in path:
-        cut = path.index(EMBEDDED)
-        outer, inner = path[:cut], path[cut + 1:]
-        block = _get(data, outer)
-        assert isinstance(block, str)
-        return _set(data, outer, _EmbeddedEdit.of(block).set(inner, value))
-    if not path:
-        return value
-    container = _get(data, path[:-1])
-    container[path[-1]] = value  # type: ignore[index]
-    return data
-
-
-def _get(data: object, path: Path) -> object:
-    for part in path:
-        data = data[part]  # type: ignore[index]
-    return data
-
-
-class _EmbeddedEdit(str):
-    """The parsed data of an embedded YAML block, standing in for its text while verifying."""
-
-    data: list[object]
-
-    @classmethod
-    def of(cls, block: str) -> _EmbeddedEdit:
-        if isinstance(block, _EmbeddedEdit):
-            return block
-        made = cls(block)
-        made.data = load_all(block)
-        return made
-
-    def set(self, path: Path, value: str) -> _EmbeddedEdit:
-        _set(self.data[0], path, value)
-        return self
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, str) and load_all(other) == self.data
-
-    __hash__ = str.__hash__
-
-
-def _verify(before: str, after: str, changes: list[Change], aliases: dict[Path, list[Path]]) -> None:
-    """The edited text must parse to the original data with exactly the changes applied."""
-    expected = copy.deepcopy(load_all(before))
-    for change in changes:
-        for path in (change.path, *aliases.get(change.path, [])):
-            expected[change.document] = _set(expected[change.document], path, change.new)
-    try:
-        actual = load_all(after)
-    except ManifestError as exc:
-        raise ManifestError(f"edit would break the file ({exc}); nothing written") from None
-    if expected != actual:
-        raise ManifestError("edit would change more than the image values; nothing written")
-
-
 def set_image(text: str, name: str, tag: str | None, digest: str | None, pin: str = "tag",
               paths: Sequence[Path] = ()) -> EditResult:
     """Point every reference to image `name` in text at tag/digest, per the pin setting;
@@ -226,7 +168,8 @@ def set_image(text: str, name: str, tag: str | None, digest: str | None, pin: st
     tag, digest = written_version(tag, digest, pin)
     if tag is None and digest is None:
         raise ManifestError("nothing to write: neither a tag nor a digest")
-    all_sites = find_references(text)
+    docs = compose(text)
+    all_sites = find_in_documents(text, docs)
     if paths:
         explicit = sites_at(text, list(paths), name)
         taken = {f.scalar.start for s in explicit for f in s.fields}
@@ -248,7 +191,8 @@ def set_image(text: str, name: str, tag: str | None, digest: str | None, pin: st
     new_text = text
     for splice in sorted(splices, key=lambda s: s.start, reverse=True):
         new_text = new_text[: splice.start] + splice.replacement + new_text[splice.end :]
-    _verify(text, new_text, changes, aliases)
+    expected = {(c.document, p): c.new for c in changes for p in (c.path, *aliases.get(c.path, ()))}
+    verify_edit(docs, new_text, expected)
     return EditResult(new_text, tuple(changes), tuple(notes), len(matched))
 
 

@@ -19,13 +19,14 @@ from .nodes import (
     SequenceNode,
     compose,
     get,
+    mapping_items,
     scalar,
     walk,
 )
 from .sites import Field, ImageSite
+from .verify import EMBEDDED
 
 _LINE_START = re.compile(r"^", re.MULTILINE)
-EMBEDDED = "|"  # in a path: what follows is inside the YAML text of the block scalar before
 
 
 def line_starts(text: str) -> list[int]:
@@ -36,24 +37,33 @@ def line_starts(text: str) -> list[int]:
 def find_references(text: str, embedded: bool = True) -> list[ImageSite]:
     """Every image reference in the text, in document order. Raises ManifestError for text
     that is not valid YAML or has duplicate keys."""
+    return find_in_documents(text, compose(text), embedded)
+
+
+def find_in_documents(text: str, docs: list[Node], embedded: bool = True) -> list[ImageSite]:
+    """find_references over documents already composed from text."""
     starts = line_starts(text)
+    has_markers = "$imagepolicy" in text or "hoist:" in text
     sites: list[ImageSite] = []
-    for doc, root in enumerate(compose(text)):
+    for doc, root in enumerate(docs):
         by_line: dict[int, list[tuple[Path, Scalar]]] = defaultdict(list)
         first_path: dict[int, Path] = {}
         doc_start = len(sites)
         for path, node in walk(root):
             if isinstance(node, MappingNode):
+                keys = dict(mapping_items(node))
                 for detect in DETECTORS:
-                    sites.extend(detect(doc, path, node, text))
+                    sites.extend(detect(doc, path, node, keys, text))
             elif isinstance(node, ScalarNode) and path:
                 first_path.setdefault(id(node), path)
+                is_block = embedded and node.style == "|" and path[-2:] == ("helm", "values")
+                if not (has_markers or is_block):
+                    continue
                 found = scalar(node, text)
                 if found is None:
                     continue
                 by_line[found.line].append((path, found))
-                if embedded and found.style == "|" and path[-2:-1] == ("helm",) and \
-                        path[-1] == "values":
+                if is_block:
                     sites.extend(_embedded_sites(doc, path, found, text, starts))
         sites.extend(marker_sites(doc, text, starts, by_line))
         sites[doc_start:] = [_mark_aliases(s, first_path) for s in sites[doc_start:]]

@@ -15,7 +15,24 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 Path = tuple[str | int, ...]
 _PROPERTY_RE = re.compile(r"(?:[&!][^\s,\[\]{}]*\s+)+")
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_RESOLVED: dict[tuple[str, tuple[bool, bool]], str] = {}
+
+
+class _Loader(_Base):  # type: ignore[valid-type,misc]
+    """libyaml's parser with implicit tag resolution memoized: manifests repeat the same
+    keys and values endlessly, and the resolver's regexes are the slowest Python left."""
+
+    def resolve(self, kind: type[Node], value: str | None, implicit: tuple[bool, bool]) -> str:
+        if kind is not ScalarNode or value is None:
+            return str(super().resolve(kind, value, implicit))
+        key = (value, implicit)
+        tag = _RESOLVED.get(key)
+        if tag is None:
+            tag = str(super().resolve(kind, value, implicit))
+            if len(_RESOLVED) < 100_000:
+                _RESOLVED[key] = tag
+        return tag
 
 __all__ = ["MappingNode", "Node", "ScalarNode", "SequenceNode"]
 
