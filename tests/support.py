@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import shutil
 import signal
@@ -14,6 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from bot.core.manifests import Change
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -115,3 +118,33 @@ class ServiceProcess:
             if p["environment"] == env and p["state"] == state:
                 return p
         return None
+
+
+def assert_only_values_changed(before: str, after: str, changes: tuple[Change, ...]) -> None:
+    """Every changed line differs only in a middle part that is (part of) an old value on
+    the left and (part of) the new value, maybe quoted, on the right; added lines are keys
+    Hoist had to add."""
+    a, b = before.splitlines(keepends=True), after.splitlines(keepends=True)
+    olds = [c.old for c in changes if c.old is not None]
+    news = [c.new for c in changes]
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op == "equal":
+            continue
+        if op == "insert":
+            for line in b[j1:j2]:
+                key, _, value = line.strip().partition(": ")
+                assert key in ("newTag", "digest", "tag") and value.strip('"') in news, line
+            continue
+        assert op == "replace" and i2 - i1 == j2 - j1, (op, a[i1:i2], b[j1:j2])
+        for old_line, new_line in zip(a[i1:i2], b[j1:j2], strict=True):
+            p = 0
+            while p < min(len(old_line), len(new_line)) and old_line[p] == new_line[p]:
+                p += 1
+            s = 0
+            while (s < min(len(old_line), len(new_line)) - p
+                   and old_line[-1 - s] == new_line[-1 - s]):
+                s += 1
+            removed, added = old_line[p:len(old_line) - s], new_line[p:len(new_line) - s]
+            assert any(removed in old for old in olds), (old_line, new_line)
+            assert any(added.strip('"') in new or added in f'"{new}"' for new in news), (
+                old_line, new_line)

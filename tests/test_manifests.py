@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from bot.core.manifests import Change, ManifestError, find_references, set_image
+from bot.core.manifests import ManifestError, find_references, set_image
 from bot.core.manifests.nodes import load_all
-from tests.support import CORPUS
+from tests.support import CORPUS, assert_only_values_changed
 
 DIGEST = "sha256:" + "b" * 64
 CORPUS_FILES = sorted(
@@ -22,36 +21,6 @@ CORPUS_FILES = sorted(
 
 def read(path: Path) -> str:
     return path.read_bytes().decode("utf-8")
-
-
-def assert_only_values_changed(before: str, after: str, changes: tuple[Change, ...]) -> None:
-    """Every changed line differs only in a middle part that is (part of) an old value on
-    the left and (part of) the new value, maybe quoted, on the right; added lines are keys
-    Hoist had to add."""
-    a, b = before.splitlines(keepends=True), after.splitlines(keepends=True)
-    olds = [c.old for c in changes if c.old is not None]
-    news = [c.new for c in changes]
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        if op == "equal":
-            continue
-        if op == "insert":
-            for line in b[j1:j2]:
-                key, _, value = line.strip().partition(": ")
-                assert key in ("newTag", "digest", "tag") and value.strip('"') in news, line
-            continue
-        assert op == "replace" and i2 - i1 == j2 - j1, (op, a[i1:i2], b[j1:j2])
-        for old_line, new_line in zip(a[i1:i2], b[j1:j2], strict=True):
-            p = 0
-            while p < min(len(old_line), len(new_line)) and old_line[p] == new_line[p]:
-                p += 1
-            s = 0
-            while (s < min(len(old_line), len(new_line)) - p
-                   and old_line[-1 - s] == new_line[-1 - s]):
-                s += 1
-            removed, added = old_line[p:len(old_line) - s], new_line[p:len(new_line) - s]
-            assert any(removed in old for old in olds), (old_line, new_line)
-            assert any(added.strip('"') in new or added in f'"{new}"' for new in news), (
-                old_line, new_line)
 
 
 def test_corpus_has_files() -> None:

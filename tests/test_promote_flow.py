@@ -151,3 +151,17 @@ def test_approve_cli(services: Services, tmp_path: Path, monkeypatch: pytest.Mon
     assert main(["approve", "nope"]) == 2
     Worker(services).run_once()
     assert "Hoist-Approved-By: carol" in git(origin(services), "log", "-1", "--format=%B", "main")
+
+
+def test_git_reads_many_files_and_greps_a_commit(services: Services) -> None:
+    repo = services.git
+    base = repo.tip("main")
+    assert base is not None
+    texts = repo.read_many(base, ["hoist.yaml", "apps/guestbook/overlays/dev/kustomization.yaml",
+                                  "missing.yaml"])
+    assert texts["missing.yaml"] is None
+    assert texts["hoist.yaml"] == repo.read(base, "hoist.yaml")
+    assert repo.grep_files(base, "acme/guestbook", ["apps/guestbook/overlays/"]) == [
+        "apps/guestbook/overlays/dev/kustomization.yaml",
+        "apps/guestbook/overlays/prod/kustomization.yaml",
+        "apps/guestbook/overlays/staging/kustomization.yaml"]
