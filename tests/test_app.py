@@ -47,8 +47,10 @@ def test_push_is_stored_then_redelivery_is_a_duplicate(client: TestClient,
 @pytest.mark.parametrize(
     ("path", "headers", "body", "status", "reason"),
     [
-        ("/webhooks/registry/distribution", {}, BODY, 401, "bearer"),
-        ("/webhooks/registry/distribution", {"Authorization": "Bearer nope"}, BODY, 401, "bearer"),
+        ("/webhooks/registry/distribution", {}, BODY, 401, "token"),
+        ("/webhooks/registry/distribution", {"Authorization": "Bearer nope"}, BODY, 401, "token"),
+        ("/webhooks/registry/distribution", {**AUTH, "Content-Type": "application/x-www-form-urlencoded"},
+         BODY, 400, "not JSON"),
         ("/webhooks/registry/distribution", AUTH, b"{not json", 400, "JSON"),
         ("/webhooks/registry/distribution", AUTH, b'{"events": "x"}', 400, "events"),
         ("/webhooks/registry/nosuch", AUTH, BODY, 404, "unknown source"),

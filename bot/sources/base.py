@@ -1,15 +1,22 @@
-"""What every registry source provides, and the errors it raises."""
+"""What every registry source provides, and the helpers they share: JSON bodies, token and
+HMAC checks in constant time, ids for events that carry none."""
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import hashlib
 import hmac
 import json
+import re
 from collections.abc import Mapping
 from typing import Any, Protocol
 
 from ..core.events import ImagePushed
 
 Headers = Mapping[str, str]  # names lower-cased
+QUERY_TOKEN_HEADER = "x-hoist-token"  # where the web layer puts a `?token=` query parameter
+_JSONC_COMMENT = re.compile(r"^\s*//.*$", re.MULTILINE)
 
 
 class PayloadError(ValueError):
@@ -37,17 +44,87 @@ def lower_headers(headers: Mapping[str, str] | list[tuple[str, str]]) -> dict[st
 
 
 def json_body(body: bytes) -> Any:
-    """The body as JSON, or PayloadError naming the problem."""
+    """The body as JSON, or PayloadError naming the problem. Whole-line `//` comments (as in
+    vendors' documented examples) are tolerated."""
     try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PayloadError(f"body is not valid JSON: {exc}") from None
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise PayloadError("body is not UTF-8") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        try:
+            return json.loads(_JSONC_COMMENT.sub("", text))
+        except json.JSONDecodeError:
+            raise PayloadError(f"body is not valid JSON: {exc}") from None
 
 
-def check_bearer(headers: Headers, secret: str) -> None:
-    """Constant-time check of `Authorization: Bearer <secret>`."""
-    scheme, _, token = headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        token.strip().encode(), secret.encode()
-    ):
-        raise AuthError("missing or wrong bearer token")
+def json_object(body: bytes) -> dict[str, Any]:
+    """The body as a JSON object."""
+    data = json_body(body)
+    if not isinstance(data, dict):
+        raise PayloadError("expected a JSON object")
+    return data
+
+
+def _equal(given: str, secret: str) -> bool:
+    return hmac.compare_digest(given.encode(), secret.encode())
+
+
+def check_token(headers: Headers, secret: str, *extra_headers: str) -> None:
+    """Accept the secret as `Authorization: Bearer`, as a Basic password, in a `?token=`
+    query parameter, in `X-Hoist-Token`, or in one of the source's own headers."""
+    scheme, _, value = headers.get("authorization", "").partition(" ")
+    candidates = [headers.get(h, "") for h in (QUERY_TOKEN_HEADER, *extra_headers)]
+    if scheme.lower() == "bearer":
+        candidates.append(value.strip())
+    elif scheme.lower() == "basic":
+        with contextlib.suppress(ValueError):  # binascii.Error and UnicodeDecodeError too
+            candidates.append(base64.b64decode(value.strip()).decode().partition(":")[2])
+    # Every candidate is compared, so timing does not tell which one was close.
+    results = [_equal(c, secret) for c in candidates if c]
+    if not any(results):
+        raise AuthError("missing or wrong token")
+
+
+def hmac_hex(secret: str, body: bytes) -> str:
+    """Hex HMAC-SHA256 of body."""
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def check_signature(headers: Headers, body: bytes, secret: str, header: str,
+                    prefix: str = "sha256=") -> None:
+    """Constant-time check of an HMAC-SHA256 hex signature of the body."""
+    given = headers.get(header, "")
+    if not given.startswith(prefix) or not _equal(given[len(prefix):].lower(),
+                                                  hmac_hex(secret, body)):
+        raise AuthError(f"missing or wrong {header} signature")
+
+
+def body_id(body: bytes) -> str:
+    """An event id for payloads that carry none: the same body is the same event."""
+    return "sha256-" + hashlib.sha256(body).hexdigest()[:32]
+
+
+def text(data: Mapping[str, Any], *path: str) -> str | None:
+    """A string found at path in nested JSON objects, or None."""
+    value: Any = data
+    for key in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def split_reference(ref: str) -> tuple[str | None, str, str | None, str | None]:
+    """(registry, repository, tag, digest) of `host/path[:tag][@digest]`, leniently: vendors'
+    examples hold masked or truncated digests, which later validation deals with."""
+    rest, _, digest = ref.partition("@")
+    slash, colon = rest.rfind("/"), rest.rfind(":")
+    tag = None
+    if colon > slash:
+        rest, tag = rest[:colon], rest[colon + 1:]
+    first, sep, remainder = rest.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost"):
+        return first, remainder, tag or None, digest or None
+    return None, rest, tag or None, digest or None

@@ -1,11 +1,12 @@
-"""CNCF Distribution (docker-registry) notifications: an envelope of events."""
+"""CNCF Distribution (docker-registry) notifications: an envelope of events. GitLab's
+container registry is Distribution and sends the same envelope."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from ..core.events import ImagePushed
-from .base import Headers, PayloadError, check_bearer, json_body
+from .base import Headers, PayloadError, check_token, json_object
 
 MANIFEST_MEDIA_TYPES = frozenset({
     "application/vnd.docker.distribution.manifest.v1+json",
@@ -19,42 +20,43 @@ MANIFEST_MEDIA_TYPES = frozenset({
 
 class DistributionSource:
     name = "distribution"
+    token_headers: tuple[str, ...] = ()
 
     def verify(self, headers: Headers, body: bytes, secret: str) -> None:
-        """The registry's `notifications.endpoints[].headers` carries a bearer token."""
-        check_bearer(headers, secret)
+        """The registry's `notifications.endpoints[].headers` carries the token."""
+        check_token(headers, secret, *self.token_headers)
 
     def parse(self, headers: Headers, body: bytes) -> list[ImagePushed]:
         """Tagged manifest pushes of the envelope; blobs, pulls, deletes are ignored."""
-        envelope = json_body(body)
-        if not isinstance(envelope, dict) or not isinstance(envelope.get("events"), list):
+        envelope = json_object(body)
+        if not isinstance(envelope.get("events"), list):
             raise PayloadError("expected an envelope object with an 'events' list")
-        return [p for event in envelope["events"] if (p := _push(event)) is not None]
+        return [p for event in envelope["events"] if (p := self.push(event)) is not None]
+
+    def push(self, event: Any) -> ImagePushed | None:
+        """One event of the envelope as a push, or None if it is not a tagged manifest push."""
+        if not isinstance(event, dict):
+            raise PayloadError("each event must be an object")
+        target = event.get("target")
+        if event.get("action") != "push" or not isinstance(target, dict):
+            return None
+        is_manifest = target.get("mediaType") in MANIFEST_MEDIA_TYPES or "/manifests/" in str(
+            target.get("url", ""))
+        tag = target.get("tag")
+        if not is_manifest or not tag:
+            return None
+        repository, event_id = target.get("repository"), event.get("id")
+        if not isinstance(repository, str) or not repository or not isinstance(event_id, str):
+            raise PayloadError("a push event needs 'id' and 'target.repository'")
+        request = event.get("request")
+        host = request.get("host") if isinstance(request, dict) else None
+        digest = target.get("digest")
+        return ImagePushed(self.name, event_id, host if isinstance(host, str) and host else None,
+                           repository, str(tag), digest if isinstance(digest, str) else None)
 
 
-def _push(event: Any) -> ImagePushed | None:
-    if not isinstance(event, dict):
-        raise PayloadError("each event must be an object")
-    target = event.get("target")
-    if event.get("action") != "push" or not isinstance(target, dict):
-        return None
-    is_manifest = target.get("mediaType") in MANIFEST_MEDIA_TYPES or "/manifests/" in str(
-        target.get("url", "")
-    )
-    tag = target.get("tag")
-    if not is_manifest or not tag:
-        return None
-    repository, event_id = target.get("repository"), event.get("id")
-    if not isinstance(repository, str) or not repository or not isinstance(event_id, str):
-        raise PayloadError("a push event needs 'id' and 'target.repository'")
-    request = event.get("request") if isinstance(event.get("request"), dict) else {}
-    host = request.get("host") if isinstance(request, dict) else None
-    digest = target.get("digest")
-    return ImagePushed(
-        source="distribution",
-        event_id=event_id,
-        registry=host if isinstance(host, str) and host else None,
-        repository=repository,
-        tag=str(tag),
-        digest=digest if isinstance(digest, str) else None,
-    )
+class GitLabSource(DistributionSource):
+    """GitLab's registry notifications (Distribution's envelope); GitLab-style token header."""
+
+    name = "gitlab"
+    token_headers = ("x-gitlab-token",)

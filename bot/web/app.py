@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hmac
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
@@ -20,15 +20,17 @@ from ..adapters.store import StoreUnavailable
 from ..flows.approve import NotApprovable, approve
 from ..flows.services import Services
 from ..settings import Settings
-from ..sources import SOURCES, AuthError, PayloadError, lower_headers
+from ..sources import SOURCES, Source
+from .errors import error
 from .metrics import Metrics
+from .webhooks import webhook_router
 
 log = structlog.get_logger()
-MAX_BODY = 1 << 20
 
 
-def _error(status: int, reason: str) -> JSONResponse:
-    return JSONResponse({"error": reason}, status_code=status)
+def _confirm_sns(url: str) -> None:
+    """Confirm an SNS subscription (the URL is checked to be SNS's before this)."""
+    httpx.get(url, timeout=10, follow_redirects=False).raise_for_status()
 
 
 def create_app(
@@ -36,6 +38,8 @@ def create_app(
     services: Services,
     wake: Callable[[], None] = lambda: None,
     lifespan_hooks: tuple[Callable[[], None], Callable[[], None]] | None = None,
+    sources: dict[str, Source] | None = None,
+    confirm_sns: Callable[[str], None] | None = None,
 ) -> FastAPI:
     """The FastAPI app; `wake` nudges the worker, `lifespan_hooks` start/stop it."""
 
@@ -52,53 +56,20 @@ def create_app(
     store = services.store
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _error(exc.status_code, str(exc.detail))
+    async def httperror(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return error(exc.status_code, str(exc.detail))
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return _error(422, "; ".join(str(e.get("msg")) for e in exc.errors()))
+    async def validationerror(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return error(422, "; ".join(str(e.get("msg")) for e in exc.errors()))
 
     @app.exception_handler(StoreUnavailable)
     async def store_down(_: Request, exc: StoreUnavailable) -> JSONResponse:
         log.error("store.unavailable", error=str(exc))
-        return _error(503, "store unavailable; retry later")
+        return error(503, "store unavailable; retry later")
 
-    @app.post("/webhooks/registry/{source}", status_code=202)
-    async def registry_webhook(source: str, request: Request) -> JSONResponse:
-        handler = SOURCES.get(source)
-        if handler is None:
-            return _error(404, f"unknown source {source!r}; known: {', '.join(sorted(SOURCES))}")
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            metrics.webhooks.labels(source, "too_large").inc()
-            return _error(413, "body larger than 1 MiB")
-        started = time.monotonic()
-        headers = lower_headers(request.headers.items())
-        if settings.webhook_secret:
-            try:
-                handler.verify(headers, body, settings.webhook_secret)
-            except AuthError as exc:
-                metrics.webhooks.labels(source, "unauthorized").inc()
-                log.warning("webhook.unauthorized", source=source, reason=str(exc))
-                return _error(401, str(exc))
-        try:
-            pushes = handler.parse(headers, body)
-        except PayloadError as exc:
-            metrics.webhooks.labels(source, "bad_payload").inc()
-            return _error(400, str(exc))
-        added = await run_in_threadpool(store.add_events, pushes, time.time())
-        metrics.webhooks.labels(source, "accepted").inc()
-        metrics.pushes.labels(source).inc(added)
-        metrics.latency.labels(source).observe(time.monotonic() - started)
-        log.info("webhook.accepted", source=source, pushes=len(pushes), new=added)
-        if added:
-            wake()
-        return JSONResponse(
-            {"accepted": added, "duplicates": len(pushes) - added,
-             "pushes": [p.to_public_json() for p in pushes]},
-            status_code=202,
-        )
+    app.include_router(webhook_router(settings, store, sources or SOURCES, metrics, wake,
+                                      confirm_sns or _confirm_sns))
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -109,7 +80,7 @@ def create_app(
         try:
             await run_in_threadpool(store.promotions, 1)
         except Exception as exc:
-            return _error(503, f"store not ready: {exc}")
+            return error(503, f"store not ready: {exc}")
         return JSONResponse({"status": "ready"})
 
     @app.get("/metrics")
@@ -126,7 +97,7 @@ def create_app(
         try:
             p = await run_in_threadpool(store.promotion, pid)
         except KeyError:
-            return _error(404, f"no promotion {pid}")
+            return error(404, f"no promotion {pid}")
         data = p.public()
         data["transitions"] = await run_in_threadpool(store.transitions, pid)
         return JSONResponse(data)
@@ -140,9 +111,9 @@ def create_app(
         try:
             p = await run_in_threadpool(approve, store, pid, who)
         except KeyError:
-            return _error(404, f"no promotion {pid}")
+            return error(404, f"no promotion {pid}")
         except NotApprovable as exc:
-            return _error(409, str(exc))
+            return error(409, str(exc))
         wake()
         return JSONResponse(p.public())
 
@@ -154,10 +125,10 @@ def _check_api_token(settings: Settings, request: Request) -> JSONResponse | Non
     if settings.api_token is None:
         if settings.insecure_demo:
             return None
-        return _error(403, "API writes are disabled: set HOIST_API_TOKEN to enable them")
+        return error(403, "API writes are disabled: set HOIST_API_TOKEN to enable them")
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(
         token.encode(), settings.api_token.encode()
     ):
-        return _error(401, "missing or wrong bearer token")
+        return error(401, "missing or wrong bearer token")
     return None

@@ -1,0 +1,126 @@
+"""Webhook routes: verify, parse, store durably, answer; the worker does the rest."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import structlog
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from ..adapters.store import Store
+from ..core.events import ImagePushed
+from ..settings import Settings
+from ..sources import AuthError, PayloadError, Source, lower_headers, sns_confirmation_url
+from ..sources.base import QUERY_TOKEN_HEADER
+from ..sources.ghcr import GhcrSource
+from .errors import error
+from .metrics import Metrics
+
+log = structlog.get_logger()
+MAX_BODY = 1 << 20
+# Registries send JSON under many names (and SNS sends text/plain); forms are a mistake.
+_REFUSED_TYPES = ("application/x-www-form-urlencoded", "multipart/")
+
+
+def webhook_router(settings: Settings, store: Store, sources: dict[str, Source],
+                   metrics: Metrics, wake: Callable[[], None],
+                   confirm_sns: Callable[[str], None]) -> APIRouter:
+    """Routes /webhooks/registry/{source} and /webhooks/github."""
+    router = APIRouter()
+
+    async def read(request: Request, source: str) -> tuple[dict[str, str], bytes] | JSONResponse:
+        content_type = request.headers.get("content-type", "").lower()
+        if content_type.startswith(_REFUSED_TYPES):
+            metrics.webhooks.labels(source, "bad_content_type").inc()
+            return error(400, f"content type {content_type!r} is not JSON; "
+                              "configure the webhook to send application/json")
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            metrics.webhooks.labels(source, "too_large").inc()
+            return error(413, "body larger than 1 MiB")
+        headers = lower_headers(request.headers.items())
+        if "token" in request.query_params:  # for senders that cannot set a header
+            headers[QUERY_TOKEN_HEADER] = request.query_params["token"]
+        return headers, body
+
+    def verify(handler: Source, source: str, headers: dict[str, str], body: bytes,
+               secret: str | None) -> JSONResponse | None:
+        if secret is None:
+            return None  # only in a local demo (settings refuse to start otherwise)
+        try:
+            handler.verify(headers, body, secret)
+        except AuthError as exc:
+            metrics.webhooks.labels(source, "unauthorized").inc()
+            log.warning("webhook.unauthorized", source=source, reason=str(exc))
+            return error(401, str(exc))
+        return None
+
+    async def accept(source: str, pushes: list[ImagePushed], started: float) -> JSONResponse:
+        added = await run_in_threadpool(store.add_events, pushes, time.time())
+        metrics.webhooks.labels(source, "accepted").inc()
+        metrics.pushes.labels(source).inc(added)
+        metrics.latency.labels(source).observe(time.monotonic() - started)
+        log.info("webhook.accepted", source=source, pushes=len(pushes), new=added)
+        if added:
+            wake()
+        return JSONResponse({"accepted": added, "duplicates": len(pushes) - added,
+                             "pushes": [p.to_public_json() for p in pushes]}, status_code=202)
+
+    @router.post("/webhooks/registry/{source}", status_code=202)
+    async def registry_webhook(source: str, request: Request) -> JSONResponse:
+        handler = sources.get(source)
+        if handler is None:
+            return error(404, f"unknown source {source!r}; known: {', '.join(sorted(sources))}")
+        started = time.monotonic()
+        read_result = await read(request, source)
+        if isinstance(read_result, JSONResponse):
+            return read_result
+        headers, body = read_result
+        refused = verify(handler, source, headers, body, settings.webhook_secret)
+        if refused:
+            return refused
+        try:
+            pushes = handler.parse(headers, body)
+        except PayloadError as exc:
+            metrics.webhooks.labels(source, "bad_payload").inc()
+            return error(400, str(exc))
+        url = sns_confirmation_url(body) if source == "ecr" else None
+        if url is not None:
+            await run_in_threadpool(confirm_sns, url)
+            log.info("webhook.sns_confirmed", source=source)
+            return JSONResponse({"confirmed": True})
+        return await accept(source, pushes, started)
+
+    @router.post("/webhooks/github", status_code=202)
+    async def github_webhook(request: Request) -> JSONResponse:
+        secret = settings.github_webhook_secret
+        if secret is None and not settings.insecure_demo:
+            return error(404, "GitHub webhooks are not enabled: set HOIST_GITHUB_WEBHOOK_SECRET")
+        started = time.monotonic()
+        read_result = await read(request, "github")
+        if isinstance(read_result, JSONResponse):
+            return read_result
+        headers, body = read_result
+        handler = GhcrSource()
+        refused = verify(handler, "github", headers, body, secret)
+        if refused:
+            return refused
+        event = headers.get("x-github-event", "")
+        if not event:
+            return error(400, "missing X-GitHub-Event header")
+        if event == "ping":
+            return JSONResponse({"pong": True})
+        if event not in ("package", "registry_package"):
+            # Pull request and comment events for promotions Hoist does not know are
+            # acknowledged and ignored.
+            return JSONResponse({"ignored": event}, status_code=202)
+        try:
+            pushes = handler.parse(headers, body)
+        except PayloadError as exc:
+            return error(400, str(exc))
+        return await accept("github", pushes, started)
+
+    return router
