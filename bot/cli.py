@@ -78,7 +78,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from . import log
     from .settings import SettingsError
     from .web.app import create_app
-    from .wiring import build_services
+    from .wiring import build_services, build_sources_for
     from .worker import Worker
 
     settings = _settings(args)
@@ -89,7 +89,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     log.configure(settings.log_format, settings.secrets)
     services = build_services(settings)
     worker = Worker(services, settings.poll_interval)
-    app = create_app(settings, services, worker.wake, (worker.start, worker.stop))
+    app = create_app(settings, services, worker.wake, (worker.start, worker.stop),
+                     sources=build_sources_for(settings))
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
 

@@ -28,6 +28,9 @@ class Settings:
     github_app_id: str | None = None
     github_private_key: str | None = field(default=None, repr=False)
     github_webhook_secret: str | None = field(default=None, repr=False)
+    gar_audience: str | None = None
+    gar_jwks_url: str = "https://www.googleapis.com/oauth2/v3/certs"
+    gar_service_account: str | None = None
     insecure_demo: bool = False
     log_format: str = "auto"
     poll_interval: float = 1.0
@@ -46,6 +49,9 @@ class Settings:
             github_app_id=env.get("HOIST_GITHUB_APP_ID") or None,
             github_private_key=env.get("HOIST_GITHUB_PRIVATE_KEY") or None,
             github_webhook_secret=env.get("HOIST_GITHUB_WEBHOOK_SECRET") or None,
+            gar_audience=env.get("HOIST_GAR_AUDIENCE") or None,
+            gar_jwks_url=env.get("HOIST_GAR_JWKS_URL") or "https://www.googleapis.com/oauth2/v3/certs",
+            gar_service_account=env.get("HOIST_GAR_SERVICE_ACCOUNT") or None,
             insecure_demo=_flag(env.get("HOIST_INSECURE_DEMO")),
             log_format=env.get("HOIST_LOG_FORMAT") or "auto",
             poll_interval=float(env.get("HOIST_POLL_INTERVAL") or 1.0),

@@ -6,10 +6,12 @@ from pathlib import Path
 
 from .adapters.git import GitRepo
 from .adapters.local_forge import LocalForge
+from .adapters.oidc import OidcVerifier
 from .adapters.store import Store
 from .core.config import Config, ConfigError, load_config
 from .flows.services import Services
 from .settings import Settings
+from .sources import Source, build_sources
 
 
 class ConfigSource:
@@ -45,3 +47,12 @@ def build_services(settings: Settings) -> Services:
     git.sync()
     forge = LocalForge(store, git)
     return Services(store, git, forge, ConfigSource(git, settings.config_path, settings.config_file))
+
+
+def build_sources_for(settings: Settings) -> dict[str, Source]:
+    """Webhook sources; Artifact Registry requires Pub/Sub OIDC tokens when an audience is set."""
+    verifier = None
+    if settings.gar_audience:
+        verifier = OidcVerifier(settings.gar_audience, settings.gar_jwks_url,
+                                settings.gar_service_account)
+    return build_sources(verifier)
