@@ -191,8 +191,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from .core.config import ConfigError, load_config
     from .core.images import InvalidReference, parse_image_ref, same_repository
     from .core.plan import PlanError, branch_name, candidate_files, plan_environment
-    from .core.policy import decide_tag, targets_for
+    from .core.policy import targets_for
     from .core.render import unified_diff
+    from .core.tags import decide_tag
 
     config_path = Path(args.config)
     try:
@@ -209,7 +210,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     tree = [str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()
             and ".git" not in p.relative_to(root).parts]
     for key in keys:
-        decision = decide_tag(config.images[key], ref.tag) if ref.tag else None
+        decision = decide_tag(config.images[key], ref.tag, ref.digest) if ref.tag else None
         if decision is not None and not decision.allowed:
             raise UsageError(f"{key}: {decision.reason}")
         for env in config.environments:

@@ -32,6 +32,7 @@ class Settings:
     gar_jwks_url: str = "https://www.googleapis.com/oauth2/v3/certs"
     gar_service_account: str | None = None
     insecure_demo: bool = False
+    insecure_registries: tuple[str, ...] = ()
     log_format: str = "auto"
     poll_interval: float = 1.0
 
@@ -53,6 +54,9 @@ class Settings:
             gar_jwks_url=env.get("HOIST_GAR_JWKS_URL") or "https://www.googleapis.com/oauth2/v3/certs",
             gar_service_account=env.get("HOIST_GAR_SERVICE_ACCOUNT") or None,
             insecure_demo=_flag(env.get("HOIST_INSECURE_DEMO")),
+            insecure_registries=tuple(
+                h.strip() for h in (env.get("HOIST_INSECURE_REGISTRIES") or "").split(",")
+                if h.strip()),
             log_format=env.get("HOIST_LOG_FORMAT") or "auto",
             poll_interval=float(env.get("HOIST_POLL_INTERVAL") or 1.0),
         )

@@ -7,6 +7,7 @@ from pathlib import Path
 from .adapters.git import GitRepo
 from .adapters.local_forge import LocalForge
 from .adapters.oidc import OidcVerifier
+from .adapters.registry import RegistryClient, load_credentials
 from .adapters.store import Store
 from .core.config import Config, ConfigError, load_config
 from .flows.services import Services
@@ -46,7 +47,9 @@ def build_services(settings: Settings) -> Services:
     git = GitRepo(settings.manifests_repo, settings.data_dir / "manifests.git")
     git.sync()
     forge = LocalForge(store, git)
-    return Services(store, git, forge, ConfigSource(git, settings.config_path, settings.config_file))
+    registry = RegistryClient(load_credentials(), settings.insecure_registries)
+    return Services(store, git, forge, ConfigSource(git, settings.config_path, settings.config_file),
+                    registry)
 
 
 def build_sources_for(settings: Settings) -> dict[str, Source]:

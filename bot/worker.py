@@ -7,7 +7,7 @@ import threading
 import structlog
 
 from .adapters.store import StoreUnavailable
-from .flows.ingest import ingest_push
+from .flows.ingest import ingest_pending
 from .flows.promote import advance
 from .flows.services import Services
 
@@ -32,12 +32,10 @@ class Worker:
     def run_once(self) -> None:
         """Ingest pending pushes, then advance unfinished promotions until none moves."""
         store = self.services.store
-        for pushed, received_at in store.pending_events():
-            try:
-                ingest_push(self.services, pushed, received_at)
-            except (StoreUnavailable, OSError, RuntimeError, ValueError) as exc:
-                log.error("worker.ingest_failed", event=pushed.key, error=str(exc))
-                return
+        try:
+            ingest_pending(self.services)
+        except (StoreUnavailable, OSError, RuntimeError, ValueError) as exc:
+            log.error("worker.ingest_failed", error=str(exc))
         moved = True
         while moved and not self._stop.is_set():
             moved = False

@@ -127,7 +127,12 @@ def assert_only_values_changed(before: str, after: str, changes: tuple[Change, .
     a, b = before.splitlines(keepends=True), after.splitlines(keepends=True)
     olds = [c.old for c in changes if c.old is not None]
     news = [c.new for c in changes]
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+    if len(a) == len(b):  # no line added: compare line by line (difflib may misalign repeats)
+        opcodes = [("replace", i, i + 1, i, i + 1) for i in range(len(a)) if a[i] != b[i]]
+    else:
+        opcodes = [(str(op), i1, i2, j1, j2) for op, i1, i2, j1, j2 in
+                   difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()]
+    for op, i1, i2, j1, j2 in opcodes:
         if op == "equal":
             continue
         if op == "insert":
@@ -148,3 +153,29 @@ def assert_only_values_changed(before: str, after: str, changes: tuple[Change, .
             assert any(removed in old for old in olds), (old_line, new_line)
             assert any(added.strip('"') in new or added in f'"{new}"' for new in news), (
                 old_line, new_line)
+
+
+def commit_file(url: str, path: str, text: str, work: Path) -> None:
+    """Commit a file to a remote repository through a throw-away clone."""
+    subprocess.run(["git", "clone", "-q", url, str(work)], check=True)
+    target = work / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text)
+    git(work, "add", path)
+    git(work, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", f"test: {path}")
+    git(work, "push", "-q", "origin", "HEAD")
+
+
+class FakeRegistry:
+    """Stands in for RegistryClient in flow tests: platforms by reference."""
+
+    def __init__(self, platforms: dict[str, set[str]]) -> None:
+        self.offered = platforms
+        self.asked: list[str] = []
+
+    def platforms(self, image: str, reference: str) -> set[str]:
+        self.asked.append(reference)
+        return self.offered.get(reference, set())
+
+    def resolve(self, image: str, tag: str) -> str:
+        return "sha256:" + "f" * 64

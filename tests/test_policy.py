@@ -1,10 +1,25 @@
-from bot.core.config import load_config
+from bot.core.config import ImageConfig, load_config, parse_duration
 from bot.core.events import ImagePushed
-from bot.core.policy import decide_tag, first_environments, matching_images, next_environments
+from bot.core.policy import first_environments, matching_images, next_environments
+from bot.core.tags import compare_tags, decide_tag, is_downgrade, newest
 from tests.support import ROOT
 
 CONFIG = load_config((ROOT / "manifests-example" / "hoist.yaml").read_text())
 IMAGE = CONFIG.images["guestbook"]
+DIGEST = "sha256:" + "a" * 64
+
+
+def image(**tags: object) -> ImageConfig:
+    text = "images:\n  app:\n    repository: ghcr.io/acme/app\n"
+    pin = tags.pop("pin", None)
+    if pin:
+        text += f"    pin: '{pin}'\n"
+    if tags:
+        text += "    tags:\n" + "".join(f"      {k}: {v!r}\n".replace("'", '"') if isinstance(v, str)
+                                       else f"      {k}: {str(v).lower()}\n"
+                                       for k, v in tags.items())
+    text += "environments: [{name: dev, targets: [{file: a.yaml, image: app}]}]\n"
+    return load_config(text).images["app"]
 
 
 def push(repo: str = "acme/guestbook", registry: str | None = "localhost:5000",
@@ -23,8 +38,46 @@ def test_semver_range_and_prereleases() -> None:
     assert decide_tag(IMAGE, "v1.9.0").allowed
     assert not decide_tag(IMAGE, "2.0.0").allowed
     assert "prerelease" in decide_tag(IMAGE, "1.5.0-rc.1").reason
-    assert "not a semantic version" in decide_tag(IMAGE, "latest").reason
+    assert "not a semantic version" in decide_tag(IMAGE, "feature-x").reason
     assert not decide_tag(IMAGE, None).allowed
+    assert decide_tag(image(semver=">=1.0.0", prerelease=True), "1.5.0-rc.1").allowed
+
+
+def test_regex_with_numeric_sort_key_and_ignore() -> None:
+    policy = image(regex=r"^main-(?P<build>\d+)$", ignore=["^main-0+$"])
+    assert decide_tag(policy, "main-42").allowed
+    assert not decide_tag(policy, "feature-42").allowed
+    assert "ignored" in decide_tag(policy, "main-000").reason
+    assert newest(policy.tags, ["main-9", "main-100", "main-42"]) == "main-100"  # not "main-9"
+    assert compare_tags(policy.tags, "main-9", "main-10") < 0
+
+
+def test_alphabetical_and_semver_ordering() -> None:
+    assert newest(image().tags, ["2024-01-02", "2024-01-10", "2023-12-31"]) == "2024-01-10"
+    assert newest(IMAGE.tags, ["1.9.0", "1.10.0", "1.2.0"]) == "1.10.0"
+    assert newest(IMAGE.tags, ["v1.4.2", "1.4.2"]) == "1.4.2"  # equal: the latest push wins
+
+
+def test_never_downgrade_unless_asked() -> None:
+    assert is_downgrade(IMAGE.tags, "1.4.1", "1.4.2")
+    assert not is_downgrade(IMAGE.tags, "1.4.3", "1.4.2")
+    assert not is_downgrade(IMAGE.tags, "1.4.1", None)
+    assert not is_downgrade(image(semver=">=1.0.0", allow_downgrade=True).tags, "1.0.0", "1.4.2")
+
+
+def test_mutable_tags_need_a_digest_pin() -> None:
+    assert "mutable" in decide_tag(image(), "latest", DIGEST).reason  # pin: tag
+    assert "mutable" in decide_tag(image(pin="tag@digest"), "latest", None).reason
+    assert "mutable" in decide_tag(image(pin="tag@digest"), "latest", "sha256:abc").reason
+    assert decide_tag(image(pin="tag@digest"), "latest", DIGEST).allowed
+    # Pinned or not, a mutable tag is no version: a semver policy still refuses it.
+    assert not decide_tag(IMAGE, "latest", DIGEST).allowed
+
+
+def test_durations() -> None:
+    assert parse_duration("250ms") == 0.25
+    assert parse_duration("5m") == 300
+    assert parse_duration(3) == 3
 
 
 def test_chain_starts_at_dev_and_moves_in_order() -> None:

@@ -165,3 +165,49 @@ def test_git_reads_many_files_and_greps_a_commit(services: Services) -> None:
         "apps/guestbook/overlays/dev/kustomization.yaml",
         "apps/guestbook/overlays/prod/kustomization.yaml",
         "apps/guestbook/overlays/staging/kustomization.yaml"]
+
+
+def _config_with(services: Services, tmp_path: Path, extra: str) -> None:
+    from tests.support import commit_file
+
+    text = (Path(__file__).parents[1] / "manifests-example/hoist.yaml").read_text()
+    text = text.replace("    pin: tag@digest", f"    pin: tag@digest\n{extra}")
+    commit_file(services.git.url, "hoist.yaml", text, tmp_path / "cfg")
+    services.git.sync()
+
+
+def test_burst_within_coalesce_window_becomes_one_promotion_to_the_newest(
+        services: Services, tmp_path: Path) -> None:
+    from bot.flows.ingest import ingest_pending
+
+    _config_with(services, tmp_path, "    coalesce: 10s")
+    now = time.time()
+    services.store.add_events([push("1.4.3", "a", "sha256:" + "3" * 64)], now)
+    services.store.add_events([push("1.5.0", "b", "sha256:" + "5" * 64)], now + 1)
+    services.store.add_events([push("1.4.9", "c", "sha256:" + "9" * 64)], now + 2)
+    assert ingest_pending(services, now + 5) == 0  # the burst may still be going on
+    assert len(services.store.pending_events()) == 3
+    assert ingest_pending(services, now + 13) == 1
+    assert services.store.pending_events() == []
+    [dev] = services.store.promotions()
+    assert (dev.tag, dev.digest) == ("1.5.0", "sha256:" + "5" * 64)
+
+
+def test_downgrade_is_refused(services: Services) -> None:
+    run(services, push("1.4.2"))
+    run(services, push("1.3.0", "old", "sha256:" + "1" * 64))
+    assert [p.tag for p in services.store.promotions() if p.environment == "dev"] == ["1.4.2"]
+
+
+def test_required_platforms_are_checked_in_the_registry(services: Services,
+                                                        tmp_path: Path) -> None:
+    from tests.support import FakeRegistry
+
+    _config_with(services, tmp_path, "    platforms: [linux/amd64, linux/arm64]")
+    good, bad = "sha256:" + "6" * 64, "sha256:" + "7" * 64
+    services.registry = FakeRegistry({good: {"linux/amd64", "linux/arm64/v8"},  # type: ignore[assignment]
+                                      bad: {"linux/amd64"}})
+    run(services, push("1.4.5", "x", bad))
+    assert services.store.promotions() == []
+    run(services, push("1.4.6", "y", good))
+    assert [p.tag for p in services.store.promotions() if p.environment == "dev"] == ["1.4.6"]

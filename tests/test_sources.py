@@ -230,8 +230,9 @@ def test_gar_pubsub_oidc_token_verified_against_audience_and_jwks(tmp_path: Path
                        "subscription": "projects/p/subscriptions/s"}).encode()
 
     def post(token: str) -> int:
-        return client.post("/webhooks/registry/gar", content=body,
-                           headers={"Authorization": f"Bearer {token}"}).status_code
+        response = client.post("/webhooks/registry/gar", content=body,
+                               headers={"Authorization": f"Bearer {token}"})
+        return int(response.status_code)
 
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     assert post(_signed_token(other)) == 401  # not Google's key

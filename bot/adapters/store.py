@@ -42,7 +42,8 @@ CREATE INDEX IF NOT EXISTS promotions_active ON promotions (state);
 """
 
 
-_FIELDS = frozenset({"plan", "base_sha", "commit_sha", "merge_sha", "approved_by", "reason"})
+_FIELDS = frozenset({"plan", "base_sha", "commit_sha", "merge_sha", "approved_by", "reason",
+                     "digest"})
 
 
 class StoreUnavailable(RuntimeError):
@@ -170,9 +171,9 @@ class Store:
             for r in rows
         ]
 
-    def ingest(self, event_key: str | None, new: list[NewPromotion]) -> list[Promotion]:
+    def ingest(self, event_keys: list[str], new: list[NewPromotion]) -> list[Promotion]:
         """Create promotions (skipping ones that exist for the same version and environment),
-        supersede older unfinished ones for the same image and environment, mark the event
+        supersede older unfinished ones for the same image and environment, mark the events
         processed: all in one transaction. Returns the promotions created."""
         now = time.time()
         created: list[str] = []
@@ -203,8 +204,8 @@ class Store:
                 db.execute("INSERT INTO transitions VALUES (?,?,?,?,?)",
                            (pid, None, State.RECEIVED.value, now, n.event_key))
                 created.append(pid)
-            if event_key is not None:
-                db.execute("UPDATE events SET processed_at=? WHERE key=?", (now, event_key))
+            db.executemany("UPDATE events SET processed_at=? WHERE key=?",
+                           [(now, key) for key in event_keys])
         return [self.promotion(pid) for pid in created]
 
     # promotions ------------------------------------------------------------------------------
@@ -232,6 +233,14 @@ class Store:
                     value = json.dumps(value)
                 db.execute(f"UPDATE promotions SET {key}=? WHERE id=?", (value, pid))
         return self.promotion(pid)
+
+    def current_tag(self, image_key: str, environment: str) -> str | None:
+        """The tag last merged for an image in an environment, if any."""
+        row = self._db().execute(
+            "SELECT tag FROM promotions WHERE image_key=? AND environment=? AND state IN"
+            " ('merged','promoted') ORDER BY updated_at DESC LIMIT 1",
+            (image_key, environment)).fetchone()
+        return row["tag"] if row else None
 
     def promotion(self, pid: str) -> Promotion:
         """One promotion by id; KeyError if unknown."""

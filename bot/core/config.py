@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -26,15 +27,83 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+MUTABLE_TAGS = ("latest", "main", "master", "stable", "edge", "nightly", "dev", "develop")
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from `30s`, `5m`, `1h`, `250ms` or a plain number of seconds."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    match = _DURATION.match(str(value).strip())
+    if not match:
+        raise ValueError(f"{value!r} is not a duration like 30s, 5m or 1h")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
 class TagPolicy(_Model):
+    """Which pushed tags may be promoted and how they are ordered."""
+
     semver: str | None = None
     prerelease: bool = False
+    regex: str | None = None  # allow only tags matching it; a group is the sort key
+    ignore: list[str] = []  # tags matching any of these are never promoted
+    sort: Literal["semver", "numeric", "alphabetical"] | None = None
+    allow_downgrade: bool = False
+    mutable: list[str] = list(MUTABLE_TAGS)  # refused unless pinned by digest
+
+    @field_validator("regex")
+    @classmethod
+    def _regex(cls, value: str | None) -> str | None:
+        if value is not None:
+            _compile(value)
+        return value
+
+    @field_validator("ignore")
+    @classmethod
+    def _ignore(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            _compile(pattern)
+        return value
+
+    @property
+    def order(self) -> str:
+        """How tags are compared: the explicit `sort`, else semver when a range is set,
+        numeric when the regex captures a sort key, alphabetical otherwise."""
+        if self.sort:
+            return self.sort
+        if self.semver is not None:
+            return "semver"
+        return "numeric" if self.regex and re.compile(self.regex).groups else "alphabetical"
+
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"invalid regex {pattern!r}: {exc}") from None
 
 
 class ImageConfig(_Model):
     repository: str
     tags: TagPolicy = TagPolicy()
     pin: Pin = "tag"
+    platforms: list[str] = []  # each pushed image must offer these, e.g. linux/amd64
+    coalesce: float = 0.0  # seconds a burst of pushes may take; the newest allowed wins
+
+    @field_validator("coalesce", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> float:
+        return parse_duration(value)
+
+    @field_validator("platforms")
+    @classmethod
+    def _platforms(cls, value: list[str]) -> list[str]:
+        for platform in value:
+            if not re.fullmatch(r"[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?", platform):
+                raise ValueError(f"{platform!r} is not os/arch[/variant]")
+        return value
 
     @field_validator("repository")
     @classmethod

@@ -1,20 +1,10 @@
-"""Which images a push concerns, whether its tag is allowed, which environments it moves."""
+"""Which images a push concerns and which environments it moves (tag rules: core/tags.py)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import nodesemver
-
-from .config import Config, Environment, ImageConfig, Target
+from .config import Config, Environment, Target
 from .events import ImagePushed
-from .images import InvalidReference, same_repository, validate_tag
-
-
-@dataclass(frozen=True)
-class TagDecision:
-    allowed: bool
-    reason: str
+from .images import same_repository
 
 
 def matching_images(config: Config, pushed: ImagePushed) -> list[str]:
@@ -24,29 +14,6 @@ def matching_images(config: Config, pushed: ImagePushed) -> list[str]:
         for key, image in config.images.items()
         if same_repository(image.repository, pushed.image_name)
     ]
-
-
-def decide_tag(image: ImageConfig, tag: str | None) -> TagDecision:
-    """Apply the image's tag policy to a pushed tag."""
-    if tag is None:
-        return TagDecision(False, "the push has no tag")
-    try:
-        validate_tag(tag)
-    except InvalidReference as exc:
-        return TagDecision(False, str(exc))
-    policy = image.tags
-    if policy.semver is not None:
-        try:
-            version = nodesemver.make_semver(tag, loose=True)
-        except (ValueError, TypeError):
-            return TagDecision(False, f"tag {tag!r} is not a semantic version")
-        if version.prerelease and not policy.prerelease:
-            return TagDecision(False, f"tag {tag!r} is a prerelease")
-        if not nodesemver.satisfies(
-            tag, policy.semver, loose=True, include_prerelease=policy.prerelease
-        ):
-            return TagDecision(False, f"tag {tag!r} is outside {policy.semver!r}")
-    return TagDecision(True, "allowed")
 
 
 def targets_for(env: Environment, image_key: str) -> list[Target]:

@@ -12,6 +12,7 @@ from ..core import render
 from ..core.machine import State
 from ..core.plan import Plan, PlanError, branch_name, candidate_files, plan_environment
 from ..core.policy import next_environments, targets_for
+from ..core.tags import valid_digest
 from ..failpoints import failpoint
 from .services import Services
 
@@ -44,15 +45,22 @@ def _plan(services: Services, p: Promotion) -> Promotion:
     tree = services.git.grep_files(base, image.repository.rsplit("/", 1)[-1], directories) \
         if directories else []
     files = services.git.read_many(base, candidate_files(targets, tree))
+    digest = p.digest
+    if image.pin != "tag" and not valid_digest(digest) and p.tag and services.registry:
+        # The push did not say which digest (Docker Hub, Quay): ask the registry. Trouble
+        # there is raised, and the promotion stays received to be tried again.
+        digest = services.registry.resolve(image.repository, p.tag)
+        log.info("promotion.digest_resolved", id=p.id, tag=p.tag, digest=digest)
     try:
-        plan = plan_environment(config, p.environment, p.image_key, p.tag, p.digest, files)
+        plan = plan_environment(config, p.environment, p.image_key, p.tag, digest, files)
     except PlanError as exc:
         log.warning("promotion.plan_failed", id=p.id, reason=str(exc))
         return services.store.transition(p.id, State.FAILED, reason=str(exc))
     if plan.is_noop:
         log.info("promotion.noop", id=p.id, env=p.environment)
         return services.store.transition(p.id, State.NOOP, reason="already at this image")
-    p = services.store.transition(p.id, State.PLANNED, plan=plan.to_json(), base_sha=base)
+    p = services.store.transition(p.id, State.PLANNED, plan=plan.to_json(), base_sha=base,
+                                  digest=digest)
     log.info("promotion.planned", id=p.id, env=p.environment, image=plan.image,
              files=[f.file for f in plan.files])
     failpoint("promotion.planned")
@@ -110,7 +118,7 @@ def _finish(services: Services, p: Promotion) -> Promotion:
         NewPromotion(p.image_key, env.name, p.repository, p.tag, p.digest, p.received_at, None)
         for env in next_environments(config, p.environment, p.image_key)
     ]
-    services.store.ingest(None, following)
+    services.store.ingest([], following)
     log.info("promotion.promoted", id=p.id, env=p.environment,
              next=[n.environment for n in following])
     return services.store.transition(p.id, State.PROMOTED)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ..adapters.git import GitRepo
+from ..adapters.registry import RegistryClient
 from ..adapters.store import ChangeRequest, Store
 from ..core.config import Config
 
@@ -26,3 +27,4 @@ class Services:
     git: GitRepo
     forge: Forge
     config: Callable[[], Config]
+    registry: RegistryClient | None = None

@@ -1,0 +1,207 @@
+"""The OCI distribution API over httpx: tag → digest, manifest lists and platforms, with the
+registries' auth (Basic, or the Bearer token challenge) and their rate limits."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import structlog
+from tenacity import (
+    RetryCallState,
+    retry,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+)
+
+from ..core.images import normalize_name
+
+log = structlog.get_logger()
+
+MANIFEST_TYPES = ", ".join((
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+))
+INDEX_TYPES = {"application/vnd.oci.image.index.v1+json",
+               "application/vnd.docker.distribution.manifest.list.v2+json"}
+_CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
+
+
+class RegistryError(RuntimeError):
+    """The registry refused or failed; the message says how (never with credentials)."""
+
+
+class _Retryable(RegistryError):
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Credentials:
+    username: str
+    password: str = ""
+
+
+def load_credentials(env: Mapping[str, str] | None = None) -> dict[str, Credentials]:
+    """Registry credentials by host, from a Docker config file (`HOIST_DOCKER_CONFIG`, or
+    `$DOCKER_CONFIG/config.json`, or ~/.docker/config.json) and `HOIST_REGISTRY_AUTH`
+    (the same `{"auths": {...}}` JSON inline); the variable wins."""
+    env = os.environ if env is None else env
+    path = Path(env.get("HOIST_DOCKER_CONFIG") or
+                Path(env.get("DOCKER_CONFIG", Path.home() / ".docker")) / "config.json")
+    documents = []
+    if path.is_file():
+        documents.append(path.read_text())
+    if env.get("HOIST_REGISTRY_AUTH"):
+        documents.append(env["HOIST_REGISTRY_AUTH"])
+    found: dict[str, Credentials] = {}
+    for document in documents:
+        try:
+            auths = json.loads(document).get("auths", {})
+        except (json.JSONDecodeError, AttributeError):
+            raise RegistryError("registry credentials are not valid Docker config JSON") from None
+        for host, entry in auths.items():
+            user, password = entry.get("username"), entry.get("password")
+            if entry.get("auth"):
+                user, _, password = base64.b64decode(entry["auth"]).decode().partition(":")
+            if user:
+                found[_host_of(host)] = Credentials(user, password or "")
+    return found
+
+
+def _host_of(host: str) -> str:
+    host = re.sub(r"^https?://", "", host).split("/")[0]
+    return "docker.io" if host in ("index.docker.io", "registry-1.docker.io") else host
+
+
+def _wait(state: RetryCallState) -> float:
+    exc = state.outcome.exception() if state.outcome else None
+    if isinstance(exc, _Retryable) and exc.retry_after is not None:
+        return min(exc.retry_after, 60.0)
+    return float(wait_exponential(multiplier=0.5, max=20)(state))
+
+
+class RegistryClient:
+    """A small OCI distribution client; one instance per process (it caches tokens)."""
+
+    def __init__(self, credentials: dict[str, Credentials] | None = None,
+                 insecure: tuple[str, ...] = (), timeout: float = 10.0,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self.credentials = credentials or {}
+        self.insecure = insecure
+        self.http = httpx.Client(timeout=timeout, transport=transport, follow_redirects=True)
+        self._tokens: dict[tuple[str, str], str] = {}
+
+    def _base(self, host: str) -> str:
+        api = "registry-1.docker.io" if host == "docker.io" else host
+        plain = host.startswith(("localhost", "127.")) or host in self.insecure
+        return f"{'http' if plain else 'https'}://{api}"
+
+    @staticmethod
+    def _split(image: str) -> tuple[str, str]:
+        host, _, path = normalize_name(image).partition("/")
+        return host, path
+
+    @retry(retry=retry_if_exception(lambda e: isinstance(e, _Retryable)),
+           stop=stop_after_attempt(5), wait=_wait, reraise=True)
+    def _request(self, method: str, host: str, path: str, accept: str) -> httpx.Response:
+        url = f"{self._base(host)}/v2/{path}"
+        scope = f"repository:{path.split('/manifests/')[0].split('/blobs/')[0]}:pull"
+        headers = {"Accept": accept}
+        token = self._tokens.get((host, scope))
+        if token:
+            headers["Authorization"] = token
+        try:
+            response = self.http.request(method, url, headers=headers)
+            if response.status_code == 401 and "www-authenticate" in response.headers:
+                headers["Authorization"] = self._authorize(host, scope,
+                                                           response.headers["www-authenticate"])
+                self._tokens[(host, scope)] = headers["Authorization"]
+                response = self.http.request(method, url, headers=headers)
+        except httpx.TransportError as exc:
+            raise _Retryable(f"{host} unreachable: {type(exc).__name__}") from None
+        remaining = response.headers.get("ratelimit-remaining", "")
+        if remaining.split(";")[0] == "0":
+            log.warning("registry.rate_limit_exhausted", host=host)
+        if response.status_code == 429 or response.status_code >= 500:
+            after = response.headers.get("retry-after")
+            raise _Retryable(f"{host} answered {response.status_code}",
+                             float(after) if after and after.isdigit() else None)
+        if response.status_code >= 400:
+            raise RegistryError(f"{host} answered {response.status_code} for {path}")
+        return response
+
+    def _authorize(self, host: str, scope: str, challenge: str) -> str:
+        """The Authorization value answering a Basic or Bearer challenge."""
+        scheme = challenge.split(" ", 1)[0].lower()
+        creds = self.credentials.get(host)
+        if scheme == "basic":
+            if creds is None:
+                raise RegistryError(f"{host} needs credentials and none are configured")
+            raw = f"{creds.username}:{creds.password}".encode()
+            return "Basic " + base64.b64encode(raw).decode()
+        params = dict(_CHALLENGE_PARAM.findall(challenge))
+        realm = params.pop("realm", None)
+        if scheme != "bearer" or not realm:
+            raise RegistryError(f"{host} sent an authentication challenge Hoist cannot answer")
+        params.setdefault("scope", scope)
+        auth = (creds.username, creds.password) if creds else None
+        try:
+            reply = self.http.get(realm, params=params, auth=auth)
+        except httpx.TransportError as exc:
+            raise _Retryable(f"token service of {host} unreachable: {type(exc).__name__}") from None
+        if reply.status_code != 200:
+            raise RegistryError(f"token service of {host} answered {reply.status_code}")
+        body: dict[str, Any] = reply.json()
+        token = body.get("token") or body.get("access_token")
+        if not token:
+            raise RegistryError(f"token service of {host} returned no token")
+        return f"Bearer {token}"
+
+    def resolve(self, image: str, tag: str) -> str:
+        """The digest the tag points at now."""
+        host, path = self._split(image)
+        response = self._request("HEAD", host, f"{path}/manifests/{tag}", MANIFEST_TYPES)
+        digest: str | None = response.headers.get("docker-content-digest")
+        if digest:
+            return digest
+        body = self._request("GET", host, f"{path}/manifests/{tag}", MANIFEST_TYPES).content
+        return "sha256:" + hashlib.sha256(body).hexdigest()
+
+    def manifest(self, image: str, reference: str) -> tuple[str, dict[str, Any]]:
+        """(media type, parsed manifest) for a tag or digest."""
+        host, path = self._split(image)
+        response = self._request("GET", host, f"{path}/manifests/{reference}", MANIFEST_TYPES)
+        data: dict[str, Any] = response.json()
+        media_type = response.headers.get("content-type", "").split(";")[0]
+        return data.get("mediaType") or media_type, data
+
+    def platforms(self, image: str, reference: str) -> set[str]:
+        """os/arch[/variant] the image offers (from its index, or its config blob)."""
+        host, path = self._split(image)
+        media_type, data = self.manifest(image, reference)
+        if media_type in INDEX_TYPES or "manifests" in data:
+            found = set()
+            for entry in data.get("manifests", []):
+                p = entry.get("platform") or {}
+                if p.get("os") and p.get("architecture"):
+                    found.add("/".join(x for x in (p["os"], p["architecture"], p.get("variant"))
+                                       if x))
+            return found
+        config_digest = data.get("config", {}).get("digest")
+        blob = self._request("GET", host, f"{path}/blobs/{config_digest}", "*/*").json()
+        platform = "/".join(x for x in (blob.get("os"), blob.get("architecture"),
+                                        blob.get("variant")) if x)
+        return {platform} if platform else set()
