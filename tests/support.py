@@ -179,3 +179,11 @@ class FakeRegistry:
 
     def resolve(self, image: str, tag: str) -> str:
         return "sha256:" + "f" * 64
+
+
+def write_htpasswd(path: Path, user: str, password: str) -> Path:
+    """A bcrypt htpasswd file, as docker-registry's htpasswd auth reads it."""
+    import bcrypt
+
+    path.write_text(f"{user}:{bcrypt.hashpw(password.encode(), bcrypt.gensalt(6)).decode()}\n")
+    return path

@@ -3,29 +3,37 @@ it, skopeo pushing an OCI layout, git remotes on disk; and SIGKILL at the worst 
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
+import shutil
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from bot.demo.manifests import distribution_envelope, make_manifests_repo
+from bot.demo.manifests import EXAMPLE, distribution_envelope, make_manifests_repo
 from bot.demo.registry import LocalRegistry, free_port, write_oci_layout
-from tests.support import ServiceProcess, git, need, wait_for
+from tests.support import ServiceProcess, git, need, wait_for, write_htpasswd
 
 PROD_FILE = "apps/guestbook/overlays/prod/kustomization.yaml"
 DEV_FILE = "apps/guestbook/overlays/dev/kustomization.yaml"
 
 
-def service_for(tmp_path: Path, registry_host: str) -> tuple[ServiceProcess, Path, str]:
-    url = make_manifests_repo(tmp_path / "origin", registry_host)
+def service_for(tmp_path: Path, registry_host: str, policy: str = "",
+                env: dict[str, str] | None = None) -> tuple[ServiceProcess, Path, str]:
+    source = tmp_path / "example"
+    shutil.copytree(EXAMPLE, source)
+    hoist_yaml = source / "hoist.yaml"
+    hoist_yaml.write_text(hoist_yaml.read_text().replace("    pin: tag@digest",
+                                                         f"    pin: tag@digest\n{policy}"))
+    url = make_manifests_repo(tmp_path / "origin", registry_host, source)
     token = secrets.token_hex(16)
     env = {
         "HOIST_MANIFESTS_REPO": url, "HOIST_DATA_DIR": str(tmp_path / "data"),
         "HOIST_WEBHOOK_SECRET": token, "HOIST_API_TOKEN": "api-" + token,
-        "HOIST_POLL_INTERVAL": "0.2", "HOIST_LOG_FORMAT": "json",
+        "HOIST_POLL_INTERVAL": "0.2", "HOIST_LOG_FORMAT": "json", **(env or {}),
     }
     service = ServiceProcess(free_port(), env, tmp_path / "hoist.log")
     return service, Path(url.removeprefix("file://")), token
@@ -116,3 +124,34 @@ def test_sigkill_between_plan_and_change_request_leaves_no_duplicates(
     assert git(origin, "rev-list", "--count", "main..hoist/prod/guestbook").strip() == "1"
     change_requests = [p["change_request"] for p in promotions]
     assert len(set(change_requests)) == 3 and None not in change_requests
+
+
+@pytest.mark.e2e
+def test_burst_to_authenticated_registry_coalesces_into_one_digest_pinned_promotion(
+        tmp_path: Path, stop_after: Any) -> None:
+    need("git", "docker-registry", "skopeo")
+    reg_port = free_port()
+    host = f"localhost:{reg_port}"
+    auth = json.dumps({"auths": {host: {"auth": base64.b64encode(b"ci:s3cret").decode()}}})
+    service, origin, token = service_for(
+        tmp_path, host, "    coalesce: 4s\n    platforms: [linux/amd64]\n",
+        {"HOIST_REGISTRY_AUTH": auth})
+    service.start()
+    stop_after(service)
+    registry = LocalRegistry(tmp_path / "registry", reg_port,
+                             f"{service.url}/webhooks/registry/distribution", token,
+                             write_htpasswd(tmp_path / "htpasswd", "ci", "s3cret"))
+    registry.start()
+    stop_after(registry)
+    write_oci_layout(tmp_path / "a", "1.4.2", "guestbook 1.4.2")
+    newer = write_oci_layout(tmp_path / "b", "1.4.3", "guestbook 1.4.3")
+    registry.push(tmp_path / "a", "1.4.2", "acme/guestbook", creds="ci:s3cret")
+    registry.push(tmp_path / "b", "1.4.3", "acme/guestbook", creds="ci:s3cret")
+
+    dev = wait_for(lambda: service.promotion_in("dev", "promoted"), "dev promoted", 60)
+    assert (dev["tag"], dev["digest"]) == ("1.4.3", newer)
+    assert [p["tag"] for p in service.promotions() if p["environment"] == "dev"] == ["1.4.3"]
+    assert f'newTag: "1.4.3"   # managed by Hoist\n    digest: {newer}' in git(
+        origin, "show", f"main:{DEV_FILE}")
+    log = (tmp_path / "hoist.log").read_text()
+    assert '"event": "push.coalesced"' in log

@@ -84,11 +84,13 @@ def write_oci_layout(layout: Path, tag: str, content: str) -> str:
 class LocalRegistry:
     """docker-registry on 127.0.0.1:port whose notifications go to `notify_url`."""
 
-    def __init__(self, workdir: Path, port: int, notify_url: str, token: str) -> None:
+    def __init__(self, workdir: Path, port: int, notify_url: str, token: str,
+                 htpasswd: Path | None = None) -> None:
         self.workdir = workdir
         self.port = port
         self.notify_url = notify_url
         self.token = token
+        self.htpasswd = htpasswd  # bcrypt htpasswd file: turns on Basic auth
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -97,7 +99,10 @@ class LocalRegistry:
         return f"localhost:{self.port}"
 
     def _config(self) -> str:
+        auth = {"htpasswd": {"realm": "hoist-test", "path": str(self.htpasswd)}} \
+            if self.htpasswd else {}
         return json.dumps({
+            "auth": auth,
             "version": 0.1,
             "log": {"level": "warn"},
             "storage": {"filesystem": {"rootdirectory": str(self.workdir / "storage")}},
@@ -120,7 +125,8 @@ class LocalRegistry:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/v2/", timeout=1).status_code == 200:
+                if httpx.get(f"http://127.0.0.1:{self.port}/v2/", timeout=1).status_code in (
+                        200, 401):
                     return
             except httpx.TransportError:
                 pass
@@ -130,11 +136,12 @@ class LocalRegistry:
         self.stop()
         raise RuntimeError(f"docker-registry did not start; see {self.workdir / 'registry.log'}")
 
-    def push(self, layout: Path, tag: str, repository: str) -> None:
+    def push(self, layout: Path, tag: str, repository: str, creds: str | None = None) -> None:
         """skopeo copy the layout's `tag` image to this registry as repository:tag."""
+        auth = [f"--dest-creds={creds}"] if creds else []
         subprocess.run(
             [SKOPEO_BINARY, "--insecure-policy", "copy", "--quiet", "--dest-tls-verify=false",
-             f"oci:{layout}:{tag}", f"docker://{self.host}/{repository}:{tag}"],
+             *auth, f"oci:{layout}:{tag}", f"docker://{self.host}/{repository}:{tag}"],
             check=True, capture_output=True, timeout=60,
         )
 
