@@ -211,3 +211,15 @@ def test_required_platforms_are_checked_in_the_registry(services: Services,
     assert services.store.promotions() == []
     run(services, push("1.4.6", "y", good))
     assert [p.tag for p in services.store.promotions() if p.environment == "dev"] == ["1.4.6"]
+
+
+def test_missing_digest_is_resolved_in_the_registry_when_pinning(services: Services) -> None:
+    from tests.support import FakeRegistry
+
+    services.registry = FakeRegistry({})  # type: ignore[assignment]
+    run(services, ImagePushed("dockerhub", "h1", "localhost:5000", "acme/guestbook", "1.4.4",
+                              None))
+    dev = next(p for p in services.store.promotions() if p.environment == "dev")
+    assert dev.digest == "sha256:" + "f" * 64
+    text = git(origin(services), "show", "main:apps/guestbook/overlays/dev/kustomization.yaml")
+    assert "digest: sha256:" + "f" * 64 in text
