@@ -192,7 +192,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from .core.images import InvalidReference, parse_image_ref, same_repository
     from .core.plan import PlanError, branch_name, candidate_files, plan_environment
     from .core.policy import targets_for
-    from .core.render import unified_diff
+    from .core.render import gate, unified_diff
     from .core.tags import decide_tag
 
     config_path = Path(args.config)
@@ -224,7 +224,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
                 raise UsageError(f"{env.name}: {exc}") from None
             header = (f"# {env.name}: {key} {plan.old_version or '(unset)'} -> "
                       f"{plan.new_version} on {branch_name(key, env.name)} "
-                      f"(approval: {env.approval})\n")
+                      f"(approval: {gate(env.approval)})\n")
             sys.stdout.write(header if plan.files else f"# {env.name}: nothing to change\n")
             for edit in plan.files:
                 _print_diff(unified_diff(edit.file, files[edit.file] or "", edit.new_text))

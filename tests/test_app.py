@@ -92,8 +92,8 @@ def test_promotions_api_and_approval(client: TestClient, services: Services) -> 
     assert client.post(url, headers={"Authorization": "Bearer wrong"}).status_code == 401
     ok = client.post(url, headers={"Authorization": f"Bearer {API}", "X-Hoist-User": "alice"})
     assert ok.status_code == 200 and ok.json()["approved_by"] == ["alice"]
-    again = client.post(url, headers={"Authorization": f"Bearer {API}"})
-    assert again.status_code == 409
+    again = client.post(url, headers={"Authorization": f"Bearer {API}", "X-Hoist-User": "alice"})
+    assert again.status_code == 409 and "already approved" in again.json()["error"]
     assert client.post("/api/promotions/nope/approve",
                        headers={"Authorization": f"Bearer {API}"}).status_code == 404
 

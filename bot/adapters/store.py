@@ -8,7 +8,6 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,9 @@ from ulid import ULID
 
 from ..core.events import ImagePushed
 from ..core.machine import State, can_supersede, check_transition
+from .records import ChangeRequest, Comment, NewPromotion, Promotion, row_to_promotion
+
+__all__ = ["ChangeRequest", "Comment", "NewPromotion", "Promotion", "Store", "StoreUnavailable"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -36,7 +38,11 @@ CREATE TABLE IF NOT EXISTS transitions (
 CREATE TABLE IF NOT EXISTS change_requests (
   id INTEGER PRIMARY KEY AUTOINCREMENT, promotion_id TEXT NOT NULL UNIQUE, branch TEXT NOT NULL,
   base TEXT NOT NULL, title TEXT NOT NULL, body TEXT NOT NULL, state TEXT NOT NULL,
-  created_at REAL NOT NULL, merged_at REAL, merge_sha TEXT
+  created_at REAL NOT NULL, merged_at REAL, merge_sha TEXT, number INTEGER, url TEXT
+);
+CREATE TABLE IF NOT EXISTS comments (
+  key TEXT PRIMARY KEY, number INTEGER NOT NULL, comment_id INTEGER, user TEXT NOT NULL,
+  body TEXT NOT NULL, kind TEXT NOT NULL, received_at REAL NOT NULL, processed_at REAL
 );
 CREATE INDEX IF NOT EXISTS promotions_active ON promotions (state);
 """
@@ -48,66 +54,6 @@ _FIELDS = frozenset({"plan", "base_sha", "commit_sha", "merge_sha", "approved_by
 
 class StoreUnavailable(RuntimeError):
     """The store cannot write (disk full, read-only, locked): callers should retry later."""
-
-
-@dataclass(frozen=True)
-class Promotion:
-    id: str
-    image_key: str
-    repository: str
-    tag: str | None
-    digest: str | None
-    environment: str
-    state: State
-    received_at: float
-    created_at: float
-    updated_at: float
-    event_key: str | None = None
-    plan: dict[str, Any] | None = None
-    base_sha: str | None = None
-    commit_sha: str | None = None
-    merge_sha: str | None = None
-    approved_by: tuple[str, ...] = ()
-    reason: str | None = None
-    change_request: int | None = field(default=None)
-
-    def public(self) -> dict[str, Any]:
-        """The JSON form served by /api/promotions."""
-        data = {k: getattr(self, k) for k in (
-            "id", "image_key", "repository", "tag", "digest", "environment", "state",
-            "received_at", "created_at", "updated_at", "base_sha", "commit_sha", "merge_sha",
-            "reason", "change_request",
-        )}
-        data["approved_by"] = list(self.approved_by)
-        if self.plan:
-            data["image"] = self.plan["image"]
-            data["files"] = [f["file"] for f in self.plan["files"]]
-        return data
-
-
-@dataclass(frozen=True)
-class ChangeRequest:
-    id: int
-    promotion_id: str
-    branch: str
-    base: str
-    title: str
-    body: str
-    state: str
-    created_at: float
-    merged_at: float | None
-    merge_sha: str | None
-
-
-@dataclass(frozen=True)
-class NewPromotion:
-    image_key: str
-    environment: str
-    repository: str
-    tag: str | None
-    digest: str | None
-    received_at: float
-    event_key: str | None
 
 
 class Store:
@@ -250,18 +196,19 @@ class Store:
         ).fetchone()
         if row is None:
             raise KeyError(pid)
-        return _promotion(row)
+        return row_to_promotion(row)
 
     def promotions(self, limit: int = 100, active_only: bool = False) -> list[Promotion]:
         """Newest first; with active_only, those not in a final state, oldest first."""
         if active_only:
             sql = ("SELECT p.*, c.id AS cr FROM promotions p LEFT JOIN change_requests c"
                    " ON c.promotion_id = p.id WHERE p.state NOT IN"
-                   " ('promoted','noop','superseded','failed') ORDER BY p.created_at, p.id")
-            return [_promotion(r) for r in self._db().execute(sql).fetchall()]
+                   " ('promoted','noop','superseded','failed','aborted')"
+                   " ORDER BY p.created_at, p.id")
+            return [row_to_promotion(r) for r in self._db().execute(sql).fetchall()]
         sql = ("SELECT p.*, c.id AS cr FROM promotions p LEFT JOIN change_requests c"
                " ON c.promotion_id = p.id ORDER BY p.created_at DESC, p.id DESC LIMIT ?")
-        return [_promotion(r) for r in self._db().execute(sql, (limit,)).fetchall()]
+        return [row_to_promotion(r) for r in self._db().execute(sql, (limit,)).fetchall()]
 
     def transitions(self, pid: str) -> list[dict[str, Any]]:
         """The recorded history of one promotion."""
@@ -284,32 +231,66 @@ class Store:
         return [ChangeRequest(**dict(r)) for r in rows]
 
     def record_change_request(self, promotion_id: str, branch: str, base: str, title: str,
-                              body: str) -> ChangeRequest:
+                              body: str, number: int | None = None,
+                              url: str | None = None) -> ChangeRequest:
         """Find or create the change request of a promotion."""
         with self._tx() as db:
             db.execute(
                 "INSERT OR IGNORE INTO change_requests (promotion_id, branch, base, title, body,"
-                " state, created_at) VALUES (?,?,?,?,?,'open',?)",
-                (promotion_id, branch, base, title, body, time.time()))
+                " state, created_at, number, url) VALUES (?,?,?,?,?,'open',?,?,?)",
+                (promotion_id, branch, base, title, body, time.time(), number, url))
         found = self.change_request(promotion_id)
         assert found is not None
         return found
+
+    def promotion_for_number(self, number: int) -> Promotion | None:
+        """The newest promotion whose change request is pull request `number`."""
+        row = self._db().execute(
+            "SELECT promotion_id FROM change_requests WHERE number=? ORDER BY id DESC LIMIT 1",
+            (number,)).fetchone()
+        return self.promotion(row["promotion_id"]) if row else None
+
+    def add_comments(self, comments: list[Comment], received_at: float) -> int:
+        """Store ChatOps comments durably, once per key (the delivery id)."""
+        with self._tx() as db:
+            return sum(db.execute(
+                "INSERT OR IGNORE INTO comments VALUES (?,?,?,?,?,?,?,NULL)",
+                (c.key, c.number, c.comment_id, c.user, c.body, c.kind, received_at)).rowcount
+                for c in comments)
+
+    def pending_comments(self) -> list[Comment]:
+        """Unprocessed comments, oldest first."""
+        rows = self._db().execute("SELECT * FROM comments WHERE processed_at IS NULL"
+                                  " ORDER BY received_at, key").fetchall()
+        return [Comment(r["key"], r["number"], r["comment_id"], r["user"], r["body"], r["kind"])
+                for r in rows]
+
+    def comment_done(self, key: str) -> None:
+        """Mark a comment processed."""
+        with self._tx() as db:
+            db.execute("UPDATE comments SET processed_at=? WHERE key=?", (time.time(), key))
+
+    def add_approval(self, pid: str, user: str) -> Promotion:
+        """Record that user approves (once); KeyError if unknown, ValueError unless the
+        promotion waits for approval."""
+        with self._tx() as db:
+            row = db.execute("SELECT state, approved_by FROM promotions WHERE id=?",
+                             (pid,)).fetchone()
+            if row is None:
+                raise KeyError(pid)
+            if row["state"] != State.PROPOSED.value:
+                raise ValueError(f"promotion {pid} is {row['state']}, not waiting for approval")
+            approvers = json.loads(row["approved_by"])
+            if user in approvers:
+                raise ValueError(f"{user} already approved promotion {pid}")
+            db.execute("UPDATE promotions SET approved_by=?, updated_at=? WHERE id=?",
+                       (json.dumps([*approvers, user]), time.time(), pid))
+            db.execute("INSERT INTO transitions VALUES (?,?,?,?,?)",
+                       (pid, row["state"], row["state"], time.time(), f"approved by {user}"))
+        return self.promotion(pid)
 
     def close_change_request(self, promotion_id: str, state: str, merge_sha: str | None) -> None:
         """Mark a change request merged or closed."""
         with self._tx() as db:
             db.execute("UPDATE change_requests SET state=?, merged_at=?, merge_sha=?"
                        " WHERE promotion_id=?", (state, time.time(), merge_sha, promotion_id))
-
-
-def _promotion(row: sqlite3.Row) -> Promotion:
-    return Promotion(
-        id=row["id"], image_key=row["image_key"], repository=row["repository"], tag=row["tag"],
-        digest=row["digest"], environment=row["environment"], state=State(row["state"]),
-        received_at=row["received_at"], created_at=row["created_at"],
-        updated_at=row["updated_at"], event_key=row["event_key"],
-        plan=json.loads(row["plan"]) if row["plan"] else None, base_sha=row["base_sha"],
-        commit_sha=row["commit_sha"], merge_sha=row["merge_sha"],
-        approved_by=tuple(json.loads(row["approved_by"])), reason=row["reason"],
-        change_request=row["cr"],
-    )

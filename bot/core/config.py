@@ -143,12 +143,45 @@ class Target(_Model):
         return self.file.endswith("/")
 
 
+Permission = Literal["read", "triage", "write", "maintain", "admin"]
+
+
+class Approval(_Model):
+    """Who must approve: `required` distinct people with at least `permission` on the
+    manifests repository, or listed in `users`/`teams`; `reviews: true` also counts
+    approving pull-request reviews."""
+
+    required: int = Field(default=1, ge=0, le=20)
+    permission: Permission = "write"
+    users: list[str] = []
+    teams: list[str] = []  # org/team-slug
+    reviews: bool = False
+
+
 class Environment(_Model):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
     branch: str = "main"
-    approval: Literal["none", "manual"] = "none"
+    approval: Approval = Approval(required=0)
     after: str | None = None
     targets: list[Target] = Field(min_length=1)
+    merge_method: Literal["squash", "merge", "rebase"] = "squash"
+
+    @field_validator("approval", mode="before")
+    @classmethod
+    def _approval(cls, value: Any) -> Any:
+        # `none` and `manual` are shorthands for no gate and one writer.
+        if value == "none":
+            return {"required": 0}
+        if value == "manual":
+            return {"required": 1}
+        if isinstance(value, str):
+            raise ValueError("must be none, manual, or {required, permission, users, teams}")
+        return value
+
+    @property
+    def gated(self) -> bool:
+        """True when a person must approve before merging."""
+        return self.approval.required > 0
 
 
 class Config(_Model):

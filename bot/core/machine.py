@@ -16,17 +16,21 @@ class State(StrEnum):
     SUPERSEDED = "superseded"
     HELD = "held"
     FAILED = "failed"
+    ABORTED = "aborted"
 
 
-FINAL = frozenset({State.PROMOTED, State.NOOP, State.SUPERSEDED, State.FAILED})
+# Final: nothing happens to them on its own (a failed one may be retried by a person).
+FINAL = frozenset({State.PROMOTED, State.NOOP, State.SUPERSEDED, State.FAILED, State.ABORTED})
 
+_STOPS = {State.SUPERSEDED, State.FAILED, State.ABORTED}
 _ALLOWED: dict[State, frozenset[State]] = {
-    State.RECEIVED: frozenset({State.PLANNED, State.NOOP, State.SUPERSEDED, State.FAILED}),
-    State.PLANNED: frozenset({State.PROPOSED, State.SUPERSEDED, State.FAILED}),
-    State.PROPOSED: frozenset({State.APPROVED, State.SUPERSEDED, State.HELD, State.FAILED}),
-    State.APPROVED: frozenset({State.MERGED, State.SUPERSEDED, State.HELD, State.FAILED}),
+    State.RECEIVED: frozenset({State.PLANNED, State.NOOP, State.HELD, *_STOPS}),
+    State.PLANNED: frozenset({State.PROPOSED, State.HELD, *_STOPS}),
+    State.PROPOSED: frozenset({State.APPROVED, State.HELD, State.MERGED, *_STOPS}),
+    State.APPROVED: frozenset({State.MERGED, State.HELD, *_STOPS}),
     State.MERGED: frozenset({State.PROMOTED, State.FAILED}),
-    State.HELD: frozenset({State.PROPOSED, State.SUPERSEDED, State.FAILED}),
+    State.HELD: frozenset({State.RECEIVED, State.PROPOSED, *_STOPS}),
+    State.FAILED: frozenset({State.RECEIVED}),  # /hoist retry
 }
 
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # only for annotations: keeps `hoist set-image` from importing pydantic
+    from .config import Approval
     from .plan import Plan
 
 TRAILER_KEYS = (
@@ -60,6 +61,17 @@ def change_request_body(plan: Plan, approval: str) -> str:
         for change in edit.changes:
             lines.append(f"- `{edit.file}` `{change.dotted_path}`: `{change.old}` → `{change.new}`")
     return "\n".join(lines) + "\n"
+
+
+def gate(approval: Approval) -> str:
+    """The approval gate in words."""
+    if approval.required == 0:
+        return "none (merged automatically)"
+    who = f"{approval.required} approval{'s' if approval.required > 1 else ''} from people with " \
+          f"{approval.permission} permission or above"
+    named = approval.users + approval.teams
+    return who + (f", or from {', '.join(named)}" if named else "") + \
+        " (comment `/hoist approve`)"
 
 
 def parse_trailers(message: str) -> dict[str, str]:

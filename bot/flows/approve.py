@@ -1,25 +1,25 @@
-"""A person approves a promotion that waits for approval."""
+"""A person approves a promotion that waits for approval (CLI, API, or ChatOps)."""
 
 from __future__ import annotations
 
 import structlog
 
 from ..adapters.store import Promotion, Store
-from ..core.machine import State
 
 log = structlog.get_logger()
 
 
 class NotApprovable(ValueError):
-    """The promotion is not waiting for approval."""
+    """The promotion is not waiting for approval, or this person already approved it."""
 
 
 def approve(store: Store, promotion_id: str, who: str) -> Promotion:
-    """Record an approval; the worker merges it next. KeyError for an unknown id."""
-    p = store.promotion(promotion_id)
-    if p.state is not State.PROPOSED:
-        raise NotApprovable(f"promotion {promotion_id} is {p.state}, not waiting for approval")
-    approvers = tuple(dict.fromkeys((*p.approved_by, who)))
-    p = store.transition(p.id, State.APPROVED, note=f"approved by {who}", approved_by=approvers)
-    log.info("promotion.approved", id=p.id, env=p.environment, by=who)
+    """Record an approval; once enough people approved, the worker merges. KeyError for an
+    unknown id."""
+    try:
+        p = store.add_approval(promotion_id, who)
+    except ValueError as exc:
+        raise NotApprovable(str(exc)) from None
+    log.info("promotion.approved", id=p.id, env=p.environment, by=who,
+             approvals=len(p.approved_by))
     return p

@@ -85,7 +85,7 @@ def _propose(services: Services, p: Promotion) -> Promotion:
     failpoint("promotion.pushed")
     env = services.config().environment(p.environment)
     cr = services.forge.propose(p.id, branch, env.branch, render.title(plan),
-                                render.change_request_body(plan, env.approval))
+                                render.change_request_body(plan, render.gate(env.approval)))
     log.info("promotion.proposed", id=p.id, env=p.environment, change_request=cr.id,
              branch=branch, forge=services.forge.name)
     return services.store.transition(p.id, State.PROPOSED, commit_sha=commit)
@@ -93,8 +93,11 @@ def _propose(services: Services, p: Promotion) -> Promotion:
 
 def _gate(services: Services, p: Promotion) -> Promotion:
     env = services.config().environment(p.environment)
-    if env.approval == "none":
-        return services.store.transition(p.id, State.APPROVED, note="approval: none")
+    if not env.gated:
+        return services.store.transition(p.id, State.APPROVED, note="no approval needed")
+    if len(p.approved_by) >= env.approval.required:
+        return services.store.transition(p.id, State.APPROVED,
+                                         note=f"approved by {', '.join(p.approved_by)}")
     return p
 
 

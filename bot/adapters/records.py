@@ -1,0 +1,97 @@
+"""The rows the store keeps, as plain frozen data."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..core.machine import State
+
+
+@dataclass(frozen=True)
+class Promotion:
+    id: str
+    image_key: str
+    repository: str
+    tag: str | None
+    digest: str | None
+    environment: str
+    state: State
+    received_at: float
+    created_at: float
+    updated_at: float
+    event_key: str | None = None
+    plan: dict[str, Any] | None = None
+    base_sha: str | None = None
+    commit_sha: str | None = None
+    merge_sha: str | None = None
+    approved_by: tuple[str, ...] = ()
+    reason: str | None = None
+    change_request: int | None = field(default=None)
+
+    def public(self) -> dict[str, Any]:
+        """The JSON form served by /api/promotions."""
+        data = {k: getattr(self, k) for k in (
+            "id", "image_key", "repository", "tag", "digest", "environment", "state",
+            "received_at", "created_at", "updated_at", "base_sha", "commit_sha", "merge_sha",
+            "reason", "change_request",
+        )}
+        data["approved_by"] = list(self.approved_by)
+        if self.plan:
+            data["image"] = self.plan["image"]
+            data["files"] = [f["file"] for f in self.plan["files"]]
+        return data
+
+
+@dataclass(frozen=True)
+class ChangeRequest:
+    id: int
+    promotion_id: str
+    branch: str
+    base: str
+    title: str
+    body: str
+    state: str
+    created_at: float
+    merged_at: float | None
+    merge_sha: str | None
+    number: int | None = None  # the forge's pull-request number
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A ChatOps comment (or review, or PR event) waiting in the inbox."""
+
+    key: str
+    number: int
+    comment_id: int | None
+    user: str
+    body: str
+    kind: str  # comment | review | closed | merged
+
+
+@dataclass(frozen=True)
+class NewPromotion:
+    image_key: str
+    environment: str
+    repository: str
+    tag: str | None
+    digest: str | None
+    received_at: float
+    event_key: str | None
+
+
+def row_to_promotion(row: sqlite3.Row) -> Promotion:
+    return Promotion(
+        id=row["id"], image_key=row["image_key"], repository=row["repository"], tag=row["tag"],
+        digest=row["digest"], environment=row["environment"], state=State(row["state"]),
+        received_at=row["received_at"], created_at=row["created_at"],
+        updated_at=row["updated_at"], event_key=row["event_key"],
+        plan=json.loads(row["plan"]) if row["plan"] else None, base_sha=row["base_sha"],
+        commit_sha=row["commit_sha"], merge_sha=row["merge_sha"],
+        approved_by=tuple(json.loads(row["approved_by"])), reason=row["reason"],
+        change_request=row["cr"],
+    )
