@@ -146,8 +146,8 @@ def test_approve_cli(services: Services, tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("HOIST_DATA_DIR", str(tmp_path / "data"))
     assert main(["approve", prod.id, "--by", "carol"]) == 0
     assert f"approved {prod.id} (guestbook in prod) by carol" in capsys.readouterr().out
-    assert main(["approve", prod.id]) == 2
-    assert "not waiting for approval" in capsys.readouterr().err
+    assert main(["approve", prod.id, "--by", "carol"]) == 2
+    assert "already approved" in capsys.readouterr().err
     assert main(["approve", "nope"]) == 2
     Worker(services).run_once()
     assert "Hoist-Approved-By: carol" in git(origin(services), "log", "-1", "--format=%B", "main")
