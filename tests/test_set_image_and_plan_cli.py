@@ -104,7 +104,7 @@ def test_plan_prints_the_diff_per_environment_and_writes_nothing(
                  f"{IMAGE}:1.5.0@{DIGEST}"]) == 0
     out = capsys.readouterr().out
     assert "# dev: guestbook 1.0.0 -> 1.5.0@" in out
-    assert "(approval: manual)" in out
+    assert "(approval: 1 approval from people with write permission" in out
     assert out.count('+    newTag: "1.5.0"   # managed by Hoist') == 3
     assert snapshot(example) == before
     assert main(["plan", "--config", str(example / "hoist.yaml"), "--image",
