@@ -6,7 +6,7 @@ import threading
 
 import structlog
 
-from .adapters.store import StoreUnavailable
+from .flows.chatops import handle_comments
 from .flows.ingest import ingest_pending
 from .flows.promote import advance
 from .flows.services import Services
@@ -34,8 +34,12 @@ class Worker:
         store = self.services.store
         try:
             ingest_pending(self.services)
-        except (StoreUnavailable, OSError, RuntimeError, ValueError) as exc:
+        except Exception as exc:
             log.error("worker.ingest_failed", error=str(exc))
+        try:
+            handle_comments(self.services)
+        except Exception as exc:
+            log.error("worker.comments_failed", error=str(exc))
         moved = True
         while moved and not self._stop.is_set():
             moved = False
@@ -44,7 +48,7 @@ class Worker:
                     return
                 try:
                     after = advance(self.services, promotion)
-                except (StoreUnavailable, OSError, RuntimeError, ValueError) as exc:
+                except Exception as exc:
                     # Left in its state: the next pass resumes it.
                     log.error("worker.advance_failed", id=promotion.id, error=str(exc))
                     continue

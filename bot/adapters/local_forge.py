@@ -25,10 +25,27 @@ class LocalForge:
         self.store = store
         self.git = git
 
-    def propose(self, promotion_id: str, branch: str, base: str, title: str,
-                body: str) -> ChangeRequest:
+    def propose(self, promotion_id: str, branch: str, base: str, title: str, body: str,
+                labels: tuple[str, ...] = ()) -> ChangeRequest:
         """Find or create the change request for a promotion branch."""
         return self.store.record_change_request(promotion_id, branch, base, title, body)
+
+    # The local forge has no comment threads: what would be said is logged.
+
+    def comment(self, number: int, body: str) -> None:
+        log.info("forge.comment", forge=self.name, number=number, body=body)
+
+    def react(self, comment_id: int, content: str) -> None:
+        log.info("forge.reaction", forge=self.name, comment=comment_id, content=content)
+
+    def permission(self, user: str) -> str:
+        return "none"  # nobody comments on a local change request
+
+    def teams_of(self, user: str, teams: list[str]) -> list[str]:
+        return []
+
+    def close(self, number: int, comment: str) -> None:
+        log.info("forge.closed", forge=self.name, number=number, comment=comment)
 
     @retry(retry=retry_if_exception_type(PushRaced), stop=stop_after_attempt(8),
            wait=wait_random_exponential(multiplier=0.05, max=2), reraise=True)

@@ -62,18 +62,6 @@ class ChangeRequest:
 
 
 @dataclass(frozen=True)
-class Comment:
-    """A ChatOps comment (or review, or PR event) waiting in the inbox."""
-
-    key: str
-    number: int
-    comment_id: int | None
-    user: str
-    body: str
-    kind: str  # comment | review | closed | merged
-
-
-@dataclass(frozen=True)
 class NewPromotion:
     image_key: str
     environment: str

@@ -13,11 +13,11 @@ from typing import Any
 
 from ulid import ULID
 
-from ..core.events import ImagePushed
+from ..core.events import ImagePushed, PullRequestActivity
 from ..core.machine import State, can_supersede, check_transition
-from .records import ChangeRequest, Comment, NewPromotion, Promotion, row_to_promotion
+from .records import ChangeRequest, NewPromotion, Promotion, row_to_promotion
 
-__all__ = ["ChangeRequest", "Comment", "NewPromotion", "Promotion", "Store", "StoreUnavailable"]
+__all__ = ["ChangeRequest", "NewPromotion", "Promotion", "Store", "StoreUnavailable"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -243,6 +243,12 @@ class Store:
         assert found is not None
         return found
 
+    def open_change_requests(self, number: int) -> list[ChangeRequest]:
+        """Open change-request records of pull request `number` (one per promotion)."""
+        rows = self._db().execute("SELECT * FROM change_requests WHERE number=? AND"
+                                  " state='open' ORDER BY id", (number,)).fetchall()
+        return [ChangeRequest(**dict(r)) for r in rows]
+
     def promotion_for_number(self, number: int) -> Promotion | None:
         """The newest promotion whose change request is pull request `number`."""
         row = self._db().execute(
@@ -250,7 +256,7 @@ class Store:
             (number,)).fetchone()
         return self.promotion(row["promotion_id"]) if row else None
 
-    def add_comments(self, comments: list[Comment], received_at: float) -> int:
+    def add_comments(self, comments: list[PullRequestActivity], received_at: float) -> int:
         """Store ChatOps comments durably, once per key (the delivery id)."""
         with self._tx() as db:
             return sum(db.execute(
@@ -258,11 +264,11 @@ class Store:
                 (c.key, c.number, c.comment_id, c.user, c.body, c.kind, received_at)).rowcount
                 for c in comments)
 
-    def pending_comments(self) -> list[Comment]:
+    def pending_comments(self) -> list[PullRequestActivity]:
         """Unprocessed comments, oldest first."""
         rows = self._db().execute("SELECT * FROM comments WHERE processed_at IS NULL"
                                   " ORDER BY received_at, key").fetchall()
-        return [Comment(r["key"], r["number"], r["comment_id"], r["user"], r["body"], r["kind"])
+        return [PullRequestActivity(r["key"], r["number"], r["comment_id"], r["user"], r["body"], r["kind"])
                 for r in rows]
 
     def comment_done(self, key: str) -> None:

@@ -31,3 +31,16 @@ class ImagePushed:
         """The normalized form printed by `hoist parse-event`."""
         data = asdict(self)
         return {k: data[k] for k in ("registry", "repository", "tag", "digest")}
+
+
+@dataclass(frozen=True)
+class PullRequestActivity:
+    """Something people did on a pull request: a comment (maybe with /hoist commands), an
+    approving review, or a merge or close by hand. `key` is the delivery id."""
+
+    key: str
+    number: int
+    comment_id: int | None
+    user: str
+    body: str
+    kind: str  # comment | review | merged | closed

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import structlog
 
+from ..adapters.errors import MergeBlocked
 from ..adapters.git import MergeConflict
 from ..adapters.store import NewPromotion, Promotion
 from ..core import render
@@ -85,10 +86,30 @@ def _propose(services: Services, p: Promotion) -> Promotion:
     failpoint("promotion.pushed")
     env = services.config().environment(p.environment)
     cr = services.forge.propose(p.id, branch, env.branch, render.title(plan),
-                                render.change_request_body(plan, render.gate(env.approval)))
+                                render.change_request_body(plan, render.gate(env.approval)),
+                                ("hoist", f"env:{p.environment}"))
     log.info("promotion.proposed", id=p.id, env=p.environment, change_request=cr.id,
-             branch=branch, forge=services.forge.name)
-    return services.store.transition(p.id, State.PROPOSED, commit_sha=commit)
+             number=cr.number, branch=branch, forge=services.forge.name)
+    moved = services.store.transition(p.id, State.PROPOSED, commit_sha=commit)
+    _announce_supersession(services, moved, plan)
+    return moved
+
+
+def _announce_supersession(services: Services, p: Promotion, plan: Plan) -> None:
+    """The pull request of (image, environment) is reused for the newer image: say so in
+    its thread, linking the promotion it replaced."""
+    cr = services.store.change_request(p.id)
+    if cr is None or cr.number is None:
+        return
+    for older in services.store.open_change_requests(cr.number):
+        if older.promotion_id == p.id:
+            continue
+        replaced = services.store.promotion(older.promotion_id)
+        services.forge.comment(cr.number, f"Superseded: promotion `{replaced.id}` "
+                                          f"({replaced.tag}) was replaced by `{p.id}` "
+                                          f"({plan.image}); this pull request now proposes "
+                                          "the newer image.")
+        services.store.close_change_request(replaced.id, "superseded", None)
 
 
 def _gate(services: Services, p: Promotion) -> Promotion:
@@ -110,6 +131,14 @@ def _merge(services: Services, p: Promotion) -> Promotion:
         sha = services.forge.merge(p.id, p.commit_sha, env.branch, message)
     except MergeConflict as exc:
         return services.store.transition(p.id, State.FAILED, reason=str(exc))
+    except MergeBlocked as exc:
+        cr = services.store.change_request(p.id)
+        if cr is not None and cr.number is not None:
+            services.forge.comment(cr.number, f"Hoist could not merge: {exc}. The promotion "
+                                              "is held; fix the cause and comment "
+                                              "`/hoist resume`.")
+        log.warning("promotion.merge_blocked", id=p.id, reason=str(exc))
+        return services.store.transition(p.id, State.HELD, reason=f"merge refused: {exc}")
     log.info("promotion.merged", id=p.id, env=p.environment, sha=sha)
     return services.store.transition(p.id, State.MERGED, merge_sha=sha)
 

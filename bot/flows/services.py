@@ -13,12 +13,24 @@ from ..core.config import Config
 
 
 class Forge(Protocol):
+    """Where change requests live: `local` (the store) or `github` (pull requests)."""
+
     name: str
 
-    def propose(self, promotion_id: str, branch: str, base: str, title: str,
-                body: str) -> ChangeRequest: ...
+    def propose(self, promotion_id: str, branch: str, base: str, title: str, body: str,
+                labels: tuple[str, ...] = ()) -> ChangeRequest: ...
 
     def merge(self, promotion_id: str, commit: str, base: str, message: str) -> str: ...
+
+    def comment(self, number: int, body: str) -> None: ...
+
+    def react(self, comment_id: int, content: str) -> None: ...
+
+    def permission(self, user: str) -> str: ...
+
+    def teams_of(self, user: str, teams: list[str]) -> list[str]: ...
+
+    def close(self, number: int, comment: str) -> None: ...
 
 
 @dataclass
@@ -28,3 +40,4 @@ class Services:
     forge: Forge
     config: Callable[[], Config]
     registry: RegistryClient | None = None
+    bot_login: str | None = None

@@ -16,6 +16,7 @@ from ..settings import Settings
 from ..sources import AuthError, PayloadError, Source, lower_headers, sns_confirmation_url
 from ..sources.base import QUERY_TOKEN_HEADER
 from ..sources.ghcr import GhcrSource
+from ..sources.github_events import pull_request_activity
 from .errors import error
 from .metrics import Metrics
 
@@ -113,9 +114,18 @@ def webhook_router(settings: Settings, store: Store, sources: dict[str, Source],
             return error(400, "missing X-GitHub-Event header")
         if event == "ping":
             return JSONResponse({"pong": True})
+        if event in ("issue_comment", "pull_request", "pull_request_review"):
+            try:
+                activity = pull_request_activity(headers, body)
+            except (PayloadError, KeyError, TypeError, ValueError) as exc:
+                return error(400, f"unexpected {event} payload: {exc}")
+            added = await run_in_threadpool(store.add_comments, activity, time.time())
+            metrics.webhooks.labels("github", "accepted").inc()
+            if added:
+                wake()
+            # Activity on pull requests Hoist does not know is acknowledged and dropped.
+            return JSONResponse({"accepted": added, "event": event}, status_code=202)
         if event not in ("package", "registry_package"):
-            # Pull request and comment events for promotions Hoist does not know are
-            # acknowledged and ignored.
             return JSONResponse({"ignored": event}, status_code=202)
         try:
             pushes = handler.parse(headers, body)

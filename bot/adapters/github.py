@@ -1,0 +1,162 @@
+"""Forge `github`: pull requests, comments, reactions and permissions through PyGithub,
+with retries on 5xx, timeouts and rate limits (honouring Retry-After and
+X-RateLimit-Reset) and never on other 4xx. Calls block: the worker thread makes them."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import requests
+import structlog
+from github import Auth, Github, GithubException, GithubIntegration
+from tenacity import RetryCallState, retry, retry_if_exception, stop_after_attempt
+
+from .errors import MergeBlocked
+from .store import ChangeRequest, Store
+
+log = structlog.get_logger()
+T = TypeVar("T")
+
+
+def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, requests.exceptions.ConnectionError | requests.exceptions.Timeout):
+        return True
+    if isinstance(exc, GithubException):
+        message = str(exc.data.get("message", "")) if isinstance(exc.data, dict) else ""
+        limited = exc.status in (403, 429) and (
+            "rate limit" in message.lower() or "retry-after" in {k.lower() for k in exc.headers or {}})
+        return exc.status >= 500 or limited
+    return False
+
+
+def _wait(state: RetryCallState) -> float:
+    exc = state.outcome.exception() if state.outcome else None
+    headers = {k.lower(): v for k, v in ((exc.headers or {}) if isinstance(exc, GithubException)
+                                         else {}).items()}
+    if headers.get("retry-after", "").isdigit():
+        return min(float(headers["retry-after"]), 60.0)
+    if headers.get("x-ratelimit-remaining") == "0" and headers.get("x-ratelimit-reset", "").isdigit():
+        return min(max(float(headers["x-ratelimit-reset"]) - time.time(), 0.0), 60.0)
+    return float(min(0.25 * 2 ** state.attempt_number, 10.0))
+
+
+_retry = retry(retry=retry_if_exception(_retryable), stop=stop_after_attempt(6), wait=_wait,
+               reraise=True)
+
+
+def call(fn: Callable[[], T]) -> T:
+    """Run one GitHub call with the retry policy."""
+    return _retry(fn)()
+
+
+class GitHubForge:
+    name = "github"
+
+    def __init__(self, store: Store, repository: str, *, token: str | None = None,
+                 app_id: str | None = None, private_key: str | None = None,
+                 base_url: str = "https://api.github.com", bot_login: str | None = None,
+                 timeout: int = 15) -> None:
+        self.store = store
+        self.full_name = repository
+        self.owner = repository.split("/")[0]
+        self.bot_login = bot_login
+        if token:
+            auth: Any = Auth.Token(token)
+        else:
+            assert app_id and private_key, "a token or a GitHub App is needed"
+            # Installation tokens are fetched and refreshed before expiry by PyGithub.
+            app = Auth.AppAuth(int(app_id), private_key)
+            integration = GithubIntegration(auth=app, base_url=base_url)
+            installation = integration.get_repo_installation(*repository.split("/"))
+            auth = app.get_installation_auth(installation.id)
+        self.gh = Github(auth=auth, base_url=base_url, retry=None, timeout=timeout)
+        self.repo = self.gh.get_repo(repository, lazy=True)
+
+    def _find_open(self, branch: str, base: str) -> Any:
+        pulls = call(lambda: list(self.repo.get_pulls(state="open", head=f"{self.owner}:{branch}",
+                                                      base=base)))
+        return pulls[0] if pulls else None
+
+    def propose(self, promotion_id: str, branch: str, base: str, title: str, body: str,
+                labels: tuple[str, ...] = ()) -> ChangeRequest:
+        """Find the open pull request of the branch (update it in place) or open one."""
+        pr = self._find_open(branch, base)
+        if pr is None:
+            try:
+                pr = call(lambda: self.repo.create_pull(base=base, head=branch, title=title,
+                                                        body=body))
+            except GithubException as exc:
+                if exc.status != 422:
+                    raise
+                pr = self._find_open(branch, base)  # created by an attempt that timed out
+                if pr is None:
+                    raise
+            log.info("github.pr_opened", number=pr.number, branch=branch)
+        if pr.title != title or (pr.body or "") != body:
+            call(lambda: pr.edit(title=title, body=body))
+        if labels:
+            call(lambda: pr.add_to_labels(*labels))
+        return self.store.record_change_request(promotion_id, branch, base, title, body,
+                                                pr.number, pr.html_url)
+
+    def merge(self, promotion_id: str, commit: str, base: str, message: str) -> str:
+        """Merge the promotion's pull request with `message` (title, body and trailers)."""
+        cr = self.store.change_request(promotion_id)
+        assert cr is not None and cr.number is not None
+        pr = call(lambda: self.repo.get_pull(cr.number or 0))
+        if not pr.merged:
+            title, _, rest = message.partition("\n\n")
+            try:
+                status = call(lambda: pr.merge(commit_title=title, commit_message=rest,
+                                               merge_method=self.merge_method, sha=commit))
+            except GithubException as exc:
+                if exc.status in (405, 409, 422):
+                    reason = exc.data.get("message") if isinstance(exc.data, dict) else str(exc)
+                    raise MergeBlocked(str(reason)) from None
+                raise
+            sha = str(status.sha)
+        else:
+            sha = str(pr.merge_commit_sha)
+        self.store.close_change_request(promotion_id, "merged", sha)
+        log.info("forge.merged", forge=self.name, promotion=promotion_id, number=cr.number, sha=sha)
+        return sha
+
+    merge_method = "squash"
+
+    def comment(self, number: int, body: str) -> None:
+        """Post a comment on the pull request."""
+        call(lambda: self.repo.get_issue(number).create_comment(body))  # lazy: one POST
+
+    def react(self, comment_id: int, content: str) -> None:
+        """Add a reaction (+1, confused, eyes, …) to a comment."""
+        call(lambda: self.repo.get_issue(0).get_comment(comment_id).create_reaction(content))
+
+    def permission(self, user: str) -> str:
+        """The user's role on the repository: read, triage, write, maintain, admin or none."""
+        return str(call(lambda: self.repo.get_collaborator_role_name(user)))
+
+    def teams_of(self, user: str, teams: list[str]) -> list[str]:
+        """Which of the org/team slugs the user is an active member of."""
+        found = []
+        for team in teams:
+            org, _, slug = team.partition("/")
+            url = f"/orgs/{org}/teams/{slug}/memberships/{user}"
+
+            def membership(url: str = url) -> tuple[Any, Any]:
+                return self.gh.requester.requestJsonAndCheck("GET", url)
+
+            try:
+                _, data = call(membership)
+                if data.get("state") == "active":
+                    found.append(team)
+            except GithubException as exc:
+                if exc.status != 404:
+                    raise
+        return found
+
+    def close(self, number: int, comment: str) -> None:
+        """Close a pull request with a comment saying why."""
+        self.comment(number, comment)
+        call(lambda: self.repo.get_pull(number).edit(state="closed"))

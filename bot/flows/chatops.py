@@ -1,0 +1,145 @@
+"""Apply what people say on pull requests: `/hoist` commands, approving reviews, and pull
+requests merged or closed by hand. Every command is acknowledged with a reaction and a
+reply that says what happened, or why not."""
+
+from __future__ import annotations
+
+import structlog
+
+from ..adapters.store import NewPromotion, Promotion
+from ..core import commands as chat
+from ..core.events import PullRequestActivity
+from ..core.machine import FINAL, State
+from ..core.policy import targets_for
+from .approve import NotApprovable, approve
+from .services import Services
+
+log = structlog.get_logger()
+_HOLDABLE = {State.RECEIVED, State.PLANNED, State.PROPOSED, State.APPROVED}
+
+
+def handle_comments(services: Services) -> None:
+    """Process every pending comment in arrival order."""
+    for comment in services.store.pending_comments():
+        promotion = services.store.promotion_for_number(comment.number)
+        if promotion is None:
+            log.info("chatops.unknown_pull_request", number=comment.number)
+        elif comment.kind == "merged":
+            _merged_by_hand(services, promotion, comment)
+        elif comment.kind == "closed":
+            _closed_by_hand(services, promotion, comment)
+        else:
+            _commands(services, promotion, comment)
+        services.store.comment_done(comment.key)
+
+
+def _merged_by_hand(services: Services, p: Promotion, comment: PullRequestActivity) -> None:
+    if p.state in (State.PROPOSED, State.APPROVED, State.HELD):
+        services.store.transition(p.id, State.MERGED, note=f"merged by {comment.user}",
+                                  merge_sha=comment.body or None)
+        log.info("chatops.merged_by_hand", id=p.id, by=comment.user)
+
+
+def _closed_by_hand(services: Services, p: Promotion, comment: PullRequestActivity) -> None:
+    if p.state not in FINAL and p.state is not State.MERGED:
+        services.store.transition(p.id, State.ABORTED, note=f"pull request closed by "
+                                                            f"{comment.user}")
+        log.info("chatops.closed_by_hand", id=p.id, by=comment.user)
+
+
+def _commands(services: Services, p: Promotion, comment: PullRequestActivity) -> None:
+    env = services.config().environment(p.environment)
+    if comment.kind == "review":
+        found = [chat.Command("approve")] if env.approval.reviews else []
+    else:
+        found = chat.parse_commands(comment.body)
+    if not found:
+        return
+    permission = services.forge.permission(comment.user)
+    teams = services.forge.teams_of(comment.user, env.approval.teams) if env.approval.teams \
+        else []
+    replies, ok = [], True
+    for command in found:
+        p = services.store.promotion(p.id)
+        decision = chat.authorize(command, comment.user, permission, teams, env.approval,
+                                  services.bot_login, p.approved_by)
+        if not decision.allowed:
+            ok = False
+            replies.append(f"`/hoist {command.name}` refused: {decision.reason}.")
+            log.info("chatops.refused", id=p.id, user=comment.user, command=command.name,
+                     reason=decision.reason)
+            continue
+        outcome, done = _apply(services, p, command, comment.user)
+        ok = ok and done
+        replies.append(outcome)
+        log.info("chatops.command", id=p.id, user=comment.user, command=command.name,
+                 outcome=outcome)
+    if comment.comment_id is not None:
+        services.forge.react(comment.comment_id, "+1" if ok else "confused")
+    services.forge.comment(comment.number, f"@{comment.user}: " + "\n".join(replies))
+
+
+def _apply(services: Services, p: Promotion, command: chat.Command,
+           user: str) -> tuple[str, bool]:
+    """Carry out one authorized command; (what to reply, whether it took effect)."""
+    store = services.store
+    name, argument = command.name, command.argument
+    if name == "approve":
+        try:
+            approved = approve(store, p.id, user)
+        except NotApprovable as exc:
+            return f"not approved: {exc}.", False
+        env = services.config().environment(p.environment)
+        return (f"approval recorded ({len(approved.approved_by)} of "
+                f"{env.approval.required}).", True)
+    if name == "hold":
+        if p.state not in _HOLDABLE:
+            return f"cannot hold: the promotion is {p.state}.", False
+        store.transition(p.id, State.HELD, note=f"held by {user}",
+                         reason=f"held by {user}: {argument or 'no reason given'}")
+        return "held. Comment `/hoist resume` to go on.", True
+    if name == "resume":
+        if p.state is not State.HELD:
+            return f"nothing to resume: the promotion is {p.state}.", False
+        store.transition(p.id, State.PROPOSED if p.commit_sha else State.RECEIVED,
+                         note=f"resumed by {user}")
+        return "resumed.", True
+    if name == "abort":
+        if p.state in FINAL or p.state is State.MERGED:
+            return (f"cannot abort: the promotion is {p.state} (revert it with a new "
+                    "promotion or git revert)."), False
+        store.transition(p.id, State.ABORTED, note=f"aborted by {user}",
+                         reason=f"aborted by {user}: {argument or 'no reason given'}")
+        cr = store.change_request(p.id)
+        if cr is not None and cr.number is not None:
+            services.forge.close(cr.number, f"Aborted by @{user}: {argument or 'no reason'}.")
+        return "aborted.", True
+    if name == "retry":
+        if p.state is not State.FAILED:
+            return f"nothing to retry: the promotion is {p.state}.", False
+        store.transition(p.id, State.RECEIVED, note=f"retried by {user}")
+        return "retrying.", True
+    if name == "promote":
+        return _promote_to(services, p, argument)
+    if name == "status":
+        return (f"promotion `{p.id}`: {p.image_key} {p.tag} in {p.environment} is {p.state}; "
+                f"approved by {', '.join(p.approved_by) or 'nobody yet'}"
+                f"{'; ' + p.reason if p.reason else ''}."), True
+    if name == "help":
+        return chat.HELP, True
+    return f"unknown command `{name.removeprefix('unknown:')}`; `/hoist help` lists them.", False
+
+
+def _promote_to(services: Services, p: Promotion, target: str) -> tuple[str, bool]:
+    config = services.config()
+    try:
+        env = config.environment(target)
+    except KeyError:
+        return f"no environment `{target}`.", False
+    if not targets_for(env, p.image_key):
+        return f"`{target}` does not deploy {p.image_key}.", False
+    created = services.store.ingest([], [NewPromotion(p.image_key, target, p.repository, p.tag,
+                                                      p.digest, p.received_at, None)])
+    if not created:
+        return f"{p.image_key} {p.tag} is already promoted to or proposed for {target}.", False
+    return f"promoting {p.image_key} {p.tag} to {target}: promotion `{created[0].id}`.", True
