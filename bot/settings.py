@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +11,12 @@ from pathlib import Path
 
 class SettingsError(ValueError):
     """The environment does not describe a service that may start."""
+
+
+def _github_repository(url: str) -> str | None:
+    """owner/name of a github.com git URL (https or ssh), else None."""
+    match = re.search(r"github\.com[:/]([^/]+)/([^/]+?)(?:\.git)?/?$", url)
+    return f"{match.group(1)}/{match.group(2)}" if match else None
 
 
 def _flag(value: str | None) -> bool:
@@ -28,6 +35,10 @@ class Settings:
     github_app_id: str | None = None
     github_private_key: str | None = field(default=None, repr=False)
     github_webhook_secret: str | None = field(default=None, repr=False)
+    github_repository: str | None = None
+    github_api_url: str = "https://api.github.com"
+    github_bot_login: str | None = None
+    github_pace: float = 1.0
     gar_audience: str | None = None
     gar_jwks_url: str = "https://www.googleapis.com/oauth2/v3/certs"
     gar_service_account: str | None = None
@@ -50,6 +61,11 @@ class Settings:
             github_app_id=env.get("HOIST_GITHUB_APP_ID") or None,
             github_private_key=env.get("HOIST_GITHUB_PRIVATE_KEY") or None,
             github_webhook_secret=env.get("HOIST_GITHUB_WEBHOOK_SECRET") or None,
+            github_repository=env.get("HOIST_GITHUB_REPOSITORY") or _github_repository(
+                env.get("HOIST_MANIFESTS_REPO") or ""),
+            github_api_url=env.get("HOIST_GITHUB_API_URL") or "https://api.github.com",
+            github_bot_login=env.get("HOIST_GITHUB_BOT_LOGIN") or None,
+            github_pace=float(env.get("HOIST_GITHUB_PACE") or 1.0),
             gar_audience=env.get("HOIST_GAR_AUDIENCE") or None,
             gar_jwks_url=env.get("HOIST_GAR_JWKS_URL") or "https://www.googleapis.com/oauth2/v3/certs",
             gar_service_account=env.get("HOIST_GAR_SERVICE_ACCOUNT") or None,
@@ -62,6 +78,11 @@ class Settings:
         )
 
     @property
+    def forge(self) -> str:
+        """`github` with a token or an App, else the embedded `local` forge."""
+        return "github" if self.github_token or self.github_app_id else "local"
+
+    @property
     def secrets(self) -> tuple[str, ...]:
         """Every secret value, for redaction."""
         values = (self.webhook_secret, self.api_token, self.github_token,
@@ -72,6 +93,11 @@ class Settings:
         """Raise SettingsError unless the service may start with these settings."""
         if not self.manifests_repo:
             raise SettingsError("HOIST_MANIFESTS_REPO is not set (a git URL; file:// works)")
+        if self.forge == "github" and not self.github_repository:
+            raise SettingsError("HOIST_GITHUB_REPOSITORY (owner/name) is not set and cannot be "
+                                "read from HOIST_MANIFESTS_REPO")
+        if self.github_app_id and not self.github_private_key:
+            raise SettingsError("HOIST_GITHUB_APP_ID needs HOIST_GITHUB_PRIVATE_KEY")
         if not self.webhook_secret and not self.insecure_demo:
             raise SettingsError(
                 "HOIST_WEBHOOK_SECRET is not set: refusing to accept unauthenticated webhooks "

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from .adapters.git import GitRepo
+from .adapters.github import GitHubForge
 from .adapters.local_forge import LocalForge
 from .adapters.oidc import OidcVerifier
 from .adapters.registry import RegistryClient, load_credentials
 from .adapters.store import Store
 from .core.config import Config, ConfigError, load_config
-from .flows.services import Services
+from .flows.services import Forge, Services
 from .settings import Settings
 from .sources import Source, build_sources
 
@@ -44,12 +45,20 @@ def build_services(settings: Settings) -> Services:
     """Store, git cache, forge and config source for these settings."""
     assert settings.manifests_repo is not None
     store = Store(settings.data_dir / "hoist.db")
-    git = GitRepo(settings.manifests_repo, settings.data_dir / "manifests.git")
+    git = GitRepo(settings.manifests_repo, settings.data_dir / "manifests.git",
+                  token=settings.github_token)
     git.sync()
-    forge = LocalForge(store, git)
+    forge: Forge = LocalForge(store, git)
+    if settings.forge == "github":
+        assert settings.github_repository is not None
+        forge = GitHubForge(store, settings.github_repository, token=settings.github_token,
+                            app_id=settings.github_app_id,
+                            private_key=settings.github_private_key,
+                            base_url=settings.github_api_url, bot_login=settings.github_bot_login,
+                            pace=settings.github_pace)
     registry = RegistryClient(load_credentials(), settings.insecure_registries)
     return Services(store, git, forge, ConfigSource(git, settings.config_path, settings.config_file),
-                    registry)
+                    registry, settings.github_bot_login)
 
 
 def build_sources_for(settings: Settings) -> dict[str, Source]:

@@ -4,6 +4,8 @@ it, skopeo pushing an OCI layout, git remotes on disk; and SIGKILL at the worst 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import secrets
 import shutil
@@ -15,19 +17,21 @@ import pytest
 
 from bot.demo.manifests import EXAMPLE, distribution_envelope, make_manifests_repo
 from bot.demo.registry import LocalRegistry, free_port, write_oci_layout
-from tests.support import ServiceProcess, git, need, wait_for, write_htpasswd
+from tests.support import FIXTURES, ServiceProcess, git, need, wait_for, write_htpasswd
 
 PROD_FILE = "apps/guestbook/overlays/prod/kustomization.yaml"
 DEV_FILE = "apps/guestbook/overlays/dev/kustomization.yaml"
 
 
 def service_for(tmp_path: Path, registry_host: str, policy: str = "",
-                env: dict[str, str] | None = None) -> tuple[ServiceProcess, Path, str]:
+                env: dict[str, str] | None = None,
+                approval: str = "manual") -> tuple[ServiceProcess, Path, str]:
     source = tmp_path / "example"
     shutil.copytree(EXAMPLE, source)
     hoist_yaml = source / "hoist.yaml"
-    hoist_yaml.write_text(hoist_yaml.read_text().replace("    pin: tag@digest",
-                                                         f"    pin: tag@digest\n{policy}"))
+    hoist_yaml.write_text(hoist_yaml.read_text().replace(
+        "    pin: tag@digest", f"    pin: tag@digest\n{policy}").replace(
+        "    approval: manual", f"    approval: {approval}"))
     url = make_manifests_repo(tmp_path / "origin", registry_host, source)
     token = secrets.token_hex(16)
     env = {
@@ -155,3 +159,70 @@ def test_burst_to_authenticated_registry_coalesces_into_one_digest_pinned_promot
         origin, "show", f"main:{DEV_FILE}")
     log = (tmp_path / "hoist.log").read_text()
     assert '"event": "push.coalesced"' in log
+
+
+def _comment_event(number: int, user: str, body: str, comment_id: int) -> bytes:
+    """GitHub's issue_comment payload (the published example) for a comment on a PR."""
+    data = json.loads((FIXTURES / "github" / "issue_comment.created.json").read_text())
+    data["issue"]["number"] = number
+    data["comment"].update(id=comment_id, body=body)
+    data["comment"]["user"].update(login=user, type="User")
+    return json.dumps(data).encode()
+
+
+@pytest.mark.e2e
+def test_registry_push_to_github_pull_request_approved_by_two_writers(
+        tmp_path: Path, stop_after: Any) -> None:
+    need("git", "docker-registry", "skopeo")
+    from tests.github_double import GitHubDouble
+
+    reg_port = free_port()
+    hook_secret = "gh-" + secrets.token_hex(8)
+    origin_dir = tmp_path / "origin" / "manifests.git"
+    double = GitHubDouble(origin_dir)
+    service, origin, token = service_for(
+        tmp_path, f"localhost:{reg_port}", "",
+        {"HOIST_GITHUB_TOKEN": "ghs_test", "HOIST_GITHUB_API_URL": double.url,
+         "HOIST_GITHUB_REPOSITORY": "acme/manifests", "HOIST_GITHUB_WEBHOOK_SECRET": hook_secret,
+         "HOIST_GITHUB_BOT_LOGIN": "hoist-bot", "HOIST_GITHUB_PACE": "0"},
+        approval="{required: 2, permission: write}")
+    assert origin == origin_dir
+    double.start()
+    stop_after(double)
+    double.permissions.update(rita="read", bob="write", carol="write")
+    service.start()
+    stop_after(service)
+    registry = LocalRegistry(tmp_path / "registry", reg_port,
+                             f"{service.url}/webhooks/registry/distribution", token)
+    registry.start()
+    stop_after(registry)
+    write_oci_layout(tmp_path / "layout", "1.4.2", "guestbook 1.4.2")
+    registry.push(tmp_path / "layout", "1.4.2", "acme/guestbook")
+
+    number = wait_for(lambda: next((n for n, p in double.pulls.items()
+                                    if p["head"] == "hoist/prod/guestbook"), None),
+                      "the prod pull request", 60)
+    assert double.pulls[number]["labels"] == ["hoist", "env:prod"]
+
+    def comment(user: str, body: str, comment_id: int) -> None:
+        payload = _comment_event(number, user, body, comment_id)
+        signature = "sha256=" + hmac.new(hook_secret.encode(), payload,
+                                         hashlib.sha256).hexdigest()
+        response = httpx.post(f"{service.url}/webhooks/github", content=payload, timeout=10,
+                              headers={"X-GitHub-Event": "issue_comment",
+                                       "X-GitHub-Delivery": f"d-{comment_id}",
+                                       "X-Hub-Signature-256": signature,
+                                       "Content-Type": "application/json"})
+        assert response.status_code == 202, response.text
+
+    comment("rita", "/hoist approve", 1)
+    wait_for(lambda: any("refused: @rita has read permission" in c["body"]
+                         for c in double.comments.get(number, [])), "rita refused")
+    comment("bob", "/hoist approve", 2)
+    comment("carol", "Ship it\n/hoist approve", 3)
+    wait_for(lambda: double.pulls[number]["merged"], "the prod pull request to merge", 30)
+    message = git(origin, "log", "-1", "--format=%B", "main")
+    assert message.startswith("chore(deploy): promote guestbook to 1.4.2 in prod\n")
+    assert "Hoist-Approved-By: bob, carol\n" in message
+    assert "Hoist-Environment: prod\n" in message
+    wait_for(lambda: service.promotion_in("prod", "promoted"), "prod promoted")

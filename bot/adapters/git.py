@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import tempfile
@@ -34,14 +35,22 @@ class GitRepo:
     ever checked out and nothing half-written can be left behind.
     """
 
-    def __init__(self, url: str, path: Path, identity: Identity = Identity()) -> None:
+    def __init__(self, url: str, path: Path, identity: Identity = Identity(),
+                 token: str | None = None) -> None:
         self.url = url
         self.path = path
         self.identity = identity
+        # An https token travels as a header in the environment, never in a URL or on disk.
+        self._auth_env: dict[str, str] = {}
+        if token and url.startswith("https://"):
+            basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+            self._auth_env = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "http.extraHeader",
+                              "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}"}
 
     def _run(self, *args: str, env: dict[str, str] | None = None, check: bool = True,
              input: str | None = None) -> subprocess.CompletedProcess[str]:
-        full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **(env or {})}
+        full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **self._auth_env,
+                    **(env or {})}
         result = subprocess.run(
             ["git", "-C", str(self.path), *args], capture_output=True, text=True,
             env=full_env, input=input, check=False,

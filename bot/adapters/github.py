@@ -57,7 +57,7 @@ class GitHubForge:
     def __init__(self, store: Store, repository: str, *, token: str | None = None,
                  app_id: str | None = None, private_key: str | None = None,
                  base_url: str = "https://api.github.com", bot_login: str | None = None,
-                 timeout: int = 15) -> None:
+                 timeout: int = 15, pace: float = 1.0) -> None:
         self.store = store
         self.full_name = repository
         self.owner = repository.split("/")[0]
@@ -71,8 +71,11 @@ class GitHubForge:
             integration = GithubIntegration(auth=app, base_url=base_url)
             installation = integration.get_repo_installation(*repository.split("/"))
             auth = app.get_installation_auth(installation.id)
-        self.gh = Github(auth=auth, base_url=base_url, retry=None, timeout=timeout)
-        self.repo = self.gh.get_repo(repository, lazy=True)
+        # `pace` scales PyGithub's spacing of requests (0.25 s) and writes (1 s), which keeps
+        # clear of GitHub's secondary rate limits; tests against the double set it to 0.
+        self.gh = Github(auth=auth, base_url=base_url, retry=None, timeout=timeout, lazy=True,
+                         seconds_between_requests=0.25 * pace, seconds_between_writes=pace)
+        self.repo = self.gh.get_repo(repository)
 
     def _find_open(self, branch: str, base: str) -> Any:
         pulls = call(lambda: list(self.repo.get_pulls(state="open", head=f"{self.owner}:{branch}",

@@ -1,0 +1,212 @@
+"""The GitHub forge through real PyGithub against the GitHub double (backed by the real
+bare manifests repo), and the double's wire format against GitHub's published examples."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.adapters.errors import MergeBlocked
+from bot.adapters.github import GitHubForge
+from bot.core.events import ImagePushed, PullRequestActivity
+from bot.core.machine import State
+from bot.flows.services import Services
+from bot.worker import Worker
+from tests.github_double import GitHubDouble, example
+from tests.support import commit_file, git
+
+DIGEST = "sha256:" + "c" * 64
+
+
+@pytest.fixture
+def double(services: Services) -> Iterator[GitHubDouble]:
+    github = GitHubDouble(Path(services.git.url.removeprefix("file://"))).start()
+    github.timeout_seconds = 2.5
+    yield github
+    github.stop()
+
+
+@pytest.fixture
+def gh(services: Services, double: GitHubDouble, tmp_path: Path) -> Services:
+    """Services whose forge is GitHub (the double); prod needs two writers."""
+    text = (Path(__file__).parents[1] / "manifests-example/hoist.yaml").read_text()
+    text = text.replace("    approval: manual", "    approval: {required: 2, permission: write}")
+    commit_file(services.git.url, "hoist.yaml", text, tmp_path / "cfg")
+    services.git.sync()
+    services.forge = GitHubForge(services.store, "acme/manifests", token="t0ken",
+                                 base_url=double.url, bot_login="hoist-bot", timeout=1,
+                                 pace=0)
+    services.bot_login = "hoist-bot"
+    return services
+
+
+def push(tag: str = "1.4.2", event_id: str = "e1", digest: str = DIGEST) -> ImagePushed:
+    return ImagePushed("distribution", event_id, "localhost:5000", "acme/guestbook", tag, digest)
+
+
+def run(services: Services, *pushes: ImagePushed) -> None:
+    services.store.add_events(list(pushes), time.time())
+    Worker(services).run_once()
+
+
+def comment(services: Services, number: int, user: str, body: str, key: str) -> None:
+    services.store.add_comments([PullRequestActivity(key, number, 500 + len(key), user, body,
+                                                     "comment")], time.time())
+    Worker(services).run_once()
+
+
+def test_pull_requests_for_each_environment_with_labels(gh: Services,
+                                                        double: GitHubDouble) -> None:
+    run(gh, push())
+    pulls = sorted(double.pulls.values(), key=lambda p: p["head"])
+    assert [(p["head"], p["state"], p["merged"]) for p in pulls] == [
+        ("hoist/dev/guestbook", "closed", True), ("hoist/prod/guestbook", "open", False),
+        ("hoist/staging/guestbook", "closed", True)]
+    prod = next(p for p in pulls if p["head"] == "hoist/prod/guestbook")
+    assert prod["labels"] == ["hoist", "env:prod"]
+    assert prod["title"] == "chore(deploy): promote guestbook to 1.4.2 in prod"
+    assert "2 approvals from people with write permission" in prod["body"]
+    origin = gh.git.url.removeprefix("file://")
+    message = git(origin, "log", "-1", "--format=%B", "main")
+    assert message.startswith("chore(deploy): promote guestbook to 1.4.2 in staging\n")
+    assert "Hoist-Environment: staging" in message
+
+
+def test_chatops_read_only_refused_two_writers_merge(gh: Services,
+                                                     double: GitHubDouble) -> None:
+    double.permissions.update(rita="read", bob="write", carol="maintain")
+    run(gh, push())
+    number = next(n for n, p in double.pulls.items() if p["head"] == "hoist/prod/guestbook")
+    comment(gh, number, "rita", "/hoist approve", "c1")
+    assert "refused: @rita has read permission" in double.comments[number][-1]["body"]
+    comment(gh, number, "bob", "LGTM\n/hoist approve", "c2")
+    comment(gh, number, "bob", "/hoist approve", "c3")
+    assert "nobody counts twice" in double.comments[number][-1]["body"]
+    comment(gh, number, "hoist-bot", "/hoist approve", "c4")
+    assert not double.pulls[number]["merged"]
+    comment(gh, number, "carol", "/hoist approve", "c5")
+    assert double.pulls[number]["merged"]
+    message = git(gh.git.url.removeprefix("file://"), "log", "-1", "--format=%B", "main")
+    assert "Hoist-Approved-By: bob, carol" in message
+    assert "Hoist-Environment: prod" in message
+    reactions = [content for _, content in double.reactions]
+    assert reactions.count("+1") == 2 and reactions.count("confused") == 3
+
+
+def test_hold_resume_status_help_and_unknown_pull_requests(gh: Services,
+                                                           double: GitHubDouble) -> None:
+    double.permissions.update(bob="write", carol="admin")
+    run(gh, push())
+    number = next(n for n, p in double.pulls.items() if p["head"] == "hoist/prod/guestbook")
+    comment(gh, number, "bob", "/hoist hold waiting for the load test", "h1")
+    prod = gh.store.promotion_for_number(number)
+    assert prod is not None and prod.state is State.HELD
+    comment(gh, number, "carol", "/hoist approve", "h2")
+    assert "not approved" in double.comments[number][-1]["body"]
+    comment(gh, number, "bob", "/hoist status\n/hoist resume\n/hoist help", "h3")
+    reply = double.comments[number][-1]["body"]
+    assert "is held; approved by nobody yet; held by bob: waiting for the load test" in reply
+    assert "resumed." in reply and "/hoist promote <env>" in reply
+    comment(gh, 999, "bob", "/hoist approve", "h4")  # a pull request Hoist does not know
+    assert 999 not in double.comments
+
+
+def test_newer_push_supersedes_the_open_pull_request(gh: Services, double: GitHubDouble) -> None:
+    run(gh, push())
+    run(gh, push("1.5.0", "e2", "sha256:" + "d" * 64))
+    prod_pulls = [p for p in double.pulls.values() if p["head"] == "hoist/prod/guestbook"]
+    assert len(prod_pulls) == 1 and prod_pulls[0]["state"] == "open"
+    assert prod_pulls[0]["title"] == "chore(deploy): promote guestbook to 1.5.0 in prod"
+    number = next(n for n, p in double.pulls.items() if p["head"] == "hoist/prod/guestbook")
+    assert any(c["body"].startswith("Superseded: promotion") for c in double.comments[number])
+    states = sorted(p.state for p in gh.store.promotions() if p.environment == "prod")
+    assert states == [State.PROPOSED, State.SUPERSEDED]
+
+
+@pytest.mark.parametrize("faults", [("502", "502"), ("secondary",), ("timeout",),
+                                    ("502", "secondary", "timeout", "502")])
+def test_faults_are_survived_with_exactly_one_pull_request(gh: Services, double: GitHubDouble,
+                                                           faults: tuple[str, ...]) -> None:
+    double.inject(*faults)
+    run(gh, push())
+    heads = [p["head"] for p in double.pulls.values()]
+    assert sorted(heads) == ["hoist/dev/guestbook", "hoist/prod/guestbook",
+                             "hoist/staging/guestbook"]
+    states = {p.environment: p.state for p in gh.store.promotions()}
+    assert states == {"dev": State.PROMOTED, "staging": State.PROMOTED, "prod": State.PROPOSED}
+
+
+def test_branch_protection_refusal_holds_and_says_why(gh: Services, double: GitHubDouble) -> None:
+    double.merge_refusal = "Required status check \"ci\" is expected."
+    run(gh, push())
+    [dev] = [p for p in gh.store.promotions() if p.environment == "dev"]
+    assert dev.state is State.HELD
+    number = next(n for n, p in double.pulls.items() if p["head"] == "hoist/dev/guestbook")
+    assert "Required status check" in double.comments[number][-1]["body"]
+
+
+def test_other_4xx_are_not_retried(gh: Services, double: GitHubDouble) -> None:
+    forge = gh.forge
+    assert isinstance(forge, GitHubForge)
+    before = len(double.requests)
+    with pytest.raises(MergeBlocked):
+        double.merge_refusal = "Pull Request is not mergeable"
+        double.pulls[1] = {"head": "main", "base": "main", "title": "t", "body": "",
+                           "state": "open", "merged": False, "merge_commit_sha": None,
+                           "labels": []}
+        gh.store.record_change_request("p1", "main", "main", "t", "", 1)
+        forge.merge("p1", "0" * 40, "main", "t")
+    assert len(double.requests) - before == 2  # one GET, one PUT: no retries
+
+
+# The fields Hoist and PyGithub read, and their JSON types, in GitHub's published examples.
+READ_FIELDS: dict[str, list[tuple[tuple[str, ...], type]]] = {
+    "pull-request": [(("number",), int), (("state",), str), (("title",), str),
+                     (("body",), str), (("url",), str), (("html_url",), str),
+                     (("issue_url",), str), (("merged",), bool),
+                     (("merge_commit_sha",), str), (("head", "ref"), str),
+                     (("head", "sha"), str), (("base", "ref"), str), (("labels",), list),
+                     (("user", "login"), str)],
+    "issue-comment": [(("id",), int), (("body",), str), (("url",), str),
+                      (("user", "login"), str)],
+    "collaborator-permission": [(("permission",), str), (("role_name",), str),
+                                (("user", "login"), str)],
+    "full-repository": [(("full_name",), str), (("default_branch",), str), (("url",), str)],
+}
+
+
+def _dig(data: Any, path: tuple[str, ...]) -> Any:
+    for part in path:
+        data = data[part]
+    return data
+
+
+def test_double_speaks_githubs_published_wire_format(gh: Services, double: GitHubDouble) -> None:
+    double.permissions["bob"] = "maintain"
+    run(gh, push())
+    number = next(iter(double.pulls))
+    produced = {
+        "pull-request": double.pull_json(number),
+        "issue-comment": double.comment_json(number, 1, "hi", "bob"),
+        "collaborator-permission": double.permission({}, {}, _Match(user="bob"))[1],
+        "full-repository": double.get_repo({}, {}, _Match())[1],
+    }
+    for name, fields in READ_FIELDS.items():
+        published = example(name)
+        for path, kind in fields:
+            assert isinstance(_dig(published, path), kind), (name, path)
+            assert isinstance(_dig(produced[name], path), kind), (name, path)
+    assert produced["collaborator-permission"]["permission"] == "write"  # legacy field
+    assert produced["collaborator-permission"]["role_name"] == "maintain"
+
+
+class _Match:
+    def __init__(self, **groups: str) -> None:
+        self.groups = groups
+
+    def group(self, name: str) -> str:
+        return self.groups[name]
