@@ -6,6 +6,7 @@ timeouts, secondary rate limits) can be injected for the next requests."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import re
@@ -318,10 +319,8 @@ def _handler(double: GitHubDouble) -> type[BaseHTTPRequestHandler]:
             for key, value in (headers or {}).items():
                 self.send_header(key, value)
             self.end_headers()
-            try:
-                self.wfile.write(payload)
-            except (BrokenPipeError, ConnectionResetError):
-                pass
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self.wfile.write(payload)  # the client may have given up (timeout faults)
 
         def do_GET(self) -> None:
             self._serve("GET")
