@@ -238,6 +238,25 @@ def _maybe_text(path: Path) -> str | None:
         return None
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    from .adapters.git import GitError, log_messages
+    from .core.audit import audit_entries, format_entry
+
+    repo = Path(args.repo)
+    if not repo.is_dir():
+        raise UsageError(f"{repo}: not a directory")
+    try:
+        entries = audit_entries(log_messages(repo, args.ref))
+    except GitError as exc:
+        raise UsageError(f"{repo}: {exc}") from None
+    if args.json:
+        print(json.dumps([e.to_json() for e in entries], indent=2))
+    else:
+        for entry in entries:
+            print(format_entry(entry))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo.run import run_demo
 
@@ -280,6 +299,12 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--config", required=True)
     plan.add_argument("--image", required=True, metavar="REF")
     plan.set_defaults(func=cmd_plan)
+
+    audit = sub.add_parser("audit", help="promotion history from a manifests repo's git log")
+    audit.add_argument("--repo", required=True, help="a local clone (or bare repository)")
+    audit.add_argument("--ref", default="HEAD", help="branch or commit to read (default HEAD)")
+    audit.add_argument("--json", action="store_true", help="a JSON array instead of lines")
+    audit.set_defaults(func=cmd_audit)
 
     approve = sub.add_parser("approve", help="approve a promotion waiting for approval")
     approve.add_argument("id")

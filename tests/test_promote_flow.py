@@ -223,3 +223,28 @@ def test_missing_digest_is_resolved_in_the_registry_when_pinning(services: Servi
     assert dev.digest == "sha256:" + "f" * 64
     text = git(origin(services), "show", "main:apps/guestbook/overlays/dev/kustomization.yaml")
     assert "digest: sha256:" + "f" * 64 in text
+
+
+def test_audit_reads_the_trailers_back(services: Services,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    import json as jsonlib
+
+    from bot.cli import main
+
+    run(services, push())
+    [prod] = [p for p in services.store.promotions() if p.environment == "prod"]
+    approve(services.store, prod.id, "alice")
+    approve(services.store, prod.id, "bob")
+    Worker(services).run_once()
+    capsys.readouterr()  # the worker's log lines
+    assert main(["audit", "--repo", origin(services), "--json"]) == 0
+    entries = jsonlib.loads(capsys.readouterr().out)
+    assert [e["environment"] for e in entries] == ["prod", "staging", "dev"]
+    assert entries[0]["approved_by"] == ["alice", "bob"]
+    assert entries[0]["promotion"] == prod.id
+    assert entries[0]["image"] == f"localhost:5000/acme/guestbook:1.4.2@{DIGEST}"
+    assert main(["audit", "--repo", origin(services)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 and "approved by alice, bob" in lines[0]
+    assert main(["audit", "--repo", "/nonexistent"]) == 2
+    assert main(["audit", "--repo", str(Path(origin(services)).parent)]) == 2

@@ -200,6 +200,24 @@ class GitRepo:
         return [line for line in out.splitlines() if line]
 
 
+def log_messages(repo: Path, ref: str = "HEAD") -> list[tuple[str, str, str, str]]:
+    """(sha, ISO date, author, message) of every commit reachable from ref in a local
+    repository (bare or not), newest first."""
+    result = subprocess.run(
+        ["git", "-C", str(repo), "log", "--format=%H%x00%aI%x00%an%x00%B%x1e", ref],
+        capture_output=True, text=True, check=False,
+    )
+    if result.returncode != 0:
+        raise GitError(result.stderr.strip().splitlines()[-1] if result.stderr.strip()
+                       else "git log failed")
+    records = []
+    for record in result.stdout.split("\x1e"):
+        fields = record.strip("\n").split("\x00")
+        if len(fields) == 4:
+            records.append((fields[0], fields[1], fields[2], fields[3]))
+    return records
+
+
 def _redact(text: str, url: str) -> str:
     """Remove credentials embedded in a URL (https://token@host/...) from git's words."""
     if "@" in url and "://" in url:

@@ -104,7 +104,8 @@ class GitHubForge:
         return self.store.record_change_request(promotion_id, branch, base, title, body,
                                                 pr.number, pr.html_url)
 
-    def merge(self, promotion_id: str, commit: str, base: str, message: str) -> str:
+    def merge(self, promotion_id: str, commit: str, base: str, message: str,
+              method: str = "squash") -> str:
         """Merge the promotion's pull request with `message` (title, body and trailers)."""
         cr = self.store.change_request(promotion_id)
         assert cr is not None and cr.number is not None
@@ -113,7 +114,7 @@ class GitHubForge:
             title, _, rest = message.partition("\n\n")
             try:
                 status = call(lambda: pr.merge(commit_title=title, commit_message=rest,
-                                               merge_method=self.merge_method, sha=commit))
+                                               merge_method=method, sha=commit))
             except GithubException as exc:
                 if exc.status in (405, 409, 422):
                     reason = exc.data.get("message") if isinstance(exc.data, dict) else str(exc)
@@ -125,8 +126,6 @@ class GitHubForge:
         self.store.close_change_request(promotion_id, "merged", sha)
         log.info("forge.merged", forge=self.name, promotion=promotion_id, number=cr.number, sha=sha)
         return sha
-
-    merge_method = "squash"
 
     def comment(self, number: int, body: str) -> None:
         """Post a comment on the pull request."""

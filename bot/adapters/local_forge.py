@@ -49,9 +49,11 @@ class LocalForge:
 
     @retry(retry=retry_if_exception_type(PushRaced), stop=stop_after_attempt(8),
            wait=wait_random_exponential(multiplier=0.05, max=2), reraise=True)
-    def merge(self, promotion_id: str, commit: str, base: str, message: str) -> str:
-        """Land commit on base (replayed onto base's tip with message) and return the new tip.
-        Idempotent: if base already holds the promotion, that commit is returned."""
+    def merge(self, promotion_id: str, commit: str, base: str, message: str,
+              method: str = "squash") -> str:
+        """Land commit on base (replayed onto base's tip with message, so history stays
+        linear whatever the method) and return the new tip. Idempotent: if base already holds
+        the promotion, that commit is returned."""
         self.git.sync()
         landed = self.git.find_promotion_commit(base, promotion_id)
         if landed is None:

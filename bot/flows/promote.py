@@ -128,7 +128,7 @@ def _merge(services: Services, p: Promotion) -> Promotion:
     env = services.config().environment(p.environment)
     message = render.commit_message(plan, p.id, approved_by=p.approved_by)
     try:
-        sha = services.forge.merge(p.id, p.commit_sha, env.branch, message)
+        sha = services.forge.merge(p.id, p.commit_sha, env.branch, message, env.merge_method)
     except MergeConflict as exc:
         return services.store.transition(p.id, State.FAILED, reason=str(exc))
     except MergeBlocked as exc:
