@@ -240,20 +240,20 @@ def _maybe_text(path: Path) -> str | None:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     from .adapters.git import GitError, log_messages
-    from .core.audit import audit_entries, format_entry
+    from .core.audit import audit_entries, format_entry, select
 
     repo = Path(args.repo)
     if not repo.is_dir():
         raise UsageError(f"{repo}: not a directory")
     try:
-        entries = audit_entries(log_messages(repo, args.ref))
+        entries = select(audit_entries(log_messages(repo, args.ref)), args.env, args.image,
+                         args.since)
     except GitError as exc:
         raise UsageError(f"{repo}: {exc}") from None
-    if args.json:
-        print(json.dumps([e.to_json() for e in entries], indent=2))
-    else:
-        for entry in entries:
-            print(format_entry(entry))
+    # A readable table on a terminal, JSON lines for programs (or with --json).
+    table = sys.stdout.isatty() and not args.json
+    for entry in entries:
+        print(format_entry(entry) if table else json.dumps(entry.to_json()))
     return 0
 
 
@@ -303,7 +303,10 @@ def build_parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="promotion history from a manifests repo's git log")
     audit.add_argument("--repo", required=True, help="a local clone (or bare repository)")
     audit.add_argument("--ref", default="HEAD", help="branch or commit to read (default HEAD)")
-    audit.add_argument("--json", action="store_true", help="a JSON array instead of lines")
+    audit.add_argument("--env", help="only this environment")
+    audit.add_argument("--image", help="only images whose reference contains this")
+    audit.add_argument("--since", help="only promotions on or after this ISO date")
+    audit.add_argument("--json", action="store_true", help="JSON lines even on a terminal")
     audit.set_defaults(func=cmd_audit)
 
     approve = sub.add_parser("approve", help="approve a promotion waiting for approval")

@@ -238,13 +238,21 @@ def test_audit_reads_the_trailers_back(services: Services,
     Worker(services).run_once()
     capsys.readouterr()  # the worker's log lines
     assert main(["audit", "--repo", origin(services), "--json"]) == 0
-    entries = jsonlib.loads(capsys.readouterr().out)
+    entries = [jsonlib.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [e["environment"] for e in entries] == ["prod", "staging", "dev"]
     assert entries[0]["approved_by"] == ["alice", "bob"]
     assert entries[0]["promotion"] == prod.id
     assert entries[0]["image"] == f"localhost:5000/acme/guestbook:1.4.2@{DIGEST}"
-    assert main(["audit", "--repo", origin(services)]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 3 and "approved by alice, bob" in lines[0]
+    assert (entries[0]["from_version"], entries[0]["to_version"]) == ("1.0.0", f"1.4.2@{DIGEST}")
+    assert main(["audit", "--repo", origin(services), "--env", "dev", "--since", "2000-01-01"]) == 0
+    [dev] = [jsonlib.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert dev["environment"] == "dev"
+    assert main(["audit", "--repo", origin(services), "--since", "2999"]) == 0
+    assert capsys.readouterr().out == ""
+    from bot.adapters.git import log_messages
+    from bot.core.audit import audit_entries, format_entry
+
+    line = format_entry(audit_entries(log_messages(Path(origin(services))))[0])
+    assert "approved by alice, bob" in line and f"1.0.0 → 1.4.2@{DIGEST}" in line
     assert main(["audit", "--repo", "/nonexistent"]) == 2
     assert main(["audit", "--repo", str(Path(origin(services)).parent)]) == 2
