@@ -160,6 +160,15 @@ def argocd_kustomize_images(doc: int, path: Path, node: MappingNode, keys: dict[
     return sites
 
 
+_TRIGGERS = frozenset({"images", "tag", "digest", "parameters", "kustomize"})
+
+
+def could_hold_image(keys: dict[str, Node]) -> bool:
+    """A cheap test that most mappings (metadata, ports, resources) fail: only mappings
+    with one of these keys can hold a reference any detector recognises."""
+    return not _TRIGGERS.isdisjoint(keys) or any(_IMAGE_KEY.search(k) for k in keys)
+
+
 DETECTORS: tuple[Detector, ...] = (
     image_values, kustomize_images, helm_image_maps, argocd_parameters, argocd_kustomize_images,
 )

@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import replace
 
 from ..images import InvalidReference, normalize_name, parse_image_ref
-from .detect import DETECTORS
+from .detect import DETECTORS, could_hold_image
 from .markers import marker_sites
 from .nodes import (
     ManifestError,
@@ -52,8 +52,9 @@ def find_in_documents(text: str, docs: list[Node], embedded: bool = True) -> lis
         for path, node in walk(root):
             if isinstance(node, MappingNode):
                 keys = dict(mapping_items(node))
-                for detect in DETECTORS:
-                    sites.extend(detect(doc, path, node, keys, text))
+                if could_hold_image(keys):
+                    for detect in DETECTORS:
+                        sites.extend(detect(doc, path, node, keys, text))
             elif isinstance(node, ScalarNode) and path:
                 first_path.setdefault(id(node), path)
                 is_block = embedded and node.style == "|" and path[-2:] == ("helm", "values")
