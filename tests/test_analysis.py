@@ -78,7 +78,7 @@ def run(outcomes: list[Outcome], bake: bool = True) -> list[Decision]:
     return decisions
 
 
-P, F, E, I, X = (Outcome.PASS, Outcome.FAIL, Outcome.ERROR, Outcome.INCONCLUSIVE,
+P, F, E, N, X = (Outcome.PASS, Outcome.FAIL, Outcome.ERROR, Outcome.INCONCLUSIVE,
                  Outcome.INVALID)
 C, A, FL, H = Decision.CONTINUE, Decision.ADVANCE, Decision.FAIL, Decision.HOLD
 
@@ -89,7 +89,7 @@ C, A, FL, H = Decision.CONTINUE, Decision.ADVANCE, Decision.FAIL, Decision.HOLD
     ([F, P, F], [C, C, FL]),                  # cumulative: the second failure fails it
     ([E, E, P, P], [C, C, C, A]),             # errors in a row reset by a pass
     ([E, E, E], [C, C, FL]),                  # more than 2 errors in a row
-    ([I, I, I], [C, C, H]),                   # more than 2 inconclusives: hold, tell people
+    ([N, N, N], [C, C, H]),                   # more than 2 inconclusives: hold, tell people
     ([X], [FL]),                              # a bad query fails at once
     ([P, E, P], [C, C, C]),                   # an error breaks the run of passes
 ])
@@ -108,7 +108,7 @@ def test_decide_is_total_over_every_short_sequence() -> None:
         tally = Tally()
         failures = 0
         for outcome in sequence:
-            tally, decision, blame = decide(tally, [V[outcome]], LIMITS, True)
+            tally, decision, _ = decide(tally, [V[outcome]], LIMITS, True)
             failures += outcome is Outcome.FAIL
             assert decision in Decision
             assert min(tally.failures, tally.errors_in_row, tally.inconclusives,
