@@ -1,4 +1,5 @@
-from bot.core.config import ImageConfig, load_config, parse_duration
+from bot.core.config import ImageConfig, load_config
+from bot.core.durations import parse_duration
 from bot.core.events import ImagePushed
 from bot.core.policy import first_environments, matching_images, next_environments
 from bot.core.tags import compare_tags, decide_tag, is_downgrade, newest

@@ -193,6 +193,42 @@ class GitRepo:
                            f"--grep=Hoist-Promotion: {promotion_id}", f"refs/remotes/origin/{branch}")
         return result.stdout.strip() or None
 
+    def promotion_commits(self, branch: str, promotion_id: str) -> list[str]:
+        """Every commit on origin's branch carrying the promotion's trailer, newest first."""
+        out = self._run("log", "--format=%H", "-F", f"--grep=Hoist-Promotion: {promotion_id}",
+                        f"refs/remotes/origin/{branch}").stdout
+        return out.split()
+
+    def revert(self, branch: str, commits: list[str], messages: list[str], when: float) -> str:
+        """Commits reverting `commits` in order (newest first) on top of origin's branch,
+        made with `git revert` in a throw-away worktree; MergeConflict if one does not
+        revert cleanly. Returns the last revert commit (not pushed)."""
+        tip = self.tip(branch)
+        assert tip is not None
+        stamp = f"{int(when)} +0000"
+        env = {**os.environ, "GIT_AUTHOR_NAME": self.identity.name,
+               "GIT_AUTHOR_EMAIL": self.identity.email, "GIT_COMMITTER_NAME": self.identity.name,
+               "GIT_COMMITTER_EMAIL": self.identity.email, "GIT_AUTHOR_DATE": stamp,
+               "GIT_COMMITTER_DATE": stamp}
+        with tempfile.TemporaryDirectory() as tmp:
+            work = Path(tmp) / "work"
+            self._run("worktree", "add", "-q", "--detach", str(work), tip)
+            try:
+                for commit, message in zip(commits, messages, strict=True):
+                    done = subprocess.run(["git", "-C", str(work), "revert", "--no-commit",
+                                           commit], capture_output=True, env=env, check=False)
+                    if done.returncode != 0:
+                        raise MergeConflict(f"{commit[:12]} does not revert cleanly")
+                    subprocess.run(["git", "-C", str(work), "commit", "-q", "-F", "-"],
+                                   input=message, capture_output=True, text=True, env=env,
+                                   check=True)
+                head = subprocess.run(["git", "-C", str(work), "rev-parse", "HEAD"],
+                                      capture_output=True, text=True, check=True).stdout.strip()
+            finally:
+                self._run("worktree", "remove", "--force", str(work), check=False)
+                self._run("worktree", "prune", check=False)
+        return head
+
     def branches(self, prefix: str = "") -> list[str]:
         """origin's branches (as fetched) that start with prefix."""
         out = self._run("for-each-ref", "--format=%(refname:lstrip=3)",

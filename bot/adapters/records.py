@@ -30,6 +30,11 @@ class Promotion:
     approved_by: tuple[str, ...] = ()
     reason: str | None = None
     change_request: int | None = field(default=None)
+    step: int | None = None
+    step_started: float | None = None
+    last_check: float | None = None
+    tally: dict[str, int] | None = None
+    next_at: float | None = None
 
     def public(self) -> dict[str, Any]:
         """The JSON form served by /api/promotions."""
@@ -81,5 +86,7 @@ def row_to_promotion(row: sqlite3.Row) -> Promotion:
         plan=json.loads(row["plan"]) if row["plan"] else None, base_sha=row["base_sha"],
         commit_sha=row["commit_sha"], merge_sha=row["merge_sha"],
         approved_by=tuple(json.loads(row["approved_by"])), reason=row["reason"],
-        change_request=row["cr"],
+        change_request=row["cr"], step=row["step"], step_started=row["step_started"],
+        last_check=row["last_check"], tally=json.loads(row["tally"]) if row["tally"] else None,
+        next_at=row["next_at"],
     )

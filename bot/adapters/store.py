@@ -29,7 +29,7 @@ CREATE TABLE IF NOT EXISTS promotions (
   digest TEXT, version_key TEXT NOT NULL, environment TEXT NOT NULL, state TEXT NOT NULL,
   event_key TEXT, received_at REAL NOT NULL, created_at REAL NOT NULL, updated_at REAL NOT NULL,
   plan TEXT, base_sha TEXT, commit_sha TEXT, merge_sha TEXT, approved_by TEXT NOT NULL DEFAULT '[]',
-  reason TEXT,
+  reason TEXT, step INTEGER, step_started REAL, last_check REAL, tally TEXT, next_at REAL,
   UNIQUE (repository, version_key, environment)
 );
 CREATE TABLE IF NOT EXISTS transitions (
@@ -45,11 +45,15 @@ CREATE TABLE IF NOT EXISTS comments (
   body TEXT NOT NULL, kind TEXT NOT NULL, received_at REAL NOT NULL, processed_at REAL
 );
 CREATE INDEX IF NOT EXISTS promotions_active ON promotions (state);
+CREATE TABLE IF NOT EXISTS quarantine (
+  repository TEXT NOT NULL, digest TEXT NOT NULL, reason TEXT NOT NULL, at REAL NOT NULL,
+  PRIMARY KEY (repository, digest)
+);
 """
 
 
 _FIELDS = frozenset({"plan", "base_sha", "commit_sha", "merge_sha", "approved_by", "reason",
-                     "digest"})
+                     "digest", "step", "step_started", "last_check", "tally", "next_at"})
 
 
 class StoreUnavailable(RuntimeError):
@@ -172,13 +176,50 @@ class Store:
             if row is None:
                 raise KeyError(pid)
             self._move(db, pid, State(row["state"]), target, note, now)
-            for key, value in fields.items():
-                if key not in _FIELDS:
-                    raise ValueError(f"not a promotion field: {key}")
-                if key in ("plan", "approved_by"):
-                    value = json.dumps(value)
-                db.execute(f"UPDATE promotions SET {key}=? WHERE id=?", (value, pid))
+            self._set_fields(db, pid, fields)
         return self.promotion(pid)
+
+    @staticmethod
+    def _set_fields(db: sqlite3.Connection, pid: str, fields: dict[str, Any]) -> None:
+        for key, value in fields.items():
+            if key not in _FIELDS:  # names are checked, so the f-string below is safe
+                raise ValueError(f"not a promotion field: {key}")
+            if key in ("plan", "approved_by", "tally"):
+                value = json.dumps(value)
+            db.execute(f"UPDATE promotions SET {key}=? WHERE id=?", (value, pid))
+
+    def update(self, pid: str, **fields: Any) -> Promotion:
+        """Set fields of a promotion without changing its state (analysis bookkeeping)."""
+        with self._tx() as db:
+            self._set_fields(db, pid, fields)
+        return self.promotion(pid)
+
+    def quarantine(self, repository: str, digest: str, reason: str) -> None:
+        """No later push of this digest is promoted until unquarantined."""
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO quarantine VALUES (?,?,?,?)",
+                       (repository, digest, reason, time.time()))
+
+    def unquarantine(self, repository: str, digest: str) -> bool:
+        """Lift a quarantine; False if there was none."""
+        with self._tx() as db:
+            return db.execute("DELETE FROM quarantine WHERE repository=? AND digest=?",
+                              (repository, digest)).rowcount > 0
+
+    def quarantined(self, repository: str, digest: str | None) -> str | None:
+        """Why this digest is quarantined, or None."""
+        if digest is None:
+            return None
+        row = self._db().execute("SELECT reason FROM quarantine WHERE repository=? AND digest=?",
+                                 (repository, digest)).fetchone()
+        return row["reason"] if row else None
+
+    def due_successors(self, now: float) -> list[Promotion]:
+        """Promoted promotions whose soak is over and whose next environments wait."""
+        rows = self._db().execute(
+            "SELECT p.*, NULL AS cr FROM promotions p WHERE state='promoted' AND next_at IS NOT"
+            " NULL AND next_at<=? ORDER BY next_at", (now,)).fetchall()
+        return [row_to_promotion(r) for r in rows]
 
     def current_tag(self, image_key: str, environment: str) -> str | None:
         """The tag last merged for an image in an environment, if any."""
@@ -203,7 +244,7 @@ class Store:
         if active_only:
             sql = ("SELECT p.*, c.id AS cr FROM promotions p LEFT JOIN change_requests c"
                    " ON c.promotion_id = p.id WHERE p.state NOT IN"
-                   " ('promoted','noop','superseded','failed','aborted')"
+                   " ('promoted','noop','superseded','failed','aborted','reverted')"
                    " ORDER BY p.created_at, p.id")
             return [row_to_promotion(r) for r in self._db().execute(sql).fetchall()]
         sql = ("SELECT p.*, c.id AS cr FROM promotions p LEFT JOIN change_requests c"

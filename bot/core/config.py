@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
+from .durations import Duration
 from .images import InvalidReference, validate_name
+from .rollout_config import Canary, _Model
 
 Pin = Literal["tag", "tag@digest", "@digest"]
 
@@ -23,25 +25,8 @@ class ConfigError(ValueError):
         self.problems = problems
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
 
 MUTABLE_TAGS = ("latest", "main", "master", "stable", "edge", "nightly", "dev", "develop")
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}
-
-
-def parse_duration(value: Any) -> float:
-    """Seconds from `30s`, `5m`, `1h`, `250ms` or a plain number of seconds."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    match = _DURATION.match(str(value).strip())
-    if not match:
-        raise ValueError(f"{value!r} is not a duration like 30s, 5m or 1h")
-    return float(match.group(1)) * _UNITS[match.group(2)]
-
-
 class TagPolicy(_Model):
     """Which pushed tags may be promoted and how they are ordered."""
 
@@ -90,12 +75,7 @@ class ImageConfig(_Model):
     tags: TagPolicy = TagPolicy()
     pin: Pin = "tag"
     platforms: list[str] = []  # each pushed image must offer these, e.g. linux/amd64
-    coalesce: float = 0.0  # seconds a burst of pushes may take; the newest allowed wins
-
-    @field_validator("coalesce", mode="before")
-    @classmethod
-    def _duration(cls, value: Any) -> float:
-        return parse_duration(value)
+    coalesce: Duration = 0.0  # seconds a burst of pushes may take; the newest allowed wins
 
     @field_validator("platforms")
     @classmethod
@@ -165,6 +145,9 @@ class Environment(_Model):
     after: str | None = None
     targets: list[Target] = Field(min_length=1)
     merge_method: Literal["squash", "merge", "rebase"] = "squash"
+    soak: Duration = 0.0  # how long it runs healthy before the next environment starts
+    canary: Canary | None = None
+    on_failure: Literal["revert", "hold"] = "revert"
 
     @field_validator("approval", mode="before")
     @classmethod

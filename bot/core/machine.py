@@ -11,7 +11,10 @@ class State(StrEnum):
     PROPOSED = "proposed"
     APPROVED = "approved"
     MERGED = "merged"
+    ANALYZING = "analyzing"
     PROMOTED = "promoted"
+    REVERTING = "reverting"
+    REVERTED = "reverted"
     NOOP = "noop"
     SUPERSEDED = "superseded"
     HELD = "held"
@@ -20,7 +23,8 @@ class State(StrEnum):
 
 
 # Final: nothing happens to them on its own (a failed one may be retried by a person).
-FINAL = frozenset({State.PROMOTED, State.NOOP, State.SUPERSEDED, State.FAILED, State.ABORTED})
+FINAL = frozenset({State.PROMOTED, State.NOOP, State.SUPERSEDED, State.FAILED, State.ABORTED,
+                   State.REVERTED})
 
 _STOPS = {State.SUPERSEDED, State.FAILED, State.ABORTED}
 _ALLOWED: dict[State, frozenset[State]] = {
@@ -28,8 +32,11 @@ _ALLOWED: dict[State, frozenset[State]] = {
     State.PLANNED: frozenset({State.PROPOSED, State.HELD, *_STOPS}),
     State.PROPOSED: frozenset({State.APPROVED, State.HELD, State.MERGED, *_STOPS}),
     State.APPROVED: frozenset({State.MERGED, State.HELD, *_STOPS}),
-    State.MERGED: frozenset({State.PROMOTED, State.FAILED}),
-    State.HELD: frozenset({State.RECEIVED, State.PROPOSED, *_STOPS}),
+    State.MERGED: frozenset({State.ANALYZING, State.PROMOTED, State.FAILED}),
+    State.ANALYZING: frozenset({State.PROMOTED, State.REVERTING, State.HELD, State.ABORTED}),
+    State.REVERTING: frozenset({State.REVERTED}),
+    State.HELD: frozenset({State.RECEIVED, State.PROPOSED, State.ANALYZING, State.REVERTING,
+                           *_STOPS}),
     State.FAILED: frozenset({State.RECEIVED}),  # /hoist retry
 }
 

@@ -46,6 +46,24 @@ def commit_message(
     return f"{title(plan)}\n\n{moved}\n{files}\n\n" + "\n".join(trailers) + "\n"
 
 
+def step_message(plan: Plan, promotion_id: str, weight: int) -> str:
+    """The commit that moves a canary to `weight` percent."""
+    return (f"chore(deploy): canary {plan.image_key} {plan.new_version.split('@')[0]} at "
+            f"{weight}% in {plan.environment}\n\n"
+            f"Hoist-Promotion: {promotion_id}\nHoist-Image: {plan.image}\n"
+            f"Hoist-Environment: {plan.environment}\nHoist-Step: {weight}%\n")
+
+
+def revert_message(plan: Plan, promotion_id: str, reverts: str, subject: str,
+                   evidence: Sequence[str]) -> str:
+    """A revert commit: what it undoes and why, with the evidence as trailers."""
+    lines = "".join(f"Hoist-Evidence: {e}\n" for e in evidence)
+    return (f"revert(deploy): roll back {plan.image_key} in {plan.environment}\n\n"
+            f"Reverts \"{subject}\" ({reverts[:12]}).\n\n"
+            f"Hoist-Promotion: {promotion_id}\nHoist-Image: {plan.image}\n"
+            f"Hoist-Environment: {plan.environment}\nHoist-Reverts: {reverts}\n{lines}")
+
+
 def change_request_body(plan: Plan, approval: str) -> str:
     """Markdown body of the change request: image from → to, files, the gate."""
     lines = [

@@ -11,7 +11,7 @@ from ..images import ImageRef, normalize_name, validate_digest, validate_tag
 from .find import find_in_documents, sites_at
 from .nodes import ManifestError, Path, Scalar, ScalarNode, compose
 from .sites import ImageSite
-from .verify import verify_edit
+from .verify import Expected, verify_edit
 
 _RESOLVER = Resolver()
 
@@ -191,7 +191,8 @@ def set_image(text: str, name: str, tag: str | None, digest: str | None, pin: st
     new_text = text
     for splice in sorted(splices, key=lambda s: s.start, reverse=True):
         new_text = new_text[: splice.start] + splice.replacement + new_text[splice.end :]
-    expected = {(c.document, p): c.new for c in changes for p in (c.path, *aliases.get(c.path, ()))}
+    expected: dict[tuple[int, Path], Expected] = {
+        (c.document, p): c.new for c in changes for p in (c.path, *aliases.get(c.path, ()))}
     verify_edit(docs, new_text, expected)
     return EditResult(new_text, tuple(changes), tuple(notes), len(matched))
 

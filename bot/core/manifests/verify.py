@@ -15,7 +15,11 @@ class _Mismatch(Exception):
     pass
 
 
-def verify_edit(before: list[Node], after_text: str, expected: dict[tuple[int, Path], str]) -> None:
+Expected = str | tuple[str, str]  # a string value, or (YAML tag, value) for other types
+
+
+def verify_edit(before: list[Node], after_text: str,
+                expected: dict[tuple[int, Path], Expected]) -> None:
     """Raise ManifestError unless after_text parses to `before` with the expected values
     (keyed by document and path) set, and nothing else different."""
     try:
@@ -30,10 +34,10 @@ def verify_edit(before: list[Node], after_text: str, expected: dict[tuple[int, P
 
 
 def _compare_documents(before: list[Node], after: list[Node],
-                       expected: dict[tuple[int, Path], str]) -> None:
+                       expected: dict[tuple[int, Path], Expected]) -> None:
     if len(before) != len(after):
         raise _Mismatch("document count")
-    by_doc: dict[int, dict[Path, str]] = defaultdict(dict)
+    by_doc: dict[int, dict[Path, Expected]] = defaultdict(dict)
     for (doc, path), value in expected.items():
         by_doc[doc][path] = value
     for doc, (b, a) in enumerate(zip(before, after, strict=True)):
@@ -41,9 +45,9 @@ def _compare_documents(before: list[Node], after: list[Node],
 
 
 class _Comparison:
-    def __init__(self, expected: dict[Path, str]) -> None:
+    def __init__(self, expected: dict[Path, Expected]) -> None:
         self.expected = {p: v for p, v in expected.items() if EMBEDDED not in p}
-        self.embedded: dict[Path, dict[Path, str]] = defaultdict(dict)
+        self.embedded: dict[Path, dict[Path, Expected]] = defaultdict(dict)
         for path, value in expected.items():
             if EMBEDDED in path:
                 cut = path.index(EMBEDDED)
@@ -52,7 +56,9 @@ class _Comparison:
 
     def compare(self, b: Node | None, a: Node, path: Path) -> None:
         if path in self.expected:
-            if not (isinstance(a, ScalarNode) and a.tag == STR and a.value == self.expected[path]):
+            wanted = self.expected[path]
+            tag, value = wanted if isinstance(wanted, tuple) else (STR, wanted)
+            if not (isinstance(a, ScalarNode) and a.tag == tag and a.value == value):
                 raise _Mismatch(f"value at {path}")
             return
         if b is None:

@@ -1,0 +1,81 @@
+"""hoist.yaml's rollout part: canary steps, how traffic is shifted, what analysis checks."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .durations import Duration
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class VersionCheck(_Model):
+    json_field: str = Field(alias="json")  # the field of the health JSON holding the version
+    equals: str = "{tag}"
+
+
+class HealthCheck(_Model):
+    url: str
+    timeout: Duration = 5.0
+    max_latency: Duration | None = None
+    version: VersionCheck | None = None  # the step's clock starts once this matches
+
+
+class MetricCheck(_Model):
+    name: str
+    query: str  # PromQL; {tag}, {env}, {image} are filled in, escaped
+    baseline: str | None = None
+    max: float | None = None
+    min: float | None = None
+    max_ratio: float | None = None
+    on_no_data: Literal["inconclusive", "fail", "pass"] = "inconclusive"
+
+
+class Analysis(_Model):
+    prometheus: str | None = None  # base URL, e.g. http://prometheus:9090
+    interval: Duration = 30.0
+    initial_delay: Duration = 0.0
+    successes_to_advance: int = Field(default=1, ge=1)
+    failure_limit: int = Field(default=0, ge=0)
+    consecutive_error_limit: int = Field(default=4, ge=0)
+    inconclusive_limit: int = Field(default=5, ge=0)
+    sync_timeout: Duration = 600.0  # how long the new version may take to appear
+    health: HealthCheck | None = None
+    metrics: list[MetricCheck] = []
+
+    @model_validator(mode="after")
+    def _prometheus_for_metrics(self) -> Analysis:
+        if self.metrics and not self.prometheus:
+            raise ValueError("metrics need `prometheus: <url>`")
+        return self
+
+
+class Traffic(_Model):
+    """How a step's weight reaches users: `none` (the whole environment runs the new image,
+    steps only pace the bake), or `httproute` (Gateway API backendRefs weights in `file`)."""
+
+    kind: Literal["none", "httproute"] = "none"
+    file: str | None = None
+    stable: str | None = None  # backendRef name of the stable Service
+    canary: str | None = None
+
+    @model_validator(mode="after")
+    def _route(self) -> Traffic:
+        if self.kind == "httproute" and not (self.file and self.stable and self.canary):
+            raise ValueError("httproute traffic needs file, stable and canary")
+        return self
+
+
+class Step(_Model):
+    weight: int = Field(ge=0, le=100)
+    bake: Duration = 0.0
+
+
+class Canary(_Model):
+    traffic: Traffic = Traffic()
+    steps: list[Step] = [Step(weight=100)]
+    analysis: Analysis = Analysis()

@@ -1,0 +1,50 @@
+"""Traffic writers (pure): the file edits that send a canary step's share of traffic."""
+
+from __future__ import annotations
+
+from .manifests.nodes import ManifestError, Path, compose, get, scalar
+from .manifests.verify import verify_edit
+
+INT = "tag:yaml.org,2002:int"
+
+
+def httproute_weights(text: str, stable: str, canary: str, weight: int) -> str:
+    """Set the Gateway API HTTPRoute backendRefs weights: `canary` gets `weight`, `stable`
+    the rest; every rule that names both is changed, nothing else."""
+    if not 0 <= weight <= 100:
+        raise ManifestError(f"weight {weight} is not between 0 and 100")
+    docs = compose(text)
+    splices: list[tuple[int, int, str]] = []
+    expected: dict[tuple[int, Path], str | tuple[str, str]] = {}
+    for d, root in enumerate(docs):
+        kind = scalar(get(root, "kind"), text)
+        if kind is None or kind.value != "HTTPRoute":
+            continue
+        rules = get(get(root, "spec"), "rules")
+        for r, rule in enumerate(getattr(rules, "value", [])):
+            refs = get(rule, "backendRefs")
+            named = {}
+            for b, ref in enumerate(getattr(refs, "value", [])):
+                name = scalar(get(ref, "name"), text)
+                if name is not None and name.value in (stable, canary):
+                    named[name.value] = (b, ref)
+            if set(named) != {stable, canary}:
+                continue
+            for backend, share in ((canary, weight), (stable, 100 - weight)):
+                b, ref = named[backend]
+                current = scalar(get(ref, "weight"), text)
+                if current is None:
+                    raise ManifestError(f"backendRef {backend} of rule {r} has no weight to set")
+                splices.append((current.start, current.end, str(share)))
+                path = ("spec", "rules", r, "backendRefs", b, "weight")
+                expected[(d, path)] = (INT, str(share))
+    if not splices:
+        raise ManifestError(f"no HTTPRoute rule has backendRefs {stable!r} and {canary!r}")
+    out = text
+    for start, end, value in sorted(splices, reverse=True):
+        out = out[:start] + value + out[end:]
+    verify_edit(docs, out, expected)
+    return out
+
+
+
