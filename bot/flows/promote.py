@@ -4,17 +4,20 @@ effect is find-or-create, so running this again after a crash never duplicates a
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import structlog
 
 from ..adapters.errors import MergeBlocked
 from ..adapters.git import MergeConflict
-from ..adapters.store import NewPromotion, Promotion
+from ..adapters.store import Promotion
 from ..core import render
 from ..core.machine import State
 from ..core.plan import Plan, PlanError, branch_name, candidate_files, plan_environment
-from ..core.policy import next_environments, targets_for
+from ..core.policy import targets_for
 from ..core.tags import valid_digest
 from ..failpoints import failpoint
+from .rollout import analyze, resume_revert, start_rollout
 from .services import Services
 
 log = structlog.get_logger()
@@ -143,23 +146,12 @@ def _merge(services: Services, p: Promotion) -> Promotion:
     return services.store.transition(p.id, State.MERGED, merge_sha=sha)
 
 
-def _finish(services: Services, p: Promotion) -> Promotion:
-    """No rollout checks yet: a merged promotion is promoted and the chain moves on."""
-    config = services.config()
-    following = [
-        NewPromotion(p.image_key, env.name, p.repository, p.tag, p.digest, p.received_at, None)
-        for env in next_environments(config, p.environment, p.image_key)
-    ]
-    services.store.ingest([], following)
-    log.info("promotion.promoted", id=p.id, env=p.environment,
-             next=[n.environment for n in following])
-    return services.store.transition(p.id, State.PROMOTED)
-
-
-_STEPS = {
+_STEPS: dict[State, Callable[[Services, Promotion], Promotion]] = {
     State.RECEIVED: _plan,
     State.PLANNED: _propose,
     State.PROPOSED: _gate,
     State.APPROVED: _merge,
-    State.MERGED: _finish,
+    State.MERGED: start_rollout,
+    State.ANALYZING: analyze,
+    State.REVERTING: resume_revert,
 }

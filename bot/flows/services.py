@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ..adapters.git import GitRepo
+from ..adapters.prometheus import PrometheusClient, probe_health
 from ..adapters.registry import RegistryClient
 from ..adapters.store import ChangeRequest, Store
 from ..core.config import Config
@@ -42,3 +43,6 @@ class Services:
     config: Callable[[], Config]
     registry: RegistryClient | None = None
     bot_login: str | None = None
+    prometheus: Callable[[str], PrometheusClient] = PrometheusClient
+    probe: Callable[[str, float, str | None],
+                    tuple[int | None, float | None, str | None, str | None]] = probe_health

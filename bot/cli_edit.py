@@ -1,0 +1,133 @@
+"""`hoist set-image` and `hoist plan`: the commands that edit (or show edits of) manifests."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .cli import UsageError, _read
+
+
+def _image_arg(spec: str) -> tuple[str, str | None, str | None]:
+    """NAME=NEWREF (or NAME=:TAG, NAME=@DIGEST) as (name, tag, digest)."""
+    from .core.images import InvalidReference, normalize_name, parse_image_ref
+
+    name, sep, new = spec.partition("=")
+    if not sep or not name or not new:
+        raise UsageError(f"--image must look like NAME=NEWREF, got {spec!r}")
+    try:
+        normalize_name(name)
+        ref = parse_image_ref(f"{name}{new}" if new[0] in ":@" else new)
+    except InvalidReference as exc:
+        raise UsageError(str(exc)) from None
+    if normalize_name(ref.name) != normalize_name(name):
+        raise UsageError(f"{new!r} names another image than {name!r}; renaming is not supported")
+    if not ref.tag and not ref.digest:
+        raise UsageError(f"{new!r} has neither a tag nor a digest")
+    return name, ref.tag, ref.digest
+
+
+def cmd_set_image(args: argparse.Namespace) -> int:
+    from .adapters.files import files_containing, read_text, write_atomic
+    from .core.manifests import ManifestError, set_image
+    from .core.render import unified_diff
+
+    images = [_image_arg(spec) for spec in args.image]
+    roots = [Path(p) for p in args.paths]
+    for root in roots:
+        if not root.exists():
+            raise UsageError(f"{root}: no such file or directory")
+    edited: dict[Path, tuple[str, str]] = {}
+    refused: list[str] = []
+    # Only files that contain the image's last name component can reference it.
+    candidates = sorted({p for name, _, _ in images
+                         for p in files_containing(roots, name.rsplit("/", 1)[-1])})
+    for path in candidates:
+        try:
+            before = text = read_text(path)
+            for name, tag, digest in images:
+                if name.rsplit("/", 1)[-1] not in text:
+                    continue
+                pin = "tag@digest" if tag and digest else ("@digest" if digest else "tag")
+                result = set_image(text, name, tag, digest, pin)
+                text = result.text
+                for note in result.notes:
+                    print(f"hoist: {path}: note: {note}", file=sys.stderr)
+        except (ManifestError, ValueError, OSError) as exc:
+            refused.append(f"hoist: {path}: {exc}")
+            continue
+        if text != before:
+            edited[path] = (before, text)
+    if refused:
+        print("\n".join(refused), file=sys.stderr)
+        return 2
+    for path, (before, after) in edited.items():
+        if args.dry_run:
+            _print_diff(unified_diff(str(path), before, after))
+        else:
+            write_atomic(path, after)
+            print(f"{path}: updated")
+    return 0
+
+
+def _print_diff(diff: str) -> None:
+    """A unified diff, in colour on a terminal."""
+    if not sys.stdout.isatty():
+        sys.stdout.write(diff)
+        return
+    colours = {"+": "\033[32m", "-": "\033[31m", "@": "\033[36m"}
+    for line in diff.splitlines(keepends=True):
+        colour = "" if line.startswith(("+++", "---")) else colours.get(line[:1], "")
+        sys.stdout.write(f"{colour}{line}\033[0m" if colour else line)
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from .core.config import ConfigError, load_config
+    from .core.images import InvalidReference, parse_image_ref, same_repository
+    from .core.plan import PlanError, branch_name, candidate_files, plan_environment
+    from .core.policy import targets_for
+    from .core.render import gate, unified_diff
+    from .core.tags import decide_tag
+
+    config_path = Path(args.config)
+    try:
+        config = load_config(_read(args.config).decode("utf-8"), args.config)
+        ref = parse_image_ref(args.image)
+    except ConfigError as exc:
+        raise UsageError(exc.problems[0]) from None
+    except InvalidReference as exc:
+        raise UsageError(str(exc)) from None
+    keys = [k for k, image in config.images.items() if same_repository(image.repository, ref.name)]
+    if not keys:
+        raise UsageError(f"no image in {args.config} has repository {ref.name}")
+    root = config_path.resolve().parent
+    tree = [str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()
+            and ".git" not in p.relative_to(root).parts]
+    for key in keys:
+        decision = decide_tag(config.images[key], ref.tag, ref.digest) if ref.tag else None
+        if decision is not None and not decision.allowed:
+            raise UsageError(f"{key}: {decision.reason}")
+        for env in config.environments:
+            targets = targets_for(env, key)
+            if not targets:
+                continue
+            files = {p: _maybe_text(root / p) for p in candidate_files(targets, tree)}
+            try:
+                plan = plan_environment(config, env.name, key, ref.tag, ref.digest, files)
+            except PlanError as exc:
+                raise UsageError(f"{env.name}: {exc}") from None
+            header = (f"# {env.name}: {key} {plan.old_version or '(unset)'} -> "
+                      f"{plan.new_version} on {branch_name(key, env.name)} "
+                      f"(approval: {gate(env.approval)})\n")
+            sys.stdout.write(header if plan.files else f"# {env.name}: nothing to change\n")
+            for edit in plan.files:
+                _print_diff(unified_diff(edit.file, files[edit.file] or "", edit.new_text))
+    return 0
+
+
+def _maybe_text(path: Path) -> str | None:
+    try:
+        return path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None

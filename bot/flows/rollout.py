@@ -1,0 +1,221 @@
+"""After the merge: wait for the cluster to run the new version, walk the canary steps with
+analysis at every interval, then promote — or revert in git and quarantine the digest."""
+
+from __future__ import annotations
+
+import time
+
+import structlog
+
+from ..adapters.git import MergeConflict
+from ..adapters.store import NewPromotion, Promotion
+from ..core import render
+from ..core.analysis import (
+    Decision,
+    Limits,
+    MetricRule,
+    Outcome,
+    Reading,
+    Tally,
+    Verdict,
+    decide,
+    judge_health,
+    judge_metric,
+    render_query,
+)
+from ..core.config import Environment
+from ..core.machine import State
+from ..core.plan import Plan
+from ..core.policy import next_environments
+from ..core.traffic import httproute_weights
+from .services import Services
+
+log = structlog.get_logger()
+
+
+def start_rollout(services: Services, p: Promotion, now: float | None = None) -> Promotion:
+    """MERGED: analyse a canary if the environment has one, else promote at once."""
+    now = time.time() if now is None else now
+    env = services.config().environment(p.environment)
+    if env.canary is None:
+        return promote(services, p, env, now)
+    p = services.store.transition(p.id, State.ANALYZING, step=0, step_started=None,
+                                  last_check=None, tally={})
+    _shift_traffic(services, p, env, env.canary.steps[0].weight)
+    log.info("rollout.started", id=p.id, env=p.environment, steps=len(env.canary.steps))
+    return p
+
+
+def promote(services: Services, p: Promotion, env: Environment, now: float) -> Promotion:
+    """The environment runs the new image healthily: start what follows, after the soak."""
+    if env.soak > 0:
+        log.info("promotion.promoted", id=p.id, env=p.environment, soak=env.soak)
+        return services.store.transition(p.id, State.PROMOTED, next_at=now + env.soak)
+    p = services.store.transition(p.id, State.PROMOTED)
+    start_successors(services, p)
+    return p
+
+
+def start_successors(services: Services, p: Promotion) -> None:
+    """Create the promotions of the environments that follow this one (same digest)."""
+    following = [NewPromotion(p.image_key, env.name, p.repository, p.tag, p.digest,
+                              p.received_at, None)
+                 for env in next_environments(services.config(), p.environment, p.image_key)]
+    services.store.ingest([], following)
+    services.store.update(p.id, next_at=None)
+    log.info("promotion.promoted", id=p.id, env=p.environment,
+             next=[n.environment for n in following])
+
+
+def analyze(services: Services, p: Promotion, now: float | None = None) -> Promotion:
+    """ANALYZING: one analysis interval, if one is due."""
+    now = time.time() if now is None else now
+    env = services.config().environment(p.environment)
+    assert env.canary is not None and p.step is not None
+    index = p.step
+    analysis = env.canary.analysis
+    if p.last_check is not None and now - p.last_check < analysis.interval:
+        return p
+    verdicts = _measure(services, p, env)
+    health = next((v for v in verdicts if v.check == "health"), None)
+    if p.step_started is None:  # the step's clock starts when the cluster runs our version
+        waiting = health is not None and analysis.health is not None and \
+            analysis.health.version is not None and health.outcome is not Outcome.PASS
+        if waiting and now - p.updated_at > analysis.sync_timeout:
+            return _fail(services, p, env, [Verdict("sync", Outcome.FAIL,
+                                                    f"not running {p.tag} after "
+                                                    f"{analysis.sync_timeout:g}s")])
+        if waiting:
+            return services.store.update(p.id, last_check=now)
+        p = services.store.update(p.id, step_started=now)
+    assert p.step_started is not None
+    if now - p.step_started < analysis.initial_delay:
+        return services.store.update(p.id, last_check=now)
+    step = env.canary.steps[index]
+    limits = Limits(analysis.successes_to_advance, analysis.failure_limit,
+                    analysis.consecutive_error_limit, analysis.inconclusive_limit)
+    tally, decision, blame = decide(Tally(**(p.tally or {})), verdicts, limits,
+                                    now - p.step_started >= step.bake)
+    log.info("rollout.analysis", id=p.id, step=index, decision=decision,
+             verdicts=[f"{v.check}: {v.outcome} ({v.detail})" for v in verdicts])
+    p = services.store.update(p.id, tally=tally.__dict__, last_check=now)
+    if decision is Decision.FAIL:
+        return _fail(services, p, env, blame)
+    if decision is Decision.HOLD:
+        _tell(services, p, "Analysis is inconclusive; the rollout is held: "
+              + "; ".join(f"{v.check}: {v.detail}" for v in blame))
+        return services.store.transition(p.id, State.HELD, reason="analysis inconclusive")
+    if decision is Decision.ADVANCE:
+        if index + 1 < len(env.canary.steps):
+            _shift_traffic(services, p, env, env.canary.steps[index + 1].weight)
+            return services.store.update(p.id, step=index + 1, step_started=now, tally={})
+        return promote(services, p, env, now)
+    return p
+
+
+def _measure(services: Services, p: Promotion, env: Environment) -> list[Verdict]:
+    assert env.canary is not None
+    analysis = env.canary.analysis
+    values = {"tag": p.tag or "", "env": p.environment, "image": p.repository}
+    verdicts = []
+    if analysis.health is not None:
+        check = analysis.health
+        field = check.version.json_field if check.version else None
+        status, latency, version, error = services.probe(check.url, check.timeout, field)
+        expected = check.version.equals.format(**values) if check.version else None
+        verdicts.append(judge_health(status, latency, check.max_latency, version, expected,
+                                     error))
+    if analysis.metrics:
+        assert analysis.prometheus is not None
+        prometheus = services.prometheus(analysis.prometheus)
+        for metric in analysis.metrics:
+            canary = prometheus.query(render_query(metric.query, values))
+            baseline: Reading | None = None
+            if metric.baseline:
+                baseline = prometheus.query(render_query(metric.baseline, values))
+            rule = MetricRule(metric.name, metric.max, metric.min, metric.max_ratio,
+                              Outcome(metric.on_no_data))
+            verdicts.append(judge_metric(rule, canary, baseline))
+    return verdicts
+
+
+def _shift_traffic(services: Services, p: Promotion, env: Environment, weight: int) -> None:
+    """Commit the step's weights (HTTPRoute) on the environment branch, Hoist-Step trailer."""
+    assert env.canary is not None and p.plan is not None
+    traffic = env.canary.traffic
+    if traffic.kind != "httproute":
+        return
+    assert traffic.file and traffic.stable and traffic.canary
+    plan = Plan.from_json(p.plan)
+    for _ in range(5):  # someone else may push between our fetch and our push
+        services.git.sync()
+        tip = services.git.tip(env.branch)
+        assert tip is not None
+        text = services.git.read(tip, traffic.file)
+        if text is None:
+            raise RuntimeError(f"{traffic.file}: not found for the canary's traffic")
+        new = httproute_weights(text, traffic.stable, traffic.canary, weight)
+        if new == text:
+            return
+        commit = services.git.commit(tip, {traffic.file: new},
+                                     render.step_message(plan, p.id, weight), time.time())
+        if services.git.push(commit, env.branch):
+            log.info("rollout.step", id=p.id, env=p.environment, weight=weight, sha=commit)
+            return
+    raise RuntimeError(f"could not push the {weight}% step to {env.branch}")
+
+
+def _fail(services: Services, p: Promotion, env: Environment,
+          evidence: list[Verdict]) -> Promotion:
+    reason = "; ".join(f"{v.check}: {v.detail}" for v in evidence) or "analysis failed"
+    log.warning("rollout.failed", id=p.id, env=p.environment, reason=reason)
+    if env.on_failure == "hold":
+        _tell(services, p, f"Canary analysis failed: {reason}. The rollout is held.")
+        return services.store.transition(p.id, State.HELD, reason=f"analysis failed: {reason}")
+    p = services.store.transition(p.id, State.REVERTING, reason=f"analysis failed: {reason}")
+    return revert(services, p, [f"{v.check}: {v.detail}" for v in evidence] or [reason])
+
+
+def revert(services: Services, p: Promotion, evidence: list[str]) -> Promotion:
+    """REVERTING: revert every commit of the promotion (newest first) on the environment
+    branch, push, quarantine the digest. Idempotent: reverts already pushed are found."""
+    assert p.plan is not None
+    env = services.config().environment(p.environment)
+    plan = Plan.from_json(p.plan)
+    for _ in range(5):
+        services.git.sync()
+        commits = services.git.promotion_commits(env.branch, p.id)
+        already = {render.parse_trailers(services.git.message(c)).get("Hoist-Reverts")
+                   for c in commits}
+        todo = [c for c in commits if c not in already and not render.parse_trailers(
+            services.git.message(c)).get("Hoist-Reverts")]
+        if not todo:
+            break
+        messages = [render.revert_message(plan, p.id, c,
+                                          services.git.message(c).split("\n", 1)[0], evidence)
+                    for c in todo]
+        try:
+            head = services.git.revert(env.branch, todo, messages, time.time())
+        except MergeConflict as exc:
+            _tell(services, p, f"Could not revert automatically: {exc}. Revert by hand.")
+            return services.store.transition(p.id, State.HELD, reason=str(exc))
+        if services.git.push(head, env.branch):
+            log.info("rollout.reverted", id=p.id, env=p.environment, commits=todo, sha=head)
+            break
+    if p.digest:
+        services.store.quarantine(p.repository, p.digest, p.reason or "reverted")
+    _tell(services, p, "Reverted in git: " + "; ".join(evidence) +
+          (f". Digest `{p.digest}` is quarantined until `/hoist unquarantine`." if p.digest
+           else "."))
+    return services.store.transition(p.id, State.REVERTED)
+
+
+def resume_revert(services: Services, p: Promotion) -> Promotion:
+    """REVERTING after a restart: finish the revert with the recorded reason."""
+    return revert(services, p, [p.reason or "reverting"])
+
+
+def _tell(services: Services, p: Promotion, text: str) -> None:
+    cr = services.store.change_request(p.id)
+    if cr is not None and cr.number is not None:
+        services.forge.comment(cr.number, text)
