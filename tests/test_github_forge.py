@@ -210,3 +210,37 @@ def _match(pattern: str, text: str) -> re.Match[str]:
     found = re.match(pattern, text)
     assert found is not None
     return found
+
+
+def test_abort_during_rollout_reverts_in_git_and_quarantines(
+        gh: Services, double: GitHubDouble, tmp_path: Path) -> None:
+    from tests.prometheus_stack import CanaryApp
+
+    app = CanaryApp("1.0.0")  # never runs the new version: the rollout waits for sync
+    text = (Path(__file__).parents[1] / "manifests-example/hoist.yaml").read_text()
+    text = text.replace("    approval: manual", "    approval: manual\n    canary:\n"
+                        "      analysis:\n        interval: 0s\n"
+                        f"        health: {{url: 'http://{app.address}/healthz', "
+                        "version: {json: version}}")
+    commit_file(gh.git.url, "hoist.yaml", text, tmp_path / "cfg2")
+    gh.git.sync()
+    double.permissions.update(bob="write")
+    run(gh, push())
+    number = next(n for n, p in double.pulls.items() if p["head"] == "hoist/prod/guestbook")
+    comment(gh, number, "bob", "/hoist approve", "a1")
+    prod = gh.store.promotion_for_number(number)
+    assert prod is not None and prod.state is State.ANALYZING
+    comment(gh, number, "bob", "/hoist abort the load test failed", "a2")
+    prod = gh.store.promotion(prod.id)
+    assert prod.state is State.REVERTED
+    origin_repo = gh.git.url.removeprefix("file://")
+    head = git(origin_repo, "log", "-1", "--format=%B", "main")
+    assert head.startswith("revert(deploy): roll back guestbook in prod")
+    assert "Hoist-Evidence: aborted by bob: the load test failed" in head
+    assert "Hoist-Reverts: " in head
+    assert 'newTag: "1.0.0"' in git(origin_repo, "show",
+                                    "main:apps/guestbook/overlays/prod/kustomization.yaml")
+    assert gh.store.quarantined(prod.repository, DIGEST)
+    comment(gh, number, "bob", "/hoist unquarantine", "a3")
+    assert not gh.store.quarantined(prod.repository, DIGEST)
+    app.stop()

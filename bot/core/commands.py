@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from .config import Approval
 
-COMMANDS = ("approve", "hold", "resume", "abort", "retry", "promote", "status", "help")
+COMMANDS = ("approve", "hold", "resume", "abort", "retry", "promote", "unquarantine", "status",
+            "help")
 PERMISSION_LEVELS = ("none", "read", "triage", "write", "maintain", "admin")
 # Commands that change a promotion need the approval permission; status and help anyone.
 _READ_ONLY = {"status", "help"}
@@ -24,6 +25,7 @@ Commands (one per line, in a comment on this pull request):
 - `/hoist abort [reason]` — stop it for good (reverted if already merged)
 - `/hoist retry` — plan a failed promotion again
 - `/hoist promote <env>` — promote the same digest to another environment now
+- `/hoist unquarantine` — let a reverted digest be promoted again
 - `/hoist status` — where the promotion stands
 - `/hoist help` — this text
 """

@@ -32,7 +32,7 @@ _ALLOWED: dict[State, frozenset[State]] = {
     State.PLANNED: frozenset({State.PROPOSED, State.HELD, *_STOPS}),
     State.PROPOSED: frozenset({State.APPROVED, State.HELD, State.MERGED, *_STOPS}),
     State.APPROVED: frozenset({State.MERGED, State.HELD, *_STOPS}),
-    State.MERGED: frozenset({State.ANALYZING, State.PROMOTED, State.FAILED}),
+    State.MERGED: frozenset({State.ANALYZING, State.PROMOTED, State.REVERTING, State.FAILED}),
     State.ANALYZING: frozenset({State.PROMOTED, State.REVERTING, State.HELD, State.ABORTED}),
     State.REVERTING: frozenset({State.REVERTED}),
     State.HELD: frozenset({State.RECEIVED, State.PROPOSED, State.ANALYZING, State.REVERTING,

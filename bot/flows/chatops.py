@@ -12,6 +12,7 @@ from ..core.events import PullRequestActivity
 from ..core.machine import FINAL, State
 from ..core.policy import targets_for
 from .approve import NotApprovable, approve
+from .rollout import revert
 from .services import Services
 
 log = structlog.get_logger()
@@ -105,9 +106,13 @@ def _apply(services: Services, p: Promotion, command: chat.Command,
                          note=f"resumed by {user}")
         return "resumed.", True
     if name == "abort":
-        if p.state in FINAL or p.state is State.MERGED:
-            return (f"cannot abort: the promotion is {p.state} (revert it with a new "
-                    "promotion or git revert)."), False
+        if p.state in (State.ANALYZING, State.MERGED):  # already in git: revert it there
+            why = f"aborted by {user}: {argument or 'no reason given'}"
+            p = store.transition(p.id, State.REVERTING, note=f"aborted by {user}", reason=why)
+            revert(services, p, [why])
+            return "aborted and reverted in git.", True
+        if p.state in FINAL:
+            return f"cannot abort: the promotion is {p.state}.", False
         store.transition(p.id, State.ABORTED, note=f"aborted by {user}",
                          reason=f"aborted by {user}: {argument or 'no reason given'}")
         cr = store.change_request(p.id)
@@ -121,6 +126,10 @@ def _apply(services: Services, p: Promotion, command: chat.Command,
         return "retrying.", True
     if name == "promote":
         return _promote_to(services, p, argument)
+    if name == "unquarantine":
+        if p.digest and store.unquarantine(p.repository, p.digest):
+            return f"`{p.digest}` may be promoted again.", True
+        return "that digest is not quarantined.", False
     if name == "status":
         return (f"promotion `{p.id}`: {p.image_key} {p.tag} in {p.environment} is {p.state}; "
                 f"approved by {', '.join(p.approved_by) or 'nobody yet'}"
@@ -138,6 +147,9 @@ def _promote_to(services: Services, p: Promotion, target: str) -> tuple[str, boo
         return f"no environment `{target}`.", False
     if not targets_for(env, p.image_key):
         return f"`{target}` does not deploy {p.image_key}.", False
+    quarantined = services.store.quarantined(p.repository, p.digest)
+    if quarantined:
+        return f"`{p.digest}` is quarantined ({quarantined}).", False
     created = services.store.ingest([], [NewPromotion(p.image_key, target, p.repository, p.tag,
                                                       p.digest, p.received_at, None)])
     if not created:

@@ -54,7 +54,11 @@ def _ingest_burst(services: Services, key: str, image: ImageConfig,
         if pushed.digest is not None and not valid_digest(pushed.digest):
             pushed = replace(pushed, digest=None)
         decision = decide_tag(image, pushed.tag, pushed.digest)
-        if decision.allowed:
+        quarantined = services.store.quarantined(image.repository, pushed.digest)
+        if quarantined:
+            log.info("push.refused", image=key, tag=pushed.tag,
+                     reason=f"digest quarantined: {quarantined}")
+        elif decision.allowed:
             allowed.append((pushed, received_at))
         else:
             log.info("push.refused", image=key, tag=pushed.tag, reason=decision.reason)
