@@ -39,6 +39,8 @@ class Settings:
     github_api_url: str = "https://api.github.com"
     github_bot_login: str | None = None
     github_pace: float = 1.0
+    argocd_token: str | None = field(default=None, repr=False)
+    notify_url: str | None = field(default=None, repr=False)
     gar_audience: str | None = None
     gar_jwks_url: str = "https://www.googleapis.com/oauth2/v3/certs"
     gar_service_account: str | None = None
@@ -66,6 +68,8 @@ class Settings:
             github_api_url=env.get("HOIST_GITHUB_API_URL") or "https://api.github.com",
             github_bot_login=env.get("HOIST_GITHUB_BOT_LOGIN") or None,
             github_pace=float(env.get("HOIST_GITHUB_PACE") or 1.0),
+            argocd_token=env.get("HOIST_ARGOCD_TOKEN") or None,
+            notify_url=env.get("HOIST_NOTIFY_URL") or None,
             gar_audience=env.get("HOIST_GAR_AUDIENCE") or None,
             gar_jwks_url=env.get("HOIST_GAR_JWKS_URL") or "https://www.googleapis.com/oauth2/v3/certs",
             gar_service_account=env.get("HOIST_GAR_SERVICE_ACCOUNT") or None,
@@ -86,7 +90,8 @@ class Settings:
     def secrets(self) -> tuple[str, ...]:
         """Every secret value, for redaction."""
         values = (self.webhook_secret, self.api_token, self.github_token,
-                  self.github_private_key, self.github_webhook_secret)
+                  self.github_private_key, self.github_webhook_secret, self.argocd_token,
+                  self.notify_url)
         return tuple(v for v in values if v)
 
     def check_serve(self) -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .adapters.argocd import ArgoCdClient
 from .adapters.git import GitRepo
 from .adapters.github import GitHubForge
 from .adapters.local_forge import LocalForge
+from .adapters.notify import Notifier
 from .adapters.oidc import OidcVerifier
 from .adapters.registry import RegistryClient, load_credentials
 from .adapters.store import Store
@@ -57,8 +59,12 @@ def build_services(settings: Settings) -> Services:
                             base_url=settings.github_api_url, bot_login=settings.github_bot_login,
                             pace=settings.github_pace)
     registry = RegistryClient(load_credentials(), settings.insecure_registries)
-    return Services(store, git, forge, ConfigSource(git, settings.config_path, settings.config_file),
-                    registry, settings.github_bot_login)
+    services = Services(store, git, forge,
+                        ConfigSource(git, settings.config_path, settings.config_file),
+                        registry, settings.github_bot_login)
+    services.argocd = lambda server: ArgoCdClient(server, settings.argocd_token)
+    services.notify = Notifier(settings.notify_url)
+    return services
 
 
 def build_sources_for(settings: Settings) -> dict[str, Source]:

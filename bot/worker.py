@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import structlog
 
 from .flows.chatops import handle_comments
 from .flows.ingest import ingest_pending
 from .flows.promote import advance
+from .flows.rollout import start_successors
 from .flows.services import Services
 
 log = structlog.get_logger()
@@ -36,6 +38,11 @@ class Worker:
             ingest_pending(self.services)
         except Exception as exc:
             log.error("worker.ingest_failed", error=str(exc))
+        try:
+            for done in self.services.store.due_successors(time.time()):
+                start_successors(self.services, done)  # their soak is over
+        except Exception as exc:
+            log.error("worker.successors_failed", error=str(exc))
         try:
             handle_comments(self.services)
         except Exception as exc:

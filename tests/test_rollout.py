@@ -55,6 +55,7 @@ environments:
         interval: 1s
         failure_limit: 0
         consecutive_error_limit: 2
+        inconclusive_limit: 60  # rate() has no data until Prometheus scraped twice
         health: {{url: "http://{app}/healthz", version: {{json: version, equals: "{{tag}}"}}}}
         metrics:
           - name: error-rate
@@ -123,7 +124,7 @@ def test_breach_is_reverted_in_git_with_evidence_and_the_digest_quarantined(
     services, app, prometheus = stack
     app.version = "1.4.2"
     start(services)
-    wait_for(lambda: dev(services) and dev(services).step == 1, "the 100% step", 60)
+    wait_for(lambda: dev(services) and dev(services).step == 1, "the 100% step", 90)
     app.error_ratio = 0.5
     client = PrometheusClient(prometheus.url)
     wait_for(lambda: (client.query(ERROR_RATE).value or 0) > 0.05, "the breach in Prometheus")

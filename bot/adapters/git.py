@@ -193,6 +193,11 @@ class GitRepo:
                            f"--grep=Hoist-Promotion: {promotion_id}", f"refs/remotes/origin/{branch}")
         return result.stdout.strip() or None
 
+    def contains(self, revision: str, commit: str) -> bool:
+        """True when commit is revision or one of its ancestors (after a fetch)."""
+        return self._run("merge-base", "--is-ancestor", commit, revision,
+                         check=False).returncode == 0
+
     def promotion_commits(self, branch: str, promotion_id: str) -> list[str]:
         """Every commit on origin's branch carrying the promotion's trailer, newest first."""
         out = self._run("log", "--format=%H", "-F", f"--grep=Hoist-Promotion: {promotion_id}",

@@ -154,3 +154,16 @@ def render_query(template: str, values: dict[str, str]) -> str:
     for key, value in values.items():
         out = out.replace("{" + key + "}", promql_string(value))
     return out
+
+
+def judge_sync(ours: bool, sync: str | None, phase: str | None, health: str | None) -> Verdict:
+    """Does the cluster run our commit? `ours`: the synced revision contains it. Degraded
+    or a failed sync fails; anything still moving waits (inconclusive)."""
+    if phase in ("Failed", "Error"):
+        return Verdict("sync", Outcome.FAIL, f"sync operation {phase}")
+    if health == "Degraded":
+        return Verdict("sync", Outcome.FAIL, "application is Degraded")
+    if ours and sync == "Synced" and phase in ("Succeeded", None) and health == "Healthy":
+        return Verdict("sync", Outcome.PASS, "synced and healthy")
+    return Verdict("sync", Outcome.INCONCLUSIVE,
+                   f"waiting: revision {'ours' if ours else 'older'}, {sync}, {phase}, {health}")

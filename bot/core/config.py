@@ -12,7 +12,7 @@ from ruamel.yaml.error import MarkedYAMLError
 
 from .durations import Duration
 from .images import InvalidReference, validate_name
-from .rollout_config import Canary, _Model
+from .rollout_config import Canary, FreezeWindow, Sync, _Model
 
 Pin = Literal["tag", "tag@digest", "@digest"]
 
@@ -148,6 +148,8 @@ class Environment(_Model):
     soak: Duration = 0.0  # how long it runs healthy before the next environment starts
     canary: Canary | None = None
     on_failure: Literal["revert", "hold"] = "revert"
+    freeze: list[FreezeWindow] = []
+    sync: Sync | None = None
 
     @field_validator("approval", mode="before")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -79,3 +80,35 @@ class Canary(_Model):
     traffic: Traffic = Traffic()
     steps: list[Step] = [Step(weight=100)]
     analysis: Analysis = Analysis()
+
+
+class FreezeWindow(_Model):
+    """No promotions between `start` and `end` (ISO times with a zone), or on `days`."""
+
+    start: datetime | None = None
+    end: datetime | None = None
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = []
+    reason: str | None = None
+
+    @model_validator(mode="after")
+    def _window(self) -> FreezeWindow:
+        if (self.start is None) != (self.end is None):
+            raise ValueError("a freeze window needs both start and end")
+        if self.start is None and not self.days:
+            raise ValueError("a freeze window needs start/end or days")
+        if self.start is not None and (self.start.tzinfo is None or self.end is None or
+                                       self.end.tzinfo is None):
+            raise ValueError("freeze times need a time zone, e.g. 2026-12-24T00:00:00Z")
+        return self
+
+
+class ArgoCdSync(_Model):
+    server: str  # https://argocd.example.com
+    app: str
+
+
+class Sync(_Model):
+    """A step's clock starts only once the cluster runs our commit."""
+
+    argocd: ArgoCdSync | None = None
+    timeout: Duration = 600.0

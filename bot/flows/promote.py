@@ -4,6 +4,7 @@ effect is find-or-create, so running this again after a crash never duplicates a
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import structlog
@@ -12,6 +13,8 @@ from ..adapters.errors import MergeBlocked
 from ..adapters.git import MergeConflict
 from ..adapters.store import Promotion
 from ..core import render
+from ..core.config import Environment
+from ..core.freeze import frozen
 from ..core.machine import State
 from ..core.plan import Plan, PlanError, branch_name, candidate_files, plan_environment
 from ..core.policy import targets_for
@@ -38,6 +41,8 @@ def advance(services: Services, promotion: Promotion) -> Promotion:
 def _plan(services: Services, p: Promotion) -> Promotion:
     config = services.config()
     env = config.environment(p.environment)
+    if _frozen(env, p):
+        return p
     services.git.sync()
     base = services.git.tip(env.branch)
     if base is None:
@@ -129,6 +134,8 @@ def _merge(services: Services, p: Promotion) -> Promotion:
     assert p.plan is not None and p.commit_sha is not None
     plan = Plan.from_json(p.plan)
     env = services.config().environment(p.environment)
+    if _frozen(env, p):
+        return p
     message = render.commit_message(plan, p.id, approved_by=p.approved_by)
     try:
         sha = services.forge.merge(p.id, p.commit_sha, env.branch, message, env.merge_method)
@@ -144,6 +151,14 @@ def _merge(services: Services, p: Promotion) -> Promotion:
         return services.store.transition(p.id, State.HELD, reason=f"merge refused: {exc}")
     log.info("promotion.merged", id=p.id, env=p.environment, sha=sha)
     return services.store.transition(p.id, State.MERGED, merge_sha=sha)
+
+
+def _frozen(env: Environment, p: Promotion) -> bool:
+    """A freeze window blocks planning and merging; the promotion waits where it is."""
+    reason = frozen(env.freeze, time.time())
+    if reason:
+        log.info("promotion.frozen", id=p.id, env=p.environment, reason=reason)
+    return reason is not None
 
 
 _STEPS: dict[State, Callable[[Services, Promotion], Promotion]] = {

@@ -7,6 +7,7 @@ import time
 
 import structlog
 
+from ..adapters.argocd import ArgoCdError
 from ..adapters.git import MergeConflict
 from ..adapters.store import NewPromotion, Promotion
 from ..core import render
@@ -21,12 +22,14 @@ from ..core.analysis import (
     decide,
     judge_health,
     judge_metric,
+    judge_sync,
     render_query,
 )
 from ..core.config import Environment
 from ..core.machine import State
 from ..core.plan import Plan
 from ..core.policy import next_environments
+from ..core.rollout_config import Canary
 from ..core.traffic import httproute_weights
 from .services import Services
 
@@ -37,17 +40,24 @@ def start_rollout(services: Services, p: Promotion, now: float | None = None) ->
     """MERGED: analyse a canary if the environment has one, else promote at once."""
     now = time.time() if now is None else now
     env = services.config().environment(p.environment)
-    if env.canary is None:
+    if env.canary is None and env.sync is None:
         return promote(services, p, env, now)
+    canary = _canary(env)
     p = services.store.transition(p.id, State.ANALYZING, step=0, step_started=None,
                                   last_check=None, tally={})
-    _shift_traffic(services, p, env, env.canary.steps[0].weight)
-    log.info("rollout.started", id=p.id, env=p.environment, steps=len(env.canary.steps))
+    _shift_traffic(services, p, env, canary.steps[0].weight)
+    log.info("rollout.started", id=p.id, env=p.environment, steps=len(canary.steps))
     return p
+
+
+def _canary(env: Environment) -> Canary:
+    """The environment's canary; waiting for sync alone is a one-step canary with no checks."""
+    return env.canary or Canary()
 
 
 def promote(services: Services, p: Promotion, env: Environment, now: float) -> Promotion:
     """The environment runs the new image healthily: start what follows, after the soak."""
+    services.notify(f"Promoted {p.image_key} {p.tag} in {p.environment}.")
     if env.soak > 0:
         log.info("promotion.promoted", id=p.id, env=p.environment, soak=env.soak)
         return services.store.transition(p.id, State.PROMOTED, next_at=now + env.soak)
@@ -71,27 +81,30 @@ def analyze(services: Services, p: Promotion, now: float | None = None) -> Promo
     """ANALYZING: one analysis interval, if one is due."""
     now = time.time() if now is None else now
     env = services.config().environment(p.environment)
-    assert env.canary is not None and p.step is not None
+    canary = _canary(env)
+    assert p.step is not None
     index = p.step
-    analysis = env.canary.analysis
-    if p.last_check is not None and now - p.last_check < analysis.interval:
+    analysis = canary.analysis
+    # While waiting for the cluster, look every second at most; then every interval.
+    every = min(analysis.interval, 1.0) if p.step_started is None else analysis.interval
+    if p.last_check is not None and now - p.last_check < every:
         return p
-    verdicts = _measure(services, p, env)
-    health = next((v for v in verdicts if v.check == "health"), None)
-    if p.step_started is None:  # the step's clock starts when the cluster runs our version
-        waiting = health is not None and analysis.health is not None and \
-            analysis.health.version is not None and health.outcome is not Outcome.PASS
-        if waiting and now - p.updated_at > analysis.sync_timeout:
-            return _fail(services, p, env, [Verdict("sync", Outcome.FAIL,
-                                                    f"not running {p.tag} after "
-                                                    f"{analysis.sync_timeout:g}s")])
-        if waiting:
+    if p.step_started is None:  # the step's clock starts when the cluster runs our commit
+        synced = _synced(services, p, env)
+        if synced.outcome is Outcome.FAIL:
+            return _fail(services, p, env, [synced])
+        timeout = env.sync.timeout if env.sync else analysis.sync_timeout
+        if synced.outcome is not Outcome.PASS:
+            if now - p.updated_at > timeout:
+                return _fail(services, p, env, [Verdict("sync", Outcome.FAIL,
+                                                        f"{synced.detail} after {timeout:g}s")])
             return services.store.update(p.id, last_check=now)
         p = services.store.update(p.id, step_started=now)
+    verdicts = _measure(services, p, env)
     assert p.step_started is not None
     if now - p.step_started < analysis.initial_delay:
         return services.store.update(p.id, last_check=now)
-    step = env.canary.steps[index]
+    step = canary.steps[index]
     limits = Limits(analysis.successes_to_advance, analysis.failure_limit,
                     analysis.consecutive_error_limit, analysis.inconclusive_limit)
     tally, decision, blame = decide(Tally(**(p.tally or {})), verdicts, limits,
@@ -106,16 +119,40 @@ def analyze(services: Services, p: Promotion, now: float | None = None) -> Promo
               + "; ".join(f"{v.check}: {v.detail}" for v in blame))
         return services.store.transition(p.id, State.HELD, reason="analysis inconclusive")
     if decision is Decision.ADVANCE:
-        if index + 1 < len(env.canary.steps):
-            _shift_traffic(services, p, env, env.canary.steps[index + 1].weight)
+        if index + 1 < len(canary.steps):
+            _shift_traffic(services, p, env, canary.steps[index + 1].weight)
             return services.store.update(p.id, step=index + 1, step_started=now, tally={})
         return promote(services, p, env, now)
     return p
 
 
+def _synced(services: Services, p: Promotion, env: Environment) -> Verdict:
+    """Argo CD says our commit is synced and healthy, or the health endpoint reports our
+    version; with neither configured, the cluster is assumed to follow at once."""
+    if env.sync is not None and env.sync.argocd is not None:
+        argo = env.sync.argocd
+        try:
+            status = services.argocd(argo.server).status(argo.app, refresh=p.last_check is None)
+        except ArgoCdError as exc:
+            return Verdict("sync", Outcome.INCONCLUSIVE, str(exc))
+        services.git.sync()
+        ours = bool(status.revision and p.merge_sha and
+                    services.git.contains(status.revision, p.merge_sha))
+        return judge_sync(ours, status.sync, status.phase, status.health)
+    check = _canary(env).analysis.health
+    if check is None or check.version is None:
+        return Verdict("sync", Outcome.PASS, "not checked")
+    values = {"tag": p.tag or "", "env": p.environment, "image": p.repository}
+    status_code, latency, version, error = services.probe(check.url, check.timeout,
+                                                          check.version.json_field)
+    verdict = judge_health(status_code, latency, None, version,
+                           check.version.equals.format(**values), error)
+    return Verdict("sync", verdict.outcome if verdict.outcome is Outcome.PASS
+                   else Outcome.INCONCLUSIVE, verdict.detail)
+
+
 def _measure(services: Services, p: Promotion, env: Environment) -> list[Verdict]:
-    assert env.canary is not None
-    analysis = env.canary.analysis
+    analysis = _canary(env).analysis
     values = {"tag": p.tag or "", "env": p.environment, "image": p.repository}
     verdicts = []
     if analysis.health is not None:
@@ -141,8 +178,8 @@ def _measure(services: Services, p: Promotion, env: Environment) -> list[Verdict
 
 def _shift_traffic(services: Services, p: Promotion, env: Environment, weight: int) -> None:
     """Commit the step's weights (HTTPRoute) on the environment branch, Hoist-Step trailer."""
-    assert env.canary is not None and p.plan is not None
-    traffic = env.canary.traffic
+    assert p.plan is not None
+    traffic = _canary(env).traffic
     if traffic.kind != "httproute":
         return
     assert traffic.file and traffic.stable and traffic.canary
@@ -169,6 +206,7 @@ def _fail(services: Services, p: Promotion, env: Environment,
           evidence: list[Verdict]) -> Promotion:
     reason = "; ".join(f"{v.check}: {v.detail}" for v in evidence) or "analysis failed"
     log.warning("rollout.failed", id=p.id, env=p.environment, reason=reason)
+    services.notify(f"Rollout of {p.image_key} {p.tag} in {p.environment} failed: {reason}.")
     if env.on_failure == "hold":
         _tell(services, p, f"Canary analysis failed: {reason}. The rollout is held.")
         return services.store.transition(p.id, State.HELD, reason=f"analysis failed: {reason}")
@@ -207,6 +245,7 @@ def revert(services: Services, p: Promotion, evidence: list[str]) -> Promotion:
     _tell(services, p, "Reverted in git: " + "; ".join(evidence) +
           (f". Digest `{p.digest}` is quarantined until `/hoist unquarantine`." if p.digest
            else "."))
+    services.notify(f"Reverted {p.image_key} {p.tag} in {p.environment} in git.")
     return services.store.transition(p.id, State.REVERTED)
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from ..adapters.argocd import ArgoCdClient
 from ..adapters.git import GitRepo
 from ..adapters.prometheus import PrometheusClient, probe_health
 from ..adapters.registry import RegistryClient
@@ -46,3 +47,5 @@ class Services:
     prometheus: Callable[[str], PrometheusClient] = PrometheusClient
     probe: Callable[[str, float, str | None],
                     tuple[int | None, float | None, str | None, str | None]] = probe_health
+    argocd: Callable[[str], ArgoCdClient] = lambda server: ArgoCdClient(server, None)
+    notify: Callable[[str], None] = lambda text: None
