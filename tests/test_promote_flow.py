@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.adapters.store import NewPromotion
 from bot.core.events import ImagePushed
 from bot.core.machine import State
 from bot.flows.approve import NotApprovable, approve
@@ -256,3 +257,27 @@ def test_audit_reads_the_trailers_back(services: Services,
     assert "approved by alice, bob" in line and f"1.0.0 → 1.4.2@{DIGEST}" in line
     assert main(["audit", "--repo", "/nonexistent"]) == 2
     assert main(["audit", "--repo", str(Path(origin(services)).parent)]) == 2
+
+
+def test_a_rollback_by_hand_is_respected_until_a_newer_tag(services: Services,
+                                                            tmp_path: Path) -> None:
+    run(services, push("1.4.2"))
+    # Someone rolls dev back to 1.3.0 by hand.
+    clone = tmp_path / "hand"
+    subprocess.run(["git", "clone", "-q", services.git.url, str(clone)], check=True)
+    target = clone / "apps/guestbook/overlays/dev/kustomization.yaml"
+    text = target.read_text()
+    target.write_text(text.replace('newTag: "1.4.2"', 'newTag: "1.3.0"'))
+    git(clone, "-c", "user.name=o", "-c", "user.email=o@x", "commit", "-qam", "rollback")
+    git(clone, "push", "-q", "origin", "main")
+    # The same version again (here: through /hoist promote-like re-creation) is held.
+    services.store.ingest([], [NewPromotion("guestbook", "dev", "localhost:5000/acme/guestbook",
+                                            "1.4.2", "sha256:" + "9" * 64, time.time(), None)])
+    Worker(services).run_once()
+    held = [p for p in services.store.promotions() if p.state is State.HELD]
+    assert len(held) == 1 and "set by hand" in (held[0].reason or "")
+    # A newer tag goes ahead.
+    run(services, push("1.4.3", "new", "sha256:" + "8" * 64))
+    newest = next(p for p in services.store.promotions() if p.tag == "1.4.3"
+                  and p.environment == "dev")
+    assert newest.state is State.PROMOTED

@@ -36,3 +36,31 @@ def test_missing_backends_or_weights_are_refused() -> None:
                           "guestbook-canary", 10)
     with pytest.raises(ManifestError, match="between 0 and 100"):
         httproute_weights(ROUTE, "guestbook-stable", "guestbook-canary", 101)
+
+
+DEPLOYMENTS = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: guestbook-stable}
+spec:
+  replicas: 10
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: guestbook-canary}
+spec:
+  replicas: 0  # set by Hoist
+"""
+
+
+def test_replica_split() -> None:
+    from bot.core.traffic import replica_split
+
+    out = replica_split(DEPLOYMENTS, "guestbook-stable", "guestbook-canary", 10, 25)
+    assert out == DEPLOYMENTS.replace("replicas: 10", "replicas: 7").replace(
+        "replicas: 0  #", "replicas: 3  #")
+    assert replica_split(out, "guestbook-stable", "guestbook-canary", 10, 0) == DEPLOYMENTS
+    one = replica_split(DEPLOYMENTS, "guestbook-stable", "guestbook-canary", 10, 1)
+    assert "replicas: 1  #" in one  # at least one canary pod once traffic is shifted
+    with pytest.raises(ManifestError, match="needs both"):
+        replica_split(DEPLOYMENTS, "guestbook-stable", "other", 10, 50)

@@ -57,17 +57,19 @@ class Analysis(_Model):
 
 class Traffic(_Model):
     """How a step's weight reaches users: `none` (the whole environment runs the new image,
-    steps only pace the bake), or `httproute` (Gateway API backendRefs weights in `file`)."""
+    steps only pace the bake), `httproute` (Gateway API backendRefs weights in `file`), or
+    `replicas` (a stable and a canary Deployment in `file` share `replicas` pods)."""
 
-    kind: Literal["none", "httproute"] = "none"
+    kind: Literal["none", "httproute", "replicas"] = "none"
     file: str | None = None
-    stable: str | None = None  # backendRef name of the stable Service
+    stable: str | None = None  # backendRef (httproute) or Deployment (replicas) name
     canary: str | None = None
+    replicas: int = Field(default=10, ge=1)  # total pods split between the two (replicas)
 
     @model_validator(mode="after")
     def _route(self) -> Traffic:
-        if self.kind == "httproute" and not (self.file and self.stable and self.canary):
-            raise ValueError("httproute traffic needs file, stable and canary")
+        if self.kind != "none" and not (self.file and self.stable and self.canary):
+            raise ValueError(f"{self.kind} traffic needs file, stable and canary")
         return self
 
 

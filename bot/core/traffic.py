@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from .manifests.nodes import ManifestError, Path, compose, get, scalar
 from .manifests.verify import verify_edit
 
@@ -48,3 +50,33 @@ def httproute_weights(text: str, stable: str, canary: str, weight: int) -> str:
 
 
 
+
+
+def replica_split(text: str, stable: str, canary: str, total: int, weight: int) -> str:
+    """Split `total` replicas between the stable and canary Deployments in the file by
+    `weight` percent (the canary's share rounded up)."""
+    if not 0 <= weight <= 100:
+        raise ManifestError(f"weight {weight} is not between 0 and 100")
+    canary_pods = math.ceil(total * weight / 100)  # rounds up: 1% still gets a pod
+    wanted = {canary: canary_pods, stable: total - canary_pods}
+    docs = compose(text)
+    splices: list[tuple[int, int, str]] = []
+    expected: dict[tuple[int, Path], str | tuple[str, str]] = {}
+    for d, root in enumerate(docs):
+        kind = scalar(get(root, "kind"), text)
+        name = scalar(get(get(root, "metadata"), "name"), text)
+        if kind is None or kind.value != "Deployment" or name is None or \
+                name.value not in wanted:
+            continue
+        replicas = scalar(get(get(root, "spec"), "replicas"), text)
+        if replicas is None:
+            raise ManifestError(f"Deployment {name.value} has no spec.replicas to set")
+        splices.append((replicas.start, replicas.end, str(wanted[name.value])))
+        expected[(d, ("spec", "replicas"))] = (INT, str(wanted[name.value]))
+    if len(splices) != 2:
+        raise ManifestError(f"the file needs both Deployments {stable!r} and {canary!r}")
+    out = text
+    for start, end, value in sorted(splices, reverse=True):
+        out = out[:start] + value + out[end:]
+    verify_edit(docs, out, expected)
+    return out

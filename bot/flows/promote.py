@@ -13,12 +13,12 @@ from ..adapters.errors import MergeBlocked
 from ..adapters.git import MergeConflict
 from ..adapters.store import Promotion
 from ..core import render
-from ..core.config import Environment
+from ..core.config import Environment, TagPolicy
 from ..core.freeze import frozen
 from ..core.machine import State
 from ..core.plan import Plan, PlanError, branch_name, candidate_files, plan_environment
 from ..core.policy import targets_for
-from ..core.tags import valid_digest
+from ..core.tags import compare_tags, valid_digest
 from ..failpoints import failpoint
 from .rollout import analyze, resume_revert, start_rollout
 from .services import Services
@@ -68,6 +68,10 @@ def _plan(services: Services, p: Promotion) -> Promotion:
     if plan.is_noop:
         log.info("promotion.noop", id=p.id, env=p.environment)
         return services.store.transition(p.id, State.NOOP, reason="already at this image")
+    manual = _manual_change(services, p, plan, config.images[p.image_key].tags)
+    if manual:
+        log.info("promotion.manual_change", id=p.id, env=p.environment, reason=manual)
+        return services.store.transition(p.id, State.HELD, reason=manual)
     p = services.store.transition(p.id, State.PLANNED, plan=plan.to_json(), base_sha=base,
                                   digest=digest)
     log.info("promotion.planned", id=p.id, env=p.environment, image=plan.image,
@@ -151,6 +155,22 @@ def _merge(services: Services, p: Promotion) -> Promotion:
         return services.store.transition(p.id, State.HELD, reason=f"merge refused: {exc}")
     log.info("promotion.merged", id=p.id, env=p.environment, sha=sha)
     return services.store.transition(p.id, State.MERGED, merge_sha=sha)
+
+
+def _manual_change(services: Services, p: Promotion, plan: Plan,
+                   policy: TagPolicy) -> str | None:
+    """Someone changed the image in git by hand (a rollback, a pin): respect it until a tag
+    newer than Hoist's last promotion arrives, or a person says `/hoist resume`."""
+    last = services.store.current_tag(p.image_key, p.environment)
+    in_git = (plan.old_version or "").split("@")[0] or None
+    if last is None or in_git is None or in_git == last or p.tag is None:
+        return None
+    if compare_tags(policy, p.tag, last) > 0:
+        return None
+    if any((t["note"] or "").startswith("resumed by") for t in services.store.transitions(p.id)):
+        return None
+    return (f"{p.environment} runs {in_git}, set by hand after Hoist promoted {last}; "
+            f"comment `/hoist resume` to promote {p.tag} anyway")
 
 
 def _frozen(env: Environment, p: Promotion) -> bool:

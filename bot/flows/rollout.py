@@ -30,7 +30,7 @@ from ..core.machine import State
 from ..core.plan import Plan
 from ..core.policy import next_environments
 from ..core.rollout_config import Canary
-from ..core.traffic import httproute_weights
+from ..core.traffic import httproute_weights, replica_split
 from .services import Services
 
 log = structlog.get_logger()
@@ -172,7 +172,11 @@ def _measure(services: Services, p: Promotion, env: Environment) -> list[Verdict
                 baseline = prometheus.query(render_query(metric.baseline, values))
             rule = MetricRule(metric.name, metric.max, metric.min, metric.max_ratio,
                               Outcome(metric.on_no_data))
-            verdicts.append(judge_metric(rule, canary, baseline))
+            verdict = judge_metric(rule, canary, baseline)
+            if verdict.outcome is not Outcome.PASS:  # evidence names the query it came from
+                verdict = Verdict(verdict.check, verdict.outcome,
+                                  f"{verdict.detail} [query: {render_query(metric.query, values)}]")
+            verdicts.append(verdict)
     return verdicts
 
 
@@ -180,7 +184,7 @@ def _shift_traffic(services: Services, p: Promotion, env: Environment, weight: i
     """Commit the step's weights (HTTPRoute) on the environment branch, Hoist-Step trailer."""
     assert p.plan is not None
     traffic = _canary(env).traffic
-    if traffic.kind != "httproute":
+    if traffic.kind == "none":
         return
     assert traffic.file and traffic.stable and traffic.canary
     plan = Plan.from_json(p.plan)
@@ -191,7 +195,9 @@ def _shift_traffic(services: Services, p: Promotion, env: Environment, weight: i
         text = services.git.read(tip, traffic.file)
         if text is None:
             raise RuntimeError(f"{traffic.file}: not found for the canary's traffic")
-        new = httproute_weights(text, traffic.stable, traffic.canary, weight)
+        new = httproute_weights(text, traffic.stable, traffic.canary, weight) \
+            if traffic.kind == "httproute" else \
+            replica_split(text, traffic.stable, traffic.canary, traffic.replicas, weight)
         if new == text:
             return
         commit = services.git.commit(tip, {traffic.file: new},
