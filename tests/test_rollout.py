@@ -160,3 +160,27 @@ def test_prometheus_down_mid_analysis_reverts(
     prometheus.stop()
     wait_for(lambda: dev(services).state is State.REVERTED, "the revert", 60)
     assert "Prometheus unreachable" in (dev(services).reason or "")
+
+
+def test_steps_as_auto_merged_change_requests(services: Services, tmp_path: Path) -> None:
+    # No Prometheus here: a canary without checks walks its steps through change requests.
+    text = (Path(__file__).parents[1] / "manifests-example/hoist.yaml").read_text()
+    text = text.replace(
+        "    approval: none             # merged as soon as it is proposed\n",
+        "    approval: none\n    canary:\n      step_pull_requests: true\n"
+        "      traffic: {kind: httproute, file: apps/guestbook/overlays/dev/route.yaml,\n"
+        "                stable: guestbook-stable, canary: guestbook-canary}\n"
+        "      steps: [{weight: 25}, {weight: 100}]\n      analysis: {interval: 0s}\n", 1)
+    commit_file(services.git.url, "apps/guestbook/overlays/dev/route.yaml", ROUTE,
+                tmp_path / "c1")
+    commit_file(services.git.url, "hoist.yaml", text, tmp_path / "c2")
+    services.git.sync()
+    start(services)
+    for _ in range(6):
+        Worker(services).run_once()
+    assert dev(services).state is State.PROMOTED
+    steps = [cr for cr in services.store.change_requests() if "/step-" in cr.promotion_id]
+    assert [(cr.promotion_id.split("/")[1], cr.state) for cr in steps] == [
+        ("step-25", "merged"), ("step-100", "merged")]
+    log = git(origin(services), "log", "--format=%(trailers:key=Hoist-Step,valueonly)", "main")
+    assert log.split() == ["100%", "25%"]

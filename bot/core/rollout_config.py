@@ -79,6 +79,7 @@ class Step(_Model):
 
 
 class Canary(_Model):
+    step_pull_requests: bool = False  # steps land as auto-merged change requests, not pushes
     traffic: Traffic = Traffic()
     steps: list[Step] = [Step(weight=100)]
     analysis: Analysis = Analysis()

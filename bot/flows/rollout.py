@@ -27,7 +27,7 @@ from ..core.analysis import (
 )
 from ..core.config import Environment
 from ..core.machine import State
-from ..core.plan import Plan
+from ..core.plan import Plan, branch_name
 from ..core.policy import next_environments
 from ..core.rollout_config import Canary
 from ..core.traffic import httproute_weights, replica_split
@@ -200,12 +200,29 @@ def _shift_traffic(services: Services, p: Promotion, env: Environment, weight: i
             replica_split(text, traffic.stable, traffic.canary, traffic.replicas, weight)
         if new == text:
             return
-        commit = services.git.commit(tip, {traffic.file: new},
-                                     render.step_message(plan, p.id, weight), time.time())
+        message = render.step_message(plan, p.id, weight)
+        commit = services.git.commit(tip, {traffic.file: new}, message, time.time())
+        if _canary(env).step_pull_requests:
+            _step_by_pull_request(services, p, env, weight, commit, message)
+            return
         if services.git.push(commit, env.branch):
             log.info("rollout.step", id=p.id, env=p.environment, weight=weight, sha=commit)
             return
     raise RuntimeError(f"could not push the {weight}% step to {env.branch}")
+
+
+def _step_by_pull_request(services: Services, p: Promotion, env: Environment, weight: int,
+                          commit: str, message: str) -> None:
+    """A step as a change request that merges at once (for branches that take no pushes):
+    its record is keyed `<promotion>/step-<weight>`, so a retry finds it."""
+    key, branch = f"{p.id}/step-{weight}", f"{branch_name(p.image_key, p.environment)}-step"
+    current = services.git.tip(branch)
+    if not services.git.push(commit, branch, expect=current, force=True):
+        raise RuntimeError(f"could not push {branch}")
+    services.forge.propose(key, branch, env.branch, message.split("\n", 1)[0], message,
+                           ("hoist", f"env:{p.environment}"))
+    sha = services.forge.merge(key, commit, env.branch, message, env.merge_method)
+    log.info("rollout.step", id=p.id, env=p.environment, weight=weight, sha=sha, via="pr")
 
 
 def _fail(services: Services, p: Promotion, env: Environment,
