@@ -202,7 +202,8 @@ def test_registry_push_to_github_pull_request_approved_by_two_writers(
     number = wait_for(lambda: next((n for n, p in double.pulls.items()
                                     if p["head"] == "hoist/prod/guestbook"), None),
                       "the prod pull request", 60)
-    assert double.pulls[number]["labels"] == ["hoist", "env:prod"]
+    # Labels are added by the next API call after the pull request is created.
+    wait_for(lambda: double.pulls[number]["labels"] == ["hoist", "env:prod"], "the labels")
 
     def comment(user: str, body: str, comment_id: int) -> None:
         payload = _comment_event(number, user, body, comment_id)
