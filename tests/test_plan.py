@@ -47,7 +47,7 @@ def test_named_file_without_the_image_or_missing_is_a_plan_error() -> None:
                          "  - {name: dev, targets: [{file: a.yaml, image: app}]}\n")
     with pytest.raises(PlanError, match=r"a\.yaml: holds no reference to ghcr\.io/acme/app"):
         plan_environment(config, "dev", "app", "1.1", None, {"a.yaml": "kind: ConfigMap\n"})
-    with pytest.raises(PlanError, match=r"a\.yaml: file not found"):
+    with pytest.raises(PlanError, match=r"a\.yaml: not a regular file"):
         plan_environment(config, "dev", "app", "1.1", None, {"a.yaml": None})
     with pytest.raises(PlanError, match=r"a\.yaml: not valid YAML"):
         plan_environment(config, "dev", "app", "1.1", None, {"a.yaml": "a: [\n"})
@@ -63,3 +63,20 @@ def test_already_there_is_a_noop_plan() -> None:
 def test_branch_names_are_deterministic_and_safe() -> None:
     assert branch_name("guestbook", "prod") == "hoist/prod/guestbook"
     assert branch_name("my app/x", "dev") == "hoist/dev/my-app-x"
+
+
+def test_huge_files_and_yaml_bombs_are_refused_or_harmless() -> None:
+    from bot.core.manifests import set_image
+
+    config = load_config("images: {app: {repository: ghcr.io/acme/app}}\nenvironments:\n"
+                         "  - {name: dev, targets: [{file: a.yaml, image: app}]}\n")
+    huge = "containers:\n- image: ghcr.io/acme/app:1.0\n" + "# padding\n" * 500_000
+    with pytest.raises(PlanError, match="larger than 4 MiB"):
+        plan_environment(config, "dev", "app", "1.1", None, {"a.yaml": huge})
+    # Billion laughs: aliases are never expanded, so this stays small and quick.
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n"
+    for level in "bcdefghi":
+        previous = chr(ord(level) - 1)
+        bomb += f"{level}: &{level} [" + ", ".join([f"*{previous}"] * 9) + "]\n"
+    bomb += "containers:\n- image: ghcr.io/acme/app:1.0\n"
+    assert set_image(bomb, "ghcr.io/acme/app", "1.1", None).text == bomb.replace(":1.0", ":1.1")

@@ -281,3 +281,49 @@ def test_a_rollback_by_hand_is_respected_until_a_newer_tag(services: Services,
     newest = next(p for p in services.store.promotions() if p.tag == "1.4.3"
                   and p.environment == "dev")
     assert newest.state is State.PROMOTED
+
+
+def test_symlinked_target_is_refused(services: Services, tmp_path: Path) -> None:
+    clone = tmp_path / "link"
+    subprocess.run(["git", "clone", "-q", services.git.url, str(clone)], check=True)
+    target = clone / "apps/guestbook/overlays/dev/kustomization.yaml"
+    target.unlink()
+    target.symlink_to("/etc/passwd")
+    git(clone, "-c", "user.name=o", "-c", "user.email=o@x", "commit", "-qam", "link")
+    git(clone, "push", "-q", "origin", "main")
+    run(services, push())
+    [dev] = services.store.promotions()
+    assert dev.state is State.FAILED and "not a regular file" in (dev.reason or "")
+
+
+def test_read_only_store_answers_503_and_stores_nothing(
+        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sqlite3
+
+    from fastapi.testclient import TestClient
+
+    from bot.adapters.store import Store
+    from bot.settings import Settings
+    from bot.web.app import create_app
+    from tests.support import DATA
+
+    original = Store._db
+    full = {"disk": True}
+
+    def read_only(self: Store) -> sqlite3.Connection:
+        db = original(self)
+        # While "full", SQLite refuses every write on every connection, as on a full disk.
+        db.execute(f"PRAGMA query_only={'ON' if full['disk'] else 'OFF'}")
+        return db
+
+    client = TestClient(create_app(Settings(webhook_secret="s"), services))
+    monkeypatch.setattr(Store, "_db", read_only)
+    body = (DATA / "distribution-2.8-manifest-push.json").read_bytes()
+    response = client.post("/webhooks/registry/distribution", content=body,
+                           headers={"Authorization": "Bearer s"})
+    assert response.status_code == 503 and "retry later" in response.json()["error"]
+    full["disk"] = False
+    assert services.store.pending_events() == []
+    # The sender retries once the store is writable again, and the push is taken.
+    assert client.post("/webhooks/registry/distribution", content=body,
+                       headers={"Authorization": "Bearer s"}).status_code == 202

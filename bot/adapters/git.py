@@ -106,8 +106,9 @@ class GitRepo:
         for entry in listing.split("\0"):
             if entry:
                 meta, path = entry.split("\t", 1)
-                if meta.split()[1] == "blob":
-                    blobs[path] = meta.split()[2]
+                mode, kind, blob = meta.split()
+                if kind == "blob" and mode != "120000":  # a symlink could point anywhere
+                    blobs[path] = blob
         request = "".join(f"{blob}\n" for blob in blobs.values()).encode()
         out = subprocess.run(["git", "-C", str(self.path), "cat-file", "--batch", "--buffer"],
                              input=request, capture_output=True, check=True).stdout

@@ -14,6 +14,8 @@ from .manifests.edit import written_version
 from .manifests.find import parse_path
 from .policy import targets_for
 
+MAX_FILE = 4 << 20  # manifests are small; anything bigger is refused, not parsed
+
 
 class PlanError(ValueError):
     """The promotion cannot be planned; the message says which file and why."""
@@ -138,7 +140,9 @@ def plan_environment(
         for path in paths:
             text = files.get(path)
             if text is None:
-                raise PlanError(f"{path}: file not found in the manifests repository")
+                raise PlanError(f"{path}: not a regular file in the manifests repository")
+            if len(text) > MAX_FILE:
+                raise PlanError(f"{path}: larger than {MAX_FILE // (1 << 20)} MiB; refused")
             explicit = (parse_path(target.path),) if target.path else ()
             try:
                 result = set_image(text, image.repository, tag, digest, image.pin, explicit)

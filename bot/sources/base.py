@@ -52,10 +52,12 @@ def json_body(body: bytes) -> Any:
         raise PayloadError("body is not UTF-8") from None
     try:
         return json.loads(text)
+    except RecursionError:
+        raise PayloadError("body is nested too deeply") from None
     except json.JSONDecodeError as exc:
         try:
             return json.loads(_JSONC_COMMENT.sub("", text))
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             raise PayloadError(f"body is not valid JSON: {exc}") from None
 
 
