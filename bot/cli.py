@@ -88,7 +88,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     log.configure(settings.log_format, settings.secrets)
     services = build_services(settings)
-    worker = Worker(services, settings.poll_interval)
+    worker = Worker(services, settings.poll_interval, settings.reconcile_interval)
     app = create_app(settings, services, worker.wake, (worker.start, worker.stop),
                      sources=build_sources_for(settings))
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")

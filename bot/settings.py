@@ -48,6 +48,7 @@ class Settings:
     insecure_registries: tuple[str, ...] = ()
     log_format: str = "auto"
     poll_interval: float = 1.0
+    reconcile_interval: float = 300.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -79,6 +80,7 @@ class Settings:
                 if h.strip()),
             log_format=env.get("HOIST_LOG_FORMAT") or "auto",
             poll_interval=float(env.get("HOIST_POLL_INTERVAL") or 1.0),
+            reconcile_interval=float(env.get("HOIST_RECONCILE_INTERVAL") or 300.0),
         )
 
     @property

@@ -7,7 +7,7 @@ import time
 
 import structlog
 
-from .flows.chatops import handle_comments
+from .flows.chatops import handle_comments, reconcile
 from .flows.ingest import ingest_pending
 from .flows.promote import advance
 from .flows.rollout import start_successors
@@ -20,9 +20,12 @@ class Worker:
     """Runs `run_once` on a thread whenever woken, and every `interval` seconds anyway
     (so approvals recorded by another process are picked up)."""
 
-    def __init__(self, services: Services, interval: float = 1.0) -> None:
+    def __init__(self, services: Services, interval: float = 1.0,
+                 reconcile_every: float = 300.0) -> None:
         self.services = services
         self.interval = interval
+        self.reconcile_every = reconcile_every
+        self._reconciled = 0.0
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -43,6 +46,12 @@ class Worker:
                 start_successors(self.services, done)  # their soak is over
         except Exception as exc:
             log.error("worker.successors_failed", error=str(exc))
+        if time.monotonic() - self._reconciled >= self.reconcile_every:
+            self._reconciled = time.monotonic()
+            try:
+                reconcile(self.services)
+            except Exception as exc:
+                log.error("worker.reconcile_failed", error=str(exc))
         try:
             handle_comments(self.services)
         except Exception as exc:

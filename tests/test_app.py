@@ -73,6 +73,7 @@ def test_health_ready_metrics(client: TestClient) -> None:
     client.post("/webhooks/registry/distribution", content=BODY, headers=AUTH)
     metrics = client.get("/metrics").text
     assert 'hoist_webhooks_total{outcome="accepted",source="distribution"} 1.0' in metrics
+    assert "hoist_inbox_pending 1.0" in metrics
 
 
 def test_promotions_api_and_approval(client: TestClient, services: Services) -> None:

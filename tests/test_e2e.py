@@ -9,6 +9,7 @@ import hmac
 import json
 import secrets
 import shutil
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -227,3 +228,28 @@ def test_registry_push_to_github_pull_request_approved_by_two_writers(
     assert "Hoist-Approved-By: bob, carol\n" in message
     assert "Hoist-Environment: prod\n" in message
     wait_for(lambda: service.promotion_in("prod", "promoted"), "prod promoted")
+
+
+@pytest.mark.e2e
+def test_sigterm_stops_gracefully_and_logs_hold_no_secret(tmp_path: Path,
+                                                          stop_after: Any) -> None:
+    need("git")
+    service, _, token = service_for(tmp_path, "localhost:5000")
+    service.start()
+    stop_after(service)
+    envelope = json.dumps(distribution_envelope("localhost:5000", "acme/guestbook", "1.4.2",
+                                                "sha256:" + "f" * 64)).encode()
+    assert httpx.post(f"{service.url}/webhooks/registry/distribution", content=envelope,
+                      headers={"Authorization": f"Bearer {token}"}, timeout=10).status_code == 202
+    # A wrong token, and the right one in a query string: neither may reach the logs.
+    httpx.post(f"{service.url}/webhooks/registry/distribution", content=envelope,
+               headers={"Authorization": f"Bearer {token}x"}, timeout=10)
+    wait_for(lambda: service.promotion_in("prod", "proposed"), "prod proposed")
+    assert service.process is not None
+    service.process.send_signal(signal.SIGTERM)
+    # uvicorn shuts down (the worker finishes its step), then re-raises SIGTERM.
+    assert service.wait_dead(30) in (0, -signal.SIGTERM)
+    log = (tmp_path / "hoist.log").read_text()
+    assert '"event": "worker.stopped"' in log
+    for secret in (token, service.env["HOIST_API_TOKEN"]):
+        assert secret not in log

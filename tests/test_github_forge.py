@@ -244,3 +244,27 @@ def test_abort_during_rollout_reverts_in_git_and_quarantines(
     comment(gh, number, "bob", "/hoist unquarantine", "a3")
     assert not gh.store.quarantined(prod.repository, DIGEST)
     app.stop()
+
+
+def test_reconcile_notices_a_merge_whose_webhook_was_lost(gh: Services,
+                                                          double: GitHubDouble) -> None:
+    run(gh, push())
+    number = next(n for n, p in double.pulls.items() if p["head"] == "hoist/prod/guestbook")
+    # Someone merges the prod pull request on GitHub; the webhook never arrives.
+    status, _ = double.merge_pull({}, {"merge_method": "squash"}, _match(r"(?P<n>\d+)",
+                                                                        str(number)))
+    assert status == 200
+    Worker(gh, reconcile_every=0).run_once()
+    prod = gh.store.promotion_for_number(number)
+    assert prod is not None and prod.state is State.PROMOTED
+    assert prod.merge_sha == double.pulls[number]["merge_commit_sha"]
+
+
+def test_reconcile_notices_a_pull_request_closed_by_hand(gh: Services,
+                                                         double: GitHubDouble) -> None:
+    run(gh, push())
+    number = next(n for n, p in double.pulls.items() if p["head"] == "hoist/prod/guestbook")
+    double.pulls[number]["state"] = "closed"
+    Worker(gh, reconcile_every=3600).run_once()  # a fresh worker reconciles at once
+    prod = gh.store.promotion_for_number(number)
+    assert prod is not None and prod.state is State.ABORTED

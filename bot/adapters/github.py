@@ -158,6 +158,14 @@ class GitHubForge:
                     raise
         return found
 
+    def pull_state(self, number: int) -> tuple[str, str | None] | None:
+        """Read the pull request back (for a reconcile pass after missed webhooks)."""
+        pr = self.repo.get_pull(number)  # lazy: the attribute reads below fetch it
+        merged = call(lambda: bool(pr.merged))
+        if merged:
+            return "merged", str(pr.merge_commit_sha)
+        return str(pr.state), None
+
     def close(self, number: int, comment: str) -> None:
         """Close a pull request with a comment saying why."""
         self.comment(number, comment)

@@ -44,6 +44,9 @@ class LocalForge:
     def teams_of(self, user: str, teams: list[str]) -> list[str]:
         return []
 
+    def pull_state(self, number: int) -> tuple[str, str | None] | None:
+        return None  # the store is the local forge's only truth
+
     def close(self, number: int, comment: str) -> None:
         log.info("forge.closed", forge=self.name, number=number, comment=comment)
 

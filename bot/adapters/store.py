@@ -191,6 +191,18 @@ class Store:
             " NULL AND next_at<=? ORDER BY next_at", (now,)).fetchall()
         return [row_to_promotion(r) for r in rows]
 
+    def state_counts(self) -> dict[str, int]:
+        """How many promotions are in each state."""
+        rows = self._db().execute("SELECT state, COUNT(*) AS n FROM promotions GROUP BY state")
+        return {r["state"]: r["n"] for r in rows.fetchall()}
+
+    def inbox_depth(self) -> int:
+        """Pushes and comments stored but not yet handled."""
+        row = self._db().execute(
+            "SELECT (SELECT COUNT(*) FROM events WHERE processed_at IS NULL) +"
+            " (SELECT COUNT(*) FROM comments WHERE processed_at IS NULL) AS n").fetchone()
+        return int(row["n"])
+
     def current_tag(self, image_key: str, environment: str) -> str | None:
         """The tag last merged for an image in an environment, if any."""
         row = self._db().execute(

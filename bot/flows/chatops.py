@@ -155,3 +155,21 @@ def _promote_to(services: Services, p: Promotion, target: str) -> tuple[str, boo
     if not created:
         return f"{p.image_key} {p.tag} is already promoted to or proposed for {target}.", False
     return f"promoting {p.image_key} {p.tag} to {target}: promotion `{created[0].id}`.", True
+
+
+def reconcile(services: Services) -> None:
+    """Catch up with the forge for promotions waiting on a change request: one merged or
+    closed by hand while its webhook was lost is noticed here."""
+    waiting = (State.PROPOSED, State.APPROVED, State.HELD)
+    for p in services.store.promotions(active_only=True):
+        cr = services.store.change_request(p.id) if p.state in waiting else None
+        if cr is None or cr.number is None or cr.state != "open":
+            continue
+        found = services.forge.pull_state(cr.number)
+        if found is None or found[0] == "open":
+            continue
+        state, sha = found
+        activity = PullRequestActivity(f"reconcile:{p.id}:{state}", cr.number, None,
+                                       "(reconcile)", sha or "", state)
+        if services.store.add_comments([activity], 0.0):
+            log.info("chatops.reconciled", id=p.id, number=cr.number, state=state)

@@ -35,6 +35,11 @@ class Forge(Protocol):
 
     def close(self, number: int, comment: str) -> None: ...
 
+    def pull_state(self, number: int) -> tuple[str, str | None] | None:
+        """("open" | "merged" | "closed", merge sha) of a change request, if the forge
+        keeps state of its own (the local forge's state is the store)."""
+        ...
+
 
 @dataclass
 class Services:

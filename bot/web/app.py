@@ -52,7 +52,7 @@ def create_app(
             await run_in_threadpool(lifespan_hooks[1])
 
     app = FastAPI(title="Hoist", lifespan=lifespan)
-    metrics = Metrics()
+    metrics = Metrics(services.store)
     store = services.store
 
     @app.exception_handler(StarletteHTTPException)
