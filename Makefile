@@ -24,3 +24,4 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/push_latency.py
 	$(BIN)/python bench/edit_engine.py
+	$(BIN)/python bench/crash.py
