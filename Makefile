@@ -25,3 +25,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/push_latency.py
 	$(BIN)/python bench/edit_engine.py
 	$(BIN)/python bench/crash.py
+	$(BIN)/python bench/ingest.py

@@ -70,15 +70,23 @@ class Store:
 
     def add_events(self, pushes: list[ImagePushed], received_at: float) -> int:
         """Store pushes durably; those already seen (same key) are ignored. Returns new count."""
-        added = 0
+        return self.add_event_batches([(pushes, received_at)])[0]
+
+    def add_event_batches(self, batches: list[tuple[list[ImagePushed], float]]) -> list[int]:
+        """Several webhooks' pushes in one transaction (group commit); new counts for each."""
+        counts = []
         with self._tx() as db:
-            for p in pushes:
-                cur = db.execute(
-                    "INSERT OR IGNORE INTO events VALUES (?,?,?,?,?,?,?,NULL)",
-                    (p.key, p.source, p.registry, p.repository, p.tag, p.digest, received_at),
-                )
-                added += cur.rowcount
-        return added
+            for pushes, received_at in batches:
+                added = 0
+                for p in pushes:
+                    cur = db.execute(
+                        "INSERT OR IGNORE INTO events VALUES (?,?,?,?,?,?,?,NULL)",
+                        (p.key, p.source, p.registry, p.repository, p.tag, p.digest,
+                         received_at),
+                    )
+                    added += cur.rowcount
+                counts.append(added)
+        return counts
 
     def pending_events(self) -> list[tuple[ImagePushed, float]]:
         """Unprocessed pushes with their receive time, oldest first."""
