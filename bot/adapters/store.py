@@ -13,8 +13,9 @@ from typing import Any
 
 from ulid import ULID
 
-from ..core.events import ImagePushed, PullRequestActivity
+from ..core.events import ImagePushed
 from ..core.machine import State, can_supersede, check_transition
+from .chatops_records import ChatOpsRecords
 from .records import ChangeRequest, NewPromotion, Promotion, row_to_promotion
 from .schema import SCHEMA
 
@@ -30,7 +31,7 @@ class StoreUnavailable(RuntimeError):
     """The store cannot write (disk full, read-only, locked): callers should retry later."""
 
 
-class Store:
+class Store(ChatOpsRecords):
     """One SQLite file in WAL mode; a connection per thread; every write one transaction."""
 
     def __init__(self, path: Path) -> None:
@@ -172,26 +173,6 @@ class Store:
             self._set_fields(db, pid, fields)
         return self.promotion(pid)
 
-    def quarantine(self, repository: str, digest: str, reason: str) -> None:
-        """No later push of this digest is promoted until unquarantined."""
-        with self._tx() as db:
-            db.execute("INSERT OR REPLACE INTO quarantine VALUES (?,?,?,?)",
-                       (repository, digest, reason, time.time()))
-
-    def unquarantine(self, repository: str, digest: str) -> bool:
-        """Lift a quarantine; False if there was none."""
-        with self._tx() as db:
-            return db.execute("DELETE FROM quarantine WHERE repository=? AND digest=?",
-                              (repository, digest)).rowcount > 0
-
-    def quarantined(self, repository: str, digest: str | None) -> str | None:
-        """Why this digest is quarantined, or None."""
-        if digest is None:
-            return None
-        row = self._db().execute("SELECT reason FROM quarantine WHERE repository=? AND digest=?",
-                                 (repository, digest)).fetchone()
-        return row["reason"] if row else None
-
     def due_successors(self, now: float) -> list[Promotion]:
         """Promoted promotions whose soak is over and whose next environments wait."""
         rows = self._db().execute(
@@ -286,26 +267,6 @@ class Store:
             "SELECT promotion_id FROM change_requests WHERE number=? ORDER BY id DESC LIMIT 1",
             (number,)).fetchone()
         return self.promotion(row["promotion_id"]) if row else None
-
-    def add_comments(self, comments: list[PullRequestActivity], received_at: float) -> int:
-        """Store ChatOps comments durably, once per key (the delivery id)."""
-        with self._tx() as db:
-            return sum(db.execute(
-                "INSERT OR IGNORE INTO comments VALUES (?,?,?,?,?,?,?,NULL)",
-                (c.key, c.number, c.comment_id, c.user, c.body, c.kind, received_at)).rowcount
-                for c in comments)
-
-    def pending_comments(self) -> list[PullRequestActivity]:
-        """Unprocessed comments, oldest first."""
-        rows = self._db().execute("SELECT * FROM comments WHERE processed_at IS NULL"
-                                  " ORDER BY received_at, key").fetchall()
-        return [PullRequestActivity(r["key"], r["number"], r["comment_id"], r["user"], r["body"], r["kind"])
-                for r in rows]
-
-    def comment_done(self, key: str) -> None:
-        """Mark a comment processed."""
-        with self._tx() as db:
-            db.execute("UPDATE comments SET processed_at=? WHERE key=?", (time.time(), key))
 
     def add_approval(self, pid: str, user: str) -> Promotion:
         """Record that user approves (once); KeyError if unknown, ValueError unless the
