@@ -19,8 +19,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.demo.manifests import make_manifests_repo  # noqa: E402
-from bot.demo.registry import free_port  # noqa: E402
+from bot.demo.manifests import make_manifests_repo
+from bot.demo.registry import free_port
 
 BARE_APP = """
 from fastapi import FastAPI, Request

@@ -18,13 +18,19 @@ def _git(cwd: Path, *args: str) -> str:
 
 
 def make_manifests_repo(dest: Path, registry_host: str = "localhost:5000",
-                        source: Path = EXAMPLE) -> str:
+                        source: Path = EXAMPLE, extra_files: int = 0) -> str:
     """A bare repo at dest/manifests.git holding manifests-example with its registry host
-    replaced by registry_host; returns its file:// URL."""
+    replaced by registry_host (plus `extra_files` unrelated apps, for benchmarks); returns
+    its file:// URL."""
     work = dest / "manifests-work"
     shutil.copytree(source, work)
     for path in work.rglob("*.yaml"):
         path.write_text(path.read_text().replace("localhost:5000", registry_host))
+    for i in range(extra_files):
+        other = work / "apps" / f"other-{i:05d}" / "deployment.yaml"
+        other.parent.mkdir(parents=True)
+        other.write_text(f"kind: Deployment\nmetadata: {{name: other-{i}}}\nspec:\n  template:\n"
+                         f"    spec:\n      containers:\n      - image: ghcr.io/acme/o{i}:1.0\n")
     bare = dest / "manifests.git"
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
     _git(work, "init", "-q", "-b", "main")

@@ -32,11 +32,12 @@ def wait_until(check: Callable[[], object], what: str, timeout: float = 60.0) ->
 class LocalStack:
     """A throw-away manifests repo under `root` and Hoist serving it on 127.0.0.1."""
 
-    def __init__(self, root: Path, registry_host: str) -> None:
+    def __init__(self, root: Path, registry_host: str, extra_files: int = 0) -> None:
         self.root = root
         self.token = secrets.token_urlsafe(24)
         self.settings = Settings(
-            manifests_repo=make_manifests_repo(root, registry_host), data_dir=root / "data",
+            manifests_repo=make_manifests_repo(root, registry_host, extra_files=extra_files),
+            data_dir=root / "data",
             webhook_secret=self.token, insecure_demo=True, poll_interval=0.2,
         )
         self.services: Services = build_services(self.settings)
