@@ -12,7 +12,8 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "manifests-example"
 
 def _git(cwd: Path, *args: str) -> str:
     return subprocess.run(
-        ["git", "-c", "user.name=Demo", "-c", "user.email=demo@localhost", *args],
+        ["git", "-c", "gc.auto=0", "-c", "user.name=Demo", "-c", "user.email=demo@localhost",
+         *args],
         cwd=cwd, check=True, capture_output=True, text=True,
     ).stdout
 
