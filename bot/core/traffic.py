@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import math
 
-from .manifests.nodes import ManifestError, Path, compose, get, scalar
-from .manifests.verify import verify_edit
+from .manifests.nodes import ManifestError, Node, Path, compose, get, scalar
+from .manifests.verify import Expected, verify_edit
 
 INT = "tag:yaml.org,2002:int"
+
+
+def _splice_and_verify(text: str, docs: list[Node], splices: list[tuple[int, int, str]],
+                       expected: dict[tuple[int, Path], Expected]) -> str:
+    """Replace the spans (back to front) and prove only the expected values changed."""
+    out = text
+    for start, end, value in sorted(splices, reverse=True):
+        out = out[:start] + value + out[end:]
+    verify_edit(docs, out, expected)
+    return out
 
 
 def httproute_weights(text: str, stable: str, canary: str, weight: int) -> str:
@@ -17,7 +27,7 @@ def httproute_weights(text: str, stable: str, canary: str, weight: int) -> str:
         raise ManifestError(f"weight {weight} is not between 0 and 100")
     docs = compose(text)
     splices: list[tuple[int, int, str]] = []
-    expected: dict[tuple[int, Path], str | tuple[str, str]] = {}
+    expected: dict[tuple[int, Path], Expected] = {}
     for d, root in enumerate(docs):
         kind = scalar(get(root, "kind"), text)
         if kind is None or kind.value != "HTTPRoute":
@@ -42,11 +52,7 @@ def httproute_weights(text: str, stable: str, canary: str, weight: int) -> str:
                 expected[(d, path)] = (INT, str(share))
     if not splices:
         raise ManifestError(f"no HTTPRoute rule has backendRefs {stable!r} and {canary!r}")
-    out = text
-    for start, end, value in sorted(splices, reverse=True):
-        out = out[:start] + value + out[end:]
-    verify_edit(docs, out, expected)
-    return out
+    return _splice_and_verify(text, docs, splices, expected)
 
 
 
@@ -61,7 +67,7 @@ def replica_split(text: str, stable: str, canary: str, total: int, weight: int) 
     wanted = {canary: canary_pods, stable: total - canary_pods}
     docs = compose(text)
     splices: list[tuple[int, int, str]] = []
-    expected: dict[tuple[int, Path], str | tuple[str, str]] = {}
+    expected: dict[tuple[int, Path], Expected] = {}
     for d, root in enumerate(docs):
         kind = scalar(get(root, "kind"), text)
         name = scalar(get(get(root, "metadata"), "name"), text)
@@ -75,8 +81,4 @@ def replica_split(text: str, stable: str, canary: str, total: int, weight: int) 
         expected[(d, ("spec", "replicas"))] = (INT, str(wanted[name.value]))
     if len(splices) != 2:
         raise ManifestError(f"the file needs both Deployments {stable!r} and {canary!r}")
-    out = text
-    for start, end, value in sorted(splices, reverse=True):
-        out = out[:start] + value + out[end:]
-    verify_edit(docs, out, expected)
-    return out
+    return _splice_and_verify(text, docs, splices, expected)
