@@ -71,3 +71,16 @@ def test_check_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "Traceback" not in err
     assert main(["check", "--config", str(tmp_path / "missing.yaml")]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_serve_config_flag_reads_a_local_file(tmp_path: Path) -> None:
+    from bot.adapters.git import GitRepo
+    from bot.wiring import ConfigSource
+
+    local = tmp_path / "hoist.yaml"
+    local.write_text(GOOD)
+    source = ConfigSource(GitRepo("file:///nowhere", tmp_path / "cache"), "hoist.yaml", local)
+    assert [e.name for e in source().environments] == ["dev", "prod"]
+    local.write_text(GOOD.replace("approval: manual", "approval: maybe"))
+    with pytest.raises(ConfigError, match=f"{local}:10: environments"):
+        source()
