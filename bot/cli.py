@@ -91,7 +91,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     worker = Worker(services, settings.poll_interval, settings.reconcile_interval)
     app = create_app(settings, services, worker.wake, (worker.start, worker.stop),
                      sources=build_sources_for(settings))
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    # Bounded headers and idle connections; bodies are bounded by the webhook routes.
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning",
+                h11_max_incomplete_event_size=64 * 1024, timeout_keep_alive=10)
     return 0
 
 

@@ -106,3 +106,16 @@ def test_unsigned_wrongly_signed_and_replayed_requests(client: TestClient) -> No
     for source in SOURCES:
         assert client.post(f"/webhooks/registry/{source}", content=b"{}",
                            headers={"Authorization": "Bearer wrong"}).status_code == 401
+
+
+def test_oversized_bodies_are_refused_streamed_or_declared(client: TestClient) -> None:
+    def chunks() -> Any:
+        for _ in range(40):
+            yield b" " * 65536  # 2.5 MiB, sent without a Content-Length
+
+    streamed = client.post("/webhooks/registry/distribution", content=chunks(),
+                           headers={"Authorization": "Bearer s"})
+    assert streamed.status_code == 413
+    declared = client.post("/webhooks/registry/distribution", content=b"{}",
+                           headers={"Authorization": "Bearer s", "Content-Length": "99999999"})
+    assert declared.status_code in (400, 413)

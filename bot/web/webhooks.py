@@ -28,6 +28,21 @@ MAX_BODY = 1 << 20
 _REFUSED_TYPES = ("application/x-www-form-urlencoded", "multipart/")
 
 
+async def _read_limited(request: Request) -> bytes | None:
+    """The body, or None as soon as it is known to exceed MAX_BODY (a declared
+    Content-Length, or the bytes received so far): a huge upload is never held in memory."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def webhook_router(settings: Settings, store: Store, sources: dict[str, Source],
                    metrics: Metrics, wake: Callable[[], None],
                    confirm_sns: Callable[[str], None]) -> APIRouter:
@@ -40,8 +55,8 @@ def webhook_router(settings: Settings, store: Store, sources: dict[str, Source],
             metrics.webhooks.labels(source, "bad_content_type").inc()
             return error(400, f"content type {content_type!r} is not JSON; "
                               "configure the webhook to send application/json")
-        body = await request.body()
-        if len(body) > MAX_BODY:
+        body = await _read_limited(request)
+        if body is None:
             metrics.webhooks.labels(source, "too_large").inc()
             return error(413, "body larger than 1 MiB")
         headers = lower_headers(request.headers.items())
