@@ -184,3 +184,29 @@ def test_steps_as_auto_merged_change_requests(services: Services, tmp_path: Path
         ("step-25", "merged"), ("step-100", "merged")]
     log = git(origin(services), "log", "--format=%(trailers:key=Hoist-Step,valueonly)", "main")
     assert log.split() == ["100%", "25%"]
+
+
+def test_reverts_as_auto_merged_change_requests(services: Services, tmp_path: Path) -> None:
+    text = (Path(__file__).parents[1] / "manifests-example/hoist.yaml").read_text()
+    text = text.replace(
+        "    approval: none             # merged as soon as it is proposed\n",
+        "    approval: none\n    canary:\n      step_pull_requests: true\n"
+        "      traffic: {kind: httproute, file: apps/guestbook/overlays/dev/route.yaml,\n"
+        "                stable: guestbook-stable, canary: guestbook-canary}\n"
+        "      steps: [{weight: 25}, {weight: 100}]\n"
+        "      analysis: {interval: 0s, consecutive_error_limit: 0,\n"
+        "                 health: {url: 'http://127.0.0.1:9/healthz', timeout: 1s}}\n", 1)
+    commit_file(services.git.url, "apps/guestbook/overlays/dev/route.yaml", ROUTE,
+                tmp_path / "c1")
+    commit_file(services.git.url, "hoist.yaml", text, tmp_path / "c2")
+    services.git.sync()
+    start(services)
+    for _ in range(4):
+        Worker(services).run_once()
+    assert dev(services).state is State.REVERTED  # the health endpoint never answered
+    landed = [cr.promotion_id.split("/")[1] for cr in services.store.change_requests()
+              if "/" in cr.promotion_id and cr.state == "merged"]
+    assert landed[0] == "step-25" and len([x for x in landed if x.startswith("revert-")]) == 2
+    assert git(origin(services), "show", "main:apps/guestbook/overlays/dev/route.yaml") == ROUTE
+    overlay = git(origin(services), "show", "main:apps/guestbook/overlays/dev/kustomization.yaml")
+    assert 'newTag: "1.0.0"' in overlay

@@ -203,7 +203,7 @@ def _shift_traffic(services: Services, p: Promotion, env: Environment, weight: i
         message = render.step_message(plan, p.id, weight)
         commit = services.git.commit(tip, {traffic.file: new}, message, time.time())
         if _canary(env).step_pull_requests:
-            _step_by_pull_request(services, p, env, weight, commit, message)
+            _land_by_pull_request(services, p, env, f"step-{weight}", commit, message)
             return
         if services.git.push(commit, env.branch):
             log.info("rollout.step", id=p.id, env=p.environment, weight=weight, sha=commit)
@@ -211,18 +211,19 @@ def _shift_traffic(services: Services, p: Promotion, env: Environment, weight: i
     raise RuntimeError(f"could not push the {weight}% step to {env.branch}")
 
 
-def _step_by_pull_request(services: Services, p: Promotion, env: Environment, weight: int,
+def _land_by_pull_request(services: Services, p: Promotion, env: Environment, what: str,
                           commit: str, message: str) -> None:
-    """A step as a change request that merges at once (for branches that take no pushes):
-    its record is keyed `<promotion>/step-<weight>`, so a retry finds it."""
-    key, branch = f"{p.id}/step-{weight}", f"{branch_name(p.image_key, p.environment)}-step"
+    """A step or a revert as a change request that merges at once (for branches that take
+    no pushes); its record is keyed `<promotion>/<what>`, so a retry finds it."""
+    key = f"{p.id}/{what}"
+    branch = f"{branch_name(p.image_key, p.environment)}-{what.split('-')[0]}"
     current = services.git.tip(branch)
     if not services.git.push(commit, branch, expect=current, force=True):
         raise RuntimeError(f"could not push {branch}")
     services.forge.propose(key, branch, env.branch, message.split("\n", 1)[0], message,
                            ("hoist", f"env:{p.environment}"))
     sha = services.forge.merge(key, commit, env.branch, message, env.merge_method)
-    log.info("rollout.step", id=p.id, env=p.environment, weight=weight, sha=sha, via="pr")
+    log.info("rollout.landed", id=p.id, env=p.environment, what=what, sha=sha, via="pr")
 
 
 def _fail(services: Services, p: Promotion, env: Environment,
@@ -243,7 +244,8 @@ def revert(services: Services, p: Promotion, evidence: list[str]) -> Promotion:
     assert p.plan is not None
     env = services.config().environment(p.environment)
     plan = Plan.from_json(p.plan)
-    for _ in range(5):
+    via_pull_requests = _canary(env).step_pull_requests
+    for _ in range(20):
         services.git.sync()
         commits = services.git.promotion_commits(env.branch, p.id)
         already = {render.parse_trailers(services.git.message(c)).get("Hoist-Reverts")
@@ -252,15 +254,20 @@ def revert(services: Services, p: Promotion, evidence: list[str]) -> Promotion:
             services.git.message(c)).get("Hoist-Reverts")]
         if not todo:
             break
+        # Through change requests, one revert each (each built on the then current tip).
+        batch = todo[:1] if via_pull_requests else todo
         messages = [render.revert_message(plan, p.id, c,
                                           services.git.message(c).split("\n", 1)[0], evidence)
-                    for c in todo]
+                    for c in batch]
         try:
-            head = services.git.revert(env.branch, todo, messages, time.time())
+            head = services.git.revert(env.branch, batch, messages, time.time())
         except MergeConflict as exc:
             _tell(services, p, f"Could not revert automatically: {exc}. Revert by hand.")
             return services.store.transition(p.id, State.HELD, reason=str(exc))
-        if services.git.push(head, env.branch):
+        if via_pull_requests:
+            _land_by_pull_request(services, p, env, f"revert-{batch[0][:12]}", head,
+                                  messages[0])
+        elif services.git.push(head, env.branch):
             log.info("rollout.reverted", id=p.id, env=p.environment, commits=todo, sha=head)
             break
     if p.digest:
