@@ -327,3 +327,29 @@ def test_read_only_store_answers_503_and_stores_nothing(
     # The sender retries once the store is writable again, and the push is taken.
     assert client.post("/webhooks/registry/distribution", content=body,
                        headers={"Authorization": "Bearer s"}).status_code == 202
+
+
+def test_registry_unreachable_while_resolving_keeps_the_promotion_for_later(
+        services: Services) -> None:
+    from bot.adapters.registry import RegistryError
+    from tests.support import FakeRegistry
+
+    class Flaky(FakeRegistry):
+        down = True
+
+        def resolve(self, image: str, tag: str) -> str:
+            if self.down:
+                raise RegistryError("localhost:5000 unreachable: ConnectError")
+            return super().resolve(image, tag)
+
+    registry = Flaky({})
+    services.registry = registry  # type: ignore[assignment]
+    run(services, ImagePushed("dockerhub", "h2", "localhost:5000", "acme/guestbook", "1.4.4",
+                              None))
+    [dev] = services.store.promotions()
+    assert dev.state is State.RECEIVED  # nothing lost, nothing half-done
+    assert git(origin(services), "branch", "--list", "hoist/*") == ""
+    registry.down = False
+    Worker(services).run_once()
+    dev = services.store.promotion(dev.id)
+    assert dev.state is State.PROMOTED and dev.digest == "sha256:" + "f" * 64
