@@ -162,20 +162,25 @@ def test_prometheus_down_mid_analysis_reverts(
     assert "Prometheus unreachable" in (dev(services).reason or "")
 
 
-def test_steps_as_auto_merged_change_requests(services: Services, tmp_path: Path) -> None:
-    # No Prometheus here: a canary without checks walks its steps through change requests.
+def _steps_by_change_request(services: Services, tmp_path: Path, analysis: str) -> None:
+    """dev canaries 25% → 100% through an HTTPRoute, each step an auto-merged change
+    request; no Prometheus."""
     text = (Path(__file__).parents[1] / "manifests-example/hoist.yaml").read_text()
     text = text.replace(
         "    approval: none             # merged as soon as it is proposed\n",
         "    approval: none\n    canary:\n      step_pull_requests: true\n"
         "      traffic: {kind: httproute, file: apps/guestbook/overlays/dev/route.yaml,\n"
         "                stable: guestbook-stable, canary: guestbook-canary}\n"
-        "      steps: [{weight: 25}, {weight: 100}]\n      analysis: {interval: 0s}\n", 1)
+        f"      steps: [{{weight: 25}}, {{weight: 100}}]\n      analysis: {analysis}\n", 1)
     commit_file(services.git.url, "apps/guestbook/overlays/dev/route.yaml", ROUTE,
                 tmp_path / "c1")
     commit_file(services.git.url, "hoist.yaml", text, tmp_path / "c2")
     services.git.sync()
     start(services)
+
+
+def test_steps_as_auto_merged_change_requests(services: Services, tmp_path: Path) -> None:
+    _steps_by_change_request(services, tmp_path, "{interval: 0s}")
     for _ in range(6):
         Worker(services).run_once()
     assert dev(services).state is State.PROMOTED
@@ -187,20 +192,9 @@ def test_steps_as_auto_merged_change_requests(services: Services, tmp_path: Path
 
 
 def test_reverts_as_auto_merged_change_requests(services: Services, tmp_path: Path) -> None:
-    text = (Path(__file__).parents[1] / "manifests-example/hoist.yaml").read_text()
-    text = text.replace(
-        "    approval: none             # merged as soon as it is proposed\n",
-        "    approval: none\n    canary:\n      step_pull_requests: true\n"
-        "      traffic: {kind: httproute, file: apps/guestbook/overlays/dev/route.yaml,\n"
-        "                stable: guestbook-stable, canary: guestbook-canary}\n"
-        "      steps: [{weight: 25}, {weight: 100}]\n"
-        "      analysis: {interval: 0s, consecutive_error_limit: 0,\n"
-        "                 health: {url: 'http://127.0.0.1:9/healthz', timeout: 1s}}\n", 1)
-    commit_file(services.git.url, "apps/guestbook/overlays/dev/route.yaml", ROUTE,
-                tmp_path / "c1")
-    commit_file(services.git.url, "hoist.yaml", text, tmp_path / "c2")
-    services.git.sync()
-    start(services)
+    _steps_by_change_request(services, tmp_path,
+                             "{interval: 0s, consecutive_error_limit: 0, health: "
+                             "{url: 'http://127.0.0.1:9/healthz', timeout: 1s}}")
     for _ in range(4):
         Worker(services).run_once()
     assert dev(services).state is State.REVERTED  # the health endpoint never answered
