@@ -44,6 +44,16 @@ def service_for(tmp_path: Path, registry_host: str, policy: str = "",
     return service, Path(url.removeprefix("file://")), token
 
 
+def registry_for(service: ServiceProcess, tmp_path: Path, port: int, token: str,
+                 stop_after: Any, htpasswd: Path | None = None) -> LocalRegistry:
+    """A started docker-registry notifying the service, stopped after the test."""
+    registry = LocalRegistry(tmp_path / "registry", port,
+                             f"{service.url}/webhooks/registry/distribution", token, htpasswd)
+    registry.start()
+    stop_after(registry)
+    return registry
+
+
 @pytest.fixture
 def stop_after() -> Any:
     started: list[Any] = []
@@ -59,10 +69,7 @@ def test_real_registry_push_becomes_promotions(tmp_path: Path, stop_after: Any) 
     service, origin, token = service_for(tmp_path, f"localhost:{reg_port}")
     service.start()
     stop_after(service)
-    registry = LocalRegistry(tmp_path / "registry", reg_port,
-                             f"{service.url}/webhooks/registry/distribution", token)
-    registry.start()
-    stop_after(registry)
+    registry = registry_for(service, tmp_path, reg_port, token, stop_after)
     digest = write_oci_layout(tmp_path / "layout", "1.4.2", "guestbook 1.4.2")
     registry.push(tmp_path / "layout", "1.4.2", "acme/guestbook")
 
@@ -143,11 +150,8 @@ def test_burst_to_authenticated_registry_coalesces_into_one_digest_pinned_promot
         {"HOIST_REGISTRY_AUTH": auth})
     service.start()
     stop_after(service)
-    registry = LocalRegistry(tmp_path / "registry", reg_port,
-                             f"{service.url}/webhooks/registry/distribution", token,
-                             write_htpasswd(tmp_path / "htpasswd", "ci", "s3cret"))
-    registry.start()
-    stop_after(registry)
+    registry = registry_for(service, tmp_path, reg_port, token, stop_after,
+                            write_htpasswd(tmp_path / "htpasswd", "ci", "s3cret"))
     write_oci_layout(tmp_path / "a", "1.4.2", "guestbook 1.4.2")
     newer = write_oci_layout(tmp_path / "b", "1.4.3", "guestbook 1.4.3")
     registry.push(tmp_path / "a", "1.4.2", "acme/guestbook", creds="ci:s3cret")
@@ -193,10 +197,7 @@ def test_registry_push_to_github_pull_request_approved_by_two_writers(
     double.permissions.update(rita="read", bob="write", carol="write")
     service.start()
     stop_after(service)
-    registry = LocalRegistry(tmp_path / "registry", reg_port,
-                             f"{service.url}/webhooks/registry/distribution", token)
-    registry.start()
-    stop_after(registry)
+    registry = registry_for(service, tmp_path, reg_port, token, stop_after)
     write_oci_layout(tmp_path / "layout", "1.4.2", "guestbook 1.4.2")
     registry.push(tmp_path / "layout", "1.4.2", "acme/guestbook")
 
