@@ -1,0 +1,128 @@
+"""The Helm chart, rendered by the Helm SDK, linted, and validated against Kubernetes schemas."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import helm_python as helm
+import kubernetes_validate
+import pytest
+import yaml
+
+CHART = Path(__file__).resolve().parent.parent / "helm" / "hoist"
+VALUE_SETS = sorted((CHART / "ci").glob("*-values.yaml"))
+KUBERNETES = "1.30.0"
+
+
+def values(path: Path) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(path.read_text())
+    return loaded
+
+
+def render(given: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The chart's objects as {kind: object} (one of each kind here)."""
+    manifests = helm.Chart.load(CHART).render(given, name="hoist", namespace="ops", is_install=True)
+    objects: dict[str, dict[str, Any]] = {}
+    for path, text in manifests.items():
+        if path.endswith(".yaml"):
+            for doc in yaml.safe_load_all(text):
+                if doc:
+                    assert doc["kind"] not in objects, f"two {doc['kind']} objects"
+                    objects[doc["kind"]] = doc
+    return objects
+
+
+def test_there_are_several_value_sets() -> None:
+    assert len(VALUE_SETS) >= 3
+
+
+@pytest.mark.parametrize("path", VALUE_SETS, ids=lambda p: p.stem)
+def test_every_value_set_lints_strictly(path: Path) -> None:
+    report = helm.lint(CHART, values(path), strict=True, kube_version=f"v{KUBERNETES}")
+    problems = [m for m in report["messages"] if m["severity"] >= 2]
+    assert report["errors"] == [] and problems == []
+
+
+@pytest.mark.parametrize("path", VALUE_SETS, ids=lambda p: p.stem)
+def test_every_rendered_object_is_valid_kubernetes(path: Path) -> None:
+    objects = render(values(path))
+    for kind, obj in objects.items():
+        if kind == "ServiceMonitor":  # a CRD: kubernetes-validate knows only built-in kinds
+            assert obj["apiVersion"] == "monitoring.coreos.com/v1"
+            continue
+        kubernetes_validate.validate(obj, KUBERNETES, strict=True)
+
+
+@pytest.mark.parametrize("path", VALUE_SETS, ids=lambda p: p.stem)
+def test_the_pod_is_locked_down(path: Path) -> None:
+    pod = render(values(path))["Deployment"]["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert pod["automountServiceAccountToken"] is False
+    (container,) = pod["containers"]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    mounts = {m["mountPath"] for m in container["volumeMounts"]}
+    assert {"/var/lib/hoist", "/tmp"} <= mounts  # the only writable places
+    assert container["resources"]["limits"]["memory"]
+
+
+def test_minimal_install_keeps_the_store_on_a_volume_and_secrets_in_a_secret() -> None:
+    objects = render(values(CHART / "ci" / "minimal-values.yaml"))
+    assert {"Deployment", "Service", "ServiceAccount", "ConfigMap", "Secret",
+            "PersistentVolumeClaim", "PodDisruptionBudget"} <= objects.keys()
+    assert "Ingress" not in objects and "ServiceMonitor" not in objects
+    assert objects["Secret"]["stringData"] == {"HOIST_WEBHOOK_SECRET": "change-me"}
+    config = objects["ConfigMap"]["data"]
+    assert config["HOIST_MANIFESTS_REPO"] == "https://git.example.com/acme/manifests.git"
+    assert "change-me" not in yaml.safe_dump(config)  # secrets stay out of the ConfigMap
+    volumes = objects["Deployment"]["spec"]["template"]["spec"]["volumes"]
+    assert {"name": "data", "persistentVolumeClaim": {"claimName": "hoist"}} in volumes
+    assert objects["Deployment"]["spec"]["strategy"] == {"type": "Recreate"}
+
+
+def test_existing_secret_is_used_instead_of_rendering_one() -> None:
+    objects = render(values(CHART / "ci" / "github-app-values.yaml"))
+    assert "Secret" not in objects
+    container = objects["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+    assert {"secretRef": {"name": "hoist-credentials"}} in container["envFrom"]
+    assert container["image"].endswith("hoist:0.1.0@sha256:" + "0" * 64)
+    assert objects["ConfigMap"]["data"]["HOIST_GITHUB_APP_ID"] == "123456"
+
+
+def test_full_install_renders_ingress_service_monitor_and_mounted_config() -> None:
+    objects = render(values(CHART / "ci" / "full-values.yaml"))
+    assert objects["Ingress"]["spec"]["rules"][0]["host"] == "hoist.example.com"
+    assert objects["ServiceMonitor"]["spec"]["endpoints"][0]["path"] == "/metrics"
+    assert "PersistentVolumeClaim" not in objects and "ServiceAccount" not in objects
+    pod = objects["Deployment"]["spec"]["template"]["spec"]
+    assert "--config=/etc/hoist/hoist.yaml" in pod["containers"][0]["args"]
+    hoist_yaml = yaml.safe_load(objects["ConfigMap"]["data"]["hoist.yaml"])
+    assert hoist_yaml["environments"][0]["name"] == "dev"
+
+
+@pytest.mark.parametrize(("given", "reason"), [
+    ({"secrets": {"webhookSecret": "s"}}, "config.manifestsRepo is required"),
+    ({"config": {"manifestsRepo": "https://x/y.git"}}, "webhookSecret (or existingSecret) is required"),
+])
+def test_missing_required_settings_fail_with_a_reason(given: dict[str, Any], reason: str) -> None:
+    with pytest.raises(helm.HelmError, match=re.escape(reason)):
+        render(given)
+
+
+@pytest.mark.parametrize("wrong", [
+    {"replicaCount": 2},
+    {"securityContext": {"readOnlyRootFilesystem": False}},
+    {"config": {"manifestsRepo": "x", "extraEnv": {"PATH": "/tmp"}}},
+    {"config": {"manifestsRepo": "x", "logFormat": "xml"}},
+    {"unknownKey": True},
+])
+def test_values_schema_refuses_unsafe_or_unknown_values(wrong: dict[str, Any]) -> None:
+    given = {"secrets": {"webhookSecret": "s"}, "config": {"manifestsRepo": "x"}} | wrong
+    with pytest.raises(helm.HelmError):
+        helm.Chart.load(CHART).validate_schema(given)
