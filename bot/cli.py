@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -125,21 +127,34 @@ def _edit_command(name: str, args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from .adapters.git import GitError, log_messages
-    from .core.audit import audit_entries, format_entry, select
+    from .adapters.git import GitError, branch_refs, log_messages, show_file
+    from .core.audit import audit_entries, format_table, parse_since, select
+    from .core.config import ConfigError, load_config
 
     repo = Path(args.repo)
     if not repo.is_dir():
         raise UsageError(f"{repo}: not a directory")
     try:
-        entries = select(audit_entries(log_messages(repo, args.ref)), args.env, args.image,
-                         args.since)
+        since = parse_since(args.since) if args.since else None
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    refs = [args.ref] if args.ref else []
+    if not refs:  # every environment's branch that hoist.yaml names, else HEAD
+        text = show_file(repo, "HEAD", os.environ.get("HOIST_CONFIG") or "hoist.yaml")
+        with contextlib.suppress(ConfigError):
+            config = load_config(text, "hoist.yaml") if text else None
+            refs = branch_refs(repo, [e.branch for e in config.environments]) if config else []
+    try:
+        entries = select(audit_entries(log_messages(repo, refs or ["HEAD"])), args.env, args.image,
+                         since)
     except GitError as exc:
         raise UsageError(f"{repo}: {exc}") from None
     # A readable table on a terminal, JSON lines for programs (or with --json).
-    table = sys.stdout.isatty() and not args.json
-    for entry in entries:
-        print(format_entry(entry) if table else json.dumps(entry.to_json()))
+    if sys.stdout.isatty() and not args.json:
+        print(format_table(entries) if entries else "no promotions found")
+    else:
+        for entry in entries:
+            print(json.dumps(entry.to_json()))
     return 0
 
 
@@ -188,7 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = sub.add_parser("audit", help="promotion history from a manifests repo's git log")
     audit.add_argument("--repo", required=True, help="a local clone (or bare repository)")
-    audit.add_argument("--ref", default="HEAD", help="branch or commit to read (default HEAD)")
+    audit.add_argument("--ref", help="branch or commit to read (default: every environment's "
+                       "branch in hoist.yaml, else HEAD)")
     audit.add_argument("--env", help="only this environment")
     audit.add_argument("--image", help="only images whose reference contains this")
     audit.add_argument("--since", help="only promotions on or after this ISO date")

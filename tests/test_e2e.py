@@ -18,6 +18,7 @@ import pytest
 
 from bot.demo.manifests import EXAMPLE, distribution_envelope, make_manifests_repo
 from bot.demo.registry import LocalRegistry, free_port, write_oci_layout
+from tests.audit_check import assert_audit_reads_back
 from tests.support import FIXTURES, ServiceProcess, git, need, wait_for, write_htpasswd
 
 PROD_FILE = "apps/guestbook/overlays/prod/kustomization.yaml"
@@ -99,6 +100,7 @@ def test_real_registry_push_becomes_promotions(tmp_path: Path, stop_after: Any) 
     assert f"digest: {digest}" in git(origin, "show", f"main:{PROD_FILE}")
     assert "Hoist-Approved-By: alice" in git(origin, "log", "-1", "--format=%B", "main")
     assert len(git(origin, "log", "--format=%H", "main").split()) == 4  # initial + 3 envs
+    assert assert_audit_reads_back(origin, service.promotions()) == 3
 
 
 @pytest.mark.e2e
@@ -229,6 +231,7 @@ def test_registry_push_to_github_pull_request_approved_by_two_writers(
     assert "Hoist-Approved-By: bob, carol\n" in message
     assert "Hoist-Environment: prod\n" in message
     wait_for(lambda: service.promotion_in("prod", "promoted"), "prod promoted")
+    assert assert_audit_reads_back(origin, service.promotions()) == 3
 
 
 @pytest.mark.e2e

@@ -14,6 +14,7 @@ from bot.core.machine import State
 from bot.flows.approve import NotApprovable, approve
 from bot.flows.services import Services
 from bot.worker import Worker
+from tests.audit_check import assert_audit_reads_back
 from tests.support import git
 
 DIGEST = "sha256:" + "c" * 64
@@ -251,10 +252,13 @@ def test_audit_reads_the_trailers_back(services: Services,
     assert main(["audit", "--repo", origin(services), "--since", "2999"]) == 0
     assert capsys.readouterr().out == ""
     from bot.adapters.git import log_messages
-    from bot.core.audit import audit_entries, format_entry
+    from bot.core.audit import audit_entries, format_table
 
-    line = format_entry(audit_entries(log_messages(Path(origin(services))))[0])
-    assert "approved by alice, bob" in line and f"1.0.0 → 1.4.2@{DIGEST}" in line
+    header, prod_row, *_ = format_table(audit_entries(log_messages(Path(origin(services))))).splitlines()
+    assert header.split()[:3] == ["TIME", "ENV", "IMAGE"]
+    assert "alice, bob" in prod_row and f"1.0.0 → 1.4.2@{DIGEST}" in prod_row
+    assert main(["audit", "--repo", origin(services), "--since", "last tuesday"]) == 2
+    assert assert_audit_reads_back(origin(services), services.store.promotions()) == 3
     assert main(["audit", "--repo", "/nonexistent"]) == 2
     assert main(["audit", "--repo", str(Path(origin(services)).parent)]) == 2
 

@@ -16,6 +16,7 @@ from bot.core.events import ImagePushed
 from bot.core.machine import State
 from bot.flows.services import Services
 from bot.worker import Worker
+from tests.audit_check import assert_audit_reads_back
 from tests.prometheus_stack import CanaryApp, Prometheus
 from tests.support import commit_file, git, need, wait_for
 
@@ -115,6 +116,7 @@ def test_healthy_canary_walks_every_step_and_is_promoted(
     # The next environment starts once dev is promoted (and waits for its approval).
     wait_for(lambda: {p.environment: p.state for p in services.store.promotions()} ==
              {"dev": State.PROMOTED, "staging": State.PROPOSED}, "staging proposed")
+    assert assert_audit_reads_back(origin(services), services.store.promotions()) == 3  # + 2 steps
 
 
 @pytest.mark.e2e
@@ -145,6 +147,7 @@ def test_breach_is_reverted_in_git_with_evidence_and_the_digest_quarantined(
     start(services, key="again")  # the same digest pushed again is not promoted
     time.sleep(1.5)
     assert len([p for p in services.store.promotions() if p.environment == "dev"]) == 1
+    assert assert_audit_reads_back(origin(services), services.store.promotions()) == 6
     with capsys.disabled():
         print(f"\n[rollout] breach visible -> revert pushed: {reverted_at - breach_seen:.2f} s")
 
@@ -160,6 +163,7 @@ def test_prometheus_down_mid_analysis_reverts(
     prometheus.stop()
     wait_for(lambda: dev(services).state is State.REVERTED, "the revert", 60)
     assert "Prometheus unreachable" in (dev(services).reason or "")
+    assert assert_audit_reads_back(origin(services), services.store.promotions()) >= 2
 
 
 def _steps_by_change_request(services: Services, tmp_path: Path, analysis: str) -> None:
@@ -189,6 +193,8 @@ def test_steps_as_auto_merged_change_requests(services: Services, tmp_path: Path
         ("step-25", "merged"), ("step-100", "merged")]
     log = git(origin(services), "log", "--format=%(trailers:key=Hoist-Step,valueonly)", "main")
     assert log.split() == ["100%", "25%"]
+    # dev's promotion and two steps, then staging's promotion.
+    assert assert_audit_reads_back(origin(services), services.store.promotions()) == 4
 
 
 def test_reverts_as_auto_merged_change_requests(services: Services, tmp_path: Path) -> None:
@@ -204,3 +210,4 @@ def test_reverts_as_auto_merged_change_requests(services: Services, tmp_path: Pa
     assert git(origin(services), "show", "main:apps/guestbook/overlays/dev/route.yaml") == ROUTE
     overlay = git(origin(services), "show", "main:apps/guestbook/overlays/dev/kustomization.yaml")
     assert 'newTag: "1.0.0"' in overlay
+    assert assert_audit_reads_back(origin(services), services.store.promotions()) == 4

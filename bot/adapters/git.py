@@ -6,6 +6,7 @@ import base64
 import os
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -242,11 +243,11 @@ class GitRepo:
         return [line for line in out.splitlines() if line]
 
 
-def log_messages(repo: Path, ref: str = "HEAD") -> list[tuple[str, str, str, str]]:
-    """(sha, ISO date, author, message) of every commit reachable from ref in a local
-    repository (bare or not), newest first."""
+def log_messages(repo: Path, refs: Sequence[str] = ("HEAD",)) -> list[tuple[str, str, str, str]]:
+    """(sha, ISO date, author, message) of every commit reachable from any of refs in a local
+    repository (bare or not), newest first, each once."""
     result = subprocess.run(
-        ["git", "-C", str(repo), "log", "--format=%H%x00%aI%x00%an%x00%B%x1e", ref],
+        ["git", "-C", str(repo), "log", "--format=%H%x00%aI%x00%an%x00%B%x1e", *refs, "--"],
         capture_output=True, text=True, check=False,
     )
     if result.returncode != 0:
@@ -258,6 +259,25 @@ def log_messages(repo: Path, ref: str = "HEAD") -> list[tuple[str, str, str, str
         if len(fields) == 4:
             records.append((fields[0], fields[1], fields[2], fields[3]))
     return records
+
+
+def show_file(repo: Path, ref: str, path: str) -> str | None:
+    """A file's text at ref in a local repository, or None when it is not there."""
+    result = subprocess.run(["git", "-C", str(repo), "show", f"{ref}:{path}"],
+                            capture_output=True, text=True, check=False)
+    return result.stdout if result.returncode == 0 else None
+
+
+def branch_refs(repo: Path, branches: Sequence[str]) -> list[str]:
+    """For each branch, the local branch or else origin's copy of it, when one exists."""
+    found = []
+    for branch in dict.fromkeys(branches):
+        for ref in (f"refs/heads/{branch}", f"refs/remotes/origin/{branch}"):
+            if subprocess.run(["git", "-C", str(repo), "rev-parse", "--verify", "-q", ref],
+                              capture_output=True, check=False).returncode == 0:
+                found.append(ref)
+                break
+    return found
 
 
 def _redact(text: str, url: str) -> str:

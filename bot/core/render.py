@@ -18,6 +18,7 @@ TRAILER_KEYS = (
     "Hoist-Step",
     "Hoist-Approved-By",
     "Hoist-Reverts",
+    "Hoist-Evidence",
 )
 _TRAILER_RE = re.compile(r"^(Hoist-[A-Za-z-]+):\s*(.*)$")
 
@@ -92,17 +93,20 @@ def gate(approval: Approval) -> str:
         " (comment `/hoist approve`)"
 
 
-def parse_trailers(message: str) -> dict[str, str]:
-    """Hoist trailers of a commit message (the last paragraph), by key."""
+def parse_trailer_lists(message: str) -> dict[str, list[str]]:
+    """Hoist trailers of a commit message (the last paragraph), every value of each key."""
     paragraphs = [p for p in message.strip().split("\n\n") if p.strip()]
-    if not paragraphs:
-        return {}
-    found = {}
-    for line in paragraphs[-1].splitlines():
+    found: dict[str, list[str]] = {}
+    for line in paragraphs[-1].splitlines() if paragraphs else ():
         match = _TRAILER_RE.match(line.strip())
         if match:
-            found[match.group(1)] = match.group(2).strip()
+            found.setdefault(match.group(1), []).append(match.group(2).strip())
     return found
+
+
+def parse_trailers(message: str) -> dict[str, str]:
+    """Hoist trailers of a commit message, the last value of each key."""
+    return {key: values[-1] for key, values in parse_trailer_lists(message).items()}
 
 
 def unified_diff(path: str, before: str, after: str) -> str:
