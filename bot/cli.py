@@ -145,7 +145,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
             config = load_config(text, "hoist.yaml") if text else None
             refs = branch_refs(repo, [e.branch for e in config.environments]) if config else []
     try:
-        entries = select(audit_entries(log_messages(repo, refs or ["HEAD"])), args.env, args.image,
+        entries = select(audit_entries(log_messages(repo, *refs)), args.env, args.image,
                          since)
     except GitError as exc:
         raise UsageError(f"{repo}: {exc}") from None

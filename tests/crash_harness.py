@@ -36,7 +36,7 @@ def run_crash_harness(root: Path, pushes: int, kills: int, seed: int = 7) -> Cra
     rng = random.Random(seed)
     source = root / "example"
     shutil.copytree(EXAMPLE, source)
-    config = source / "hoist.yaml"
+    config = source / "demo" / "hoist.yaml"
     config.write_text(config.read_text().replace("approval: manual", "approval: none"))
     reg_port = free_port()
     url = make_manifests_repo(root / "origin", f"localhost:{reg_port}", source)

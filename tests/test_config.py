@@ -21,8 +21,8 @@ environments:
 """
 
 
-def test_example_config_is_valid() -> None:
-    text = (ROOT / "manifests-example" / "hoist.yaml").read_text()
+def test_demo_config_is_valid() -> None:
+    text = (ROOT / "manifests-example" / "demo" / "hoist.yaml").read_text()
     config = load_config(text)
     assert [e.name for e in config.environments] == ["dev", "staging", "prod"]
     assert config.images["guestbook"].pin == "tag@digest"

@@ -30,7 +30,7 @@ def service_for(tmp_path: Path, registry_host: str, policy: str = "",
                 approval: str = "manual") -> tuple[ServiceProcess, Path, str]:
     source = tmp_path / "example"
     shutil.copytree(EXAMPLE, source)
-    hoist_yaml = source / "hoist.yaml"
+    hoist_yaml = source / "demo" / "hoist.yaml"
     hoist_yaml.write_text(hoist_yaml.read_text().replace(
         "    pin: tag@digest", f"    pin: tag@digest\n{policy}").replace(
         "    approval: manual", f"    approval: {approval}"))

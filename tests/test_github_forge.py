@@ -34,7 +34,7 @@ def double(services: Services) -> Iterator[GitHubDouble]:
 @pytest.fixture
 def gh(services: Services, double: GitHubDouble, tmp_path: Path) -> Services:
     """Services whose forge is GitHub (the double); prod needs two writers."""
-    text = (Path(__file__).parents[1] / "manifests-example/hoist.yaml").read_text()
+    text = (Path(__file__).parents[1] / "manifests-example/demo/hoist.yaml").read_text()
     text = text.replace("    approval: manual", "    approval: {required: 2, permission: write}")
     commit_file(services.git.url, "hoist.yaml", text, tmp_path / "cfg")
     services.git.sync()
@@ -217,7 +217,7 @@ def test_abort_during_rollout_reverts_in_git_and_quarantines(
     from tests.prometheus_stack import CanaryApp
 
     app = CanaryApp("1.0.0")  # never runs the new version: the rollout waits for sync
-    text = (Path(__file__).parents[1] / "manifests-example/hoist.yaml").read_text()
+    text = (Path(__file__).parents[1] / "manifests-example/demo/hoist.yaml").read_text()
     text = text.replace("    approval: manual", "    approval: manual\n    canary:\n"
                         "      analysis:\n        interval: 0s\n"
                         f"        health: {{url: 'http://{app.address}/healthz', "

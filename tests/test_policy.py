@@ -5,7 +5,7 @@ from bot.core.policy import first_environments, matching_images, next_environmen
 from bot.core.tags import compare_tags, decide_tag, is_downgrade, newest
 from tests.support import ROOT
 
-CONFIG = load_config((ROOT / "manifests-example" / "hoist.yaml").read_text())
+CONFIG = load_config((ROOT / "manifests-example" / "demo" / "hoist.yaml").read_text())
 IMAGE = CONFIG.images["guestbook"]
 DIGEST = "sha256:" + "a" * 64
 

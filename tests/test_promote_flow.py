@@ -165,6 +165,7 @@ def test_git_reads_many_files_and_greps_a_commit(services: Services) -> None:
     assert texts["hoist.yaml"] == repo.read(base, "hoist.yaml")
     assert repo.grep_files(base, "acme/guestbook", ["apps/guestbook/overlays/"]) == [
         "apps/guestbook/overlays/dev/kustomization.yaml",
+        "apps/guestbook/overlays/prod-canary/kustomization.yaml",
         "apps/guestbook/overlays/prod/kustomization.yaml",
         "apps/guestbook/overlays/staging/kustomization.yaml"]
 
@@ -172,7 +173,7 @@ def test_git_reads_many_files_and_greps_a_commit(services: Services) -> None:
 def _config_with(services: Services, tmp_path: Path, extra: str) -> None:
     from tests.support import commit_file
 
-    text = (Path(__file__).parents[1] / "manifests-example/hoist.yaml").read_text()
+    text = (Path(__file__).parents[1] / "manifests-example/demo/hoist.yaml").read_text()
     text = text.replace("    pin: tag@digest", f"    pin: tag@digest\n{extra}")
     commit_file(services.git.url, "hoist.yaml", text, tmp_path / "cfg")
     services.git.sync()

@@ -19,6 +19,7 @@ from bot.worker import Worker
 from tests.audit_check import assert_audit_reads_back
 from tests.prometheus_stack import CanaryApp, Prometheus
 from tests.support import commit_file, git, need, wait_for
+from tests.test_telemetry import sample
 
 DIGEST = "sha256:" + "e" * 64
 ROUTE = """\
@@ -106,8 +107,15 @@ def test_healthy_canary_walks_every_step_and_is_promoted(
         stack: tuple[Services, CanaryApp, Prometheus]) -> None:
     services, app, _ = stack
     app.version = "1.4.2"  # the cluster runs what was merged
+    steps = sample("hoist_canary_step_seconds_count", environment="dev", outcome="passed")
+    passes = sample("hoist_analysis_verdicts_total", environment="dev", check="error-rate",
+                    outcome="pass")
     start(services)
     wait_for(lambda: dev(services) and dev(services).state is State.PROMOTED, "dev promoted", 60)
+    # Both steps' durations and every check's verdicts are on /metrics.
+    assert sample("hoist_canary_step_seconds_count", environment="dev", outcome="passed") == steps + 2
+    assert sample("hoist_analysis_verdicts_total", environment="dev", check="error-rate",
+                  outcome="pass") > passes
     log = git(origin(services), "log", "--format=%s%n%(trailers:key=Hoist-Step)", "main")
     assert "chore(deploy): canary guestbook 1.4.2 at 50% in dev\nHoist-Step: 50%" in log
     assert "chore(deploy): canary guestbook 1.4.2 at 100% in dev\nHoist-Step: 100%" in log
@@ -169,7 +177,7 @@ def test_prometheus_down_mid_analysis_reverts(
 def _steps_by_change_request(services: Services, tmp_path: Path, analysis: str) -> None:
     """dev canaries 25% → 100% through an HTTPRoute, each step an auto-merged change
     request; no Prometheus."""
-    text = (Path(__file__).parents[1] / "manifests-example/hoist.yaml").read_text()
+    text = (Path(__file__).parents[1] / "manifests-example/demo/hoist.yaml").read_text()
     text = text.replace(
         "    approval: none             # merged as soon as it is proposed\n",
         "    approval: none\n    canary:\n      step_pull_requests: true\n"

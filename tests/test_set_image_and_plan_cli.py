@@ -36,11 +36,12 @@ def test_set_image_edits_every_reference_in_place(example: Path,
     changed = sorted(k for k in before if before[k] != after[k])
     assert changed == ["apps/guestbook/base/deployment.yaml",
                        "apps/guestbook/overlays/dev/kustomization.yaml",
+                       "apps/guestbook/overlays/prod-canary/kustomization.yaml",
                        "apps/guestbook/overlays/prod/kustomization.yaml",
                        "apps/guestbook/overlays/staging/kustomization.yaml"]
     dev = "apps/guestbook/overlays/dev/kustomization.yaml"
     assert after[dev] == before[dev].replace(b'"1.0.0"', b'"1.2.3"')
-    assert capsys.readouterr().out.count(": updated") == 4
+    assert capsys.readouterr().out.count(": updated") == 5
     # Nothing left to do is still success.
     assert main(["set-image", str(example), "--image", f"{IMAGE}=:1.2.3"]) == 0
     assert snapshot(example) == after
@@ -104,7 +105,7 @@ def test_plan_prints_the_diff_per_environment_and_writes_nothing(
                  f"{IMAGE}:1.5.0@{DIGEST}"]) == 0
     out = capsys.readouterr().out
     assert "# dev: guestbook 1.0.0 -> 1.5.0@" in out
-    assert "(approval: 1 approval from people with write permission" in out
+    assert "(approval: 2 approvals from people with write permission" in out
     assert out.count('+    newTag: "1.5.0"   # managed by Hoist') == 3
     assert snapshot(example) == before
     assert main(["plan", "--config", str(example / "hoist.yaml"), "--image",

@@ -92,7 +92,7 @@ def test_notifications_retry_and_never_raise() -> None:
 
 
 def _config(services: Services, tmp_path: Path, dev_extra: str) -> None:
-    text = (Path(__file__).parents[1] / "manifests-example/hoist.yaml").read_text()
+    text = (Path(__file__).parents[1] / "manifests-example/demo/hoist.yaml").read_text()
     text = text.replace("    approval: none             # merged as soon as it is proposed\n",
                         "    approval: none\n" + dev_extra, 1)
     commit_file(services.git.url, "hoist.yaml", text, tmp_path / "cfg")
@@ -130,8 +130,9 @@ def test_freeze_window_holds_promotions_where_they_are(services: Services,
 @respx.mock
 def test_rollout_waits_for_argocd_to_sync_our_commit(services: Services,
                                                      tmp_path: Path) -> None:
+    # The Application's name is made from the image key and the environment: guestbook-dev.
     _config(services, tmp_path, "    sync: {argocd: {server: 'https://argocd.test', "
-                                "app: guestbook-dev}, timeout: 60s}\n")
+                                "app: '{image_key}-{env}'}, timeout: 60s}\n")
     route = respx.get(APP)
     route.mock(return_value=httpx.Response(200, json=app_json("0" * 40, "OutOfSync",
                                                               "Running", "Progressing")))

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import httpx
 
+from ..telemetry import MeteredTransport
+
 
 class ArgoCdError(RuntimeError):
     """Argo CD could not be asked (unreachable, 5xx, timeout) or refused (401/403/404)."""
@@ -24,7 +26,8 @@ class ArgoCdClient:
                  transport: httpx.BaseTransport | None = None) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.server = server.rstrip("/")
-        self.http = httpx.Client(timeout=timeout, headers=headers, transport=transport)
+        self.http = httpx.Client(timeout=timeout, headers=headers,
+                                 transport=MeteredTransport("argocd", transport))
 
     def status(self, app: str, refresh: bool = False) -> AppStatus:
         """The application's sync and health (`?refresh=normal` right after our commit)."""

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import structlog
 
+from ..telemetry import timed_call
+
 log = structlog.get_logger()
 
 
@@ -52,12 +54,13 @@ class GitRepo:
              input: str | None = None) -> subprocess.CompletedProcess[str]:
         full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **self._auth_env,
                     **(env or {})}
-        result = subprocess.run(
-            ["git", "-C", str(self.path), *args], capture_output=True, text=True,
-            env=full_env, input=input, check=False,
-        )
-        if check and result.returncode != 0:
-            raise GitError(f"git {args[0]} failed: {_redact(result.stderr.strip(), self.url)}")
+        with timed_call("git", args[0]):
+            result = subprocess.run(
+                ["git", "-C", str(self.path), *args], capture_output=True, text=True,
+                env=full_env, input=input, check=False,
+            )
+            if check and result.returncode != 0:
+                raise GitError(f"git {args[0]} failed: {_redact(result.stderr.strip(), self.url)}")
         return result
 
     def sync(self) -> None:
@@ -243,11 +246,11 @@ class GitRepo:
         return [line for line in out.splitlines() if line]
 
 
-def log_messages(repo: Path, refs: Sequence[str] = ("HEAD",)) -> list[tuple[str, str, str, str]]:
-    """(sha, ISO date, author, message) of every commit reachable from any of refs in a local
-    repository (bare or not), newest first, each once."""
+def log_messages(repo: Path, *refs: str) -> list[tuple[str, str, str, str]]:
+    """(sha, ISO date, author, message) of every commit reachable from any of refs (default
+    HEAD) in a local repository (bare or not), newest first, each once."""
     result = subprocess.run(
-        ["git", "-C", str(repo), "log", "--format=%H%x00%aI%x00%an%x00%B%x1e", *refs, "--"],
+        ["git", "-C", str(repo), "log", "--format=%H%x00%aI%x00%an%x00%B%x1e", *(refs or ["HEAD"]), "--"],
         capture_output=True, text=True, check=False,
     )
     if result.returncode != 0:

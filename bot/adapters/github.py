@@ -13,6 +13,7 @@ import structlog
 from github import Auth, Github, GithubException, GithubIntegration
 from tenacity import RetryCallState, retry, retry_if_exception, stop_after_attempt
 
+from ..telemetry import timed_call
 from .errors import MergeBlocked
 from .store import ChangeRequest, Store
 
@@ -46,9 +47,12 @@ _retry = retry(retry=retry_if_exception(_retryable), stop=stop_after_attempt(6),
                reraise=True)
 
 
-def call(fn: Callable[[], T]) -> T:
-    """Run one GitHub call with the retry policy."""
-    return _retry(fn)()
+def call(operation: str, fn: Callable[[], T]) -> T:
+    """Run one GitHub call with the retry policy; each attempt is timed as `operation`."""
+    def attempt() -> T:
+        with timed_call("github", operation):
+            return fn()
+    return _retry(attempt)()
 
 
 class GitHubForge:
@@ -78,8 +82,9 @@ class GitHubForge:
         self.repo = self.gh.get_repo(repository)
 
     def _find_open(self, branch: str, base: str) -> Any:
-        pulls = call(lambda: list(self.repo.get_pulls(state="open", head=f"{self.owner}:{branch}",
-                                                      base=base)))
+        head = f"{self.owner}:{branch}"
+        pulls = call("list_pulls", lambda: list(self.repo.get_pulls(state="open", head=head,
+                                                                    base=base)))
         return pulls[0] if pulls else None
 
     def propose(self, promotion_id: str, branch: str, base: str, title: str, body: str,
@@ -88,8 +93,8 @@ class GitHubForge:
         pr = self._find_open(branch, base)
         if pr is None:
             try:
-                pr = call(lambda: self.repo.create_pull(base=base, head=branch, title=title,
-                                                        body=body))
+                pr = call("create_pull", lambda: self.repo.create_pull(
+                    base=base, head=branch, title=title, body=body))
             except GithubException as exc:
                 if exc.status != 422:
                     raise
@@ -98,9 +103,9 @@ class GitHubForge:
                     raise
             log.info("github.pr_opened", number=pr.number, branch=branch)
         if pr.title != title or (pr.body or "") != body:
-            call(lambda: pr.edit(title=title, body=body))
+            call("edit_pull", lambda: pr.edit(title=title, body=body))
         if labels:
-            call(lambda: pr.add_to_labels(*labels))
+            call("add_labels", lambda: pr.add_to_labels(*labels))
         return self.store.record_change_request(promotion_id, branch, base, title, body,
                                                 pr.number, pr.html_url)
 
@@ -109,11 +114,11 @@ class GitHubForge:
         """Merge the promotion's pull request with `message` (title, body and trailers)."""
         cr = self.store.change_request(promotion_id)
         assert cr is not None and cr.number is not None
-        pr = call(lambda: self.repo.get_pull(cr.number or 0))
+        pr = call("get_pull", lambda: self.repo.get_pull(cr.number or 0))
         if not pr.merged:
             title, _, rest = message.partition("\n\n")
             try:
-                status = call(lambda: pr.merge(commit_title=title, commit_message=rest,
+                status = call("merge", lambda: pr.merge(commit_title=title, commit_message=rest,
                                                merge_method=method, sha=commit))
             except GithubException as exc:
                 if exc.status in (405, 409, 422):
@@ -129,15 +134,15 @@ class GitHubForge:
 
     def comment(self, number: int, body: str) -> None:
         """Post a comment on the pull request."""
-        call(lambda: self.repo.get_issue(number).create_comment(body))  # lazy: one POST
+        call("comment", lambda: self.repo.get_issue(number).create_comment(body))  # lazy: one POST
 
     def react(self, comment_id: int, content: str) -> None:
         """Add a reaction (+1, confused, eyes, …) to a comment."""
-        call(lambda: self.repo.get_issue(0).get_comment(comment_id).create_reaction(content))
+        call("react", lambda: self.repo.get_issue(0).get_comment(comment_id).create_reaction(content))
 
     def permission(self, user: str) -> str:
         """The user's role on the repository: read, triage, write, maintain, admin or none."""
-        return str(call(lambda: self.repo.get_collaborator_role_name(user)))
+        return str(call("permission", lambda: self.repo.get_collaborator_role_name(user)))
 
     def teams_of(self, user: str, teams: list[str]) -> list[str]:
         """Which of the org/team slugs the user is an active member of."""
@@ -150,7 +155,7 @@ class GitHubForge:
                 return self.gh.requester.requestJsonAndCheck("GET", url)
 
             try:
-                _, data = call(membership)
+                _, data = call("team_membership", membership)
                 if data.get("state") == "active":
                     found.append(team)
             except GithubException as exc:
@@ -161,7 +166,7 @@ class GitHubForge:
     def pull_state(self, number: int) -> tuple[str, str | None] | None:
         """Read the pull request back (for a reconcile pass after missed webhooks)."""
         pr = self.repo.get_pull(number)  # lazy: the attribute reads below fetch it
-        merged = call(lambda: bool(pr.merged))
+        merged = call("pull_state", lambda: bool(pr.merged))
         if merged:
             return "merged", str(pr.merge_commit_sha)
         return str(pr.state), None
@@ -169,4 +174,4 @@ class GitHubForge:
     def close(self, number: int, comment: str) -> None:
         """Close a pull request with a comment saying why."""
         self.comment(number, comment)
-        call(lambda: self.repo.get_pull(number).edit(state="closed"))
+        call("close_pull", lambda: self.repo.get_pull(number).edit(state="closed"))

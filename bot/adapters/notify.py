@@ -6,6 +6,8 @@ import httpx
 import structlog
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from ..telemetry import MeteredTransport
+
 log = structlog.get_logger()
 
 
@@ -19,7 +21,7 @@ class Notifier:
 
     def __init__(self, url: str | None, transport: httpx.BaseTransport | None = None) -> None:
         self.url = url
-        self.http = httpx.Client(timeout=10, transport=transport)
+        self.http = httpx.Client(timeout=10, transport=MeteredTransport("notify", transport))
 
     def __call__(self, text: str) -> None:
         if not self.url:

@@ -10,13 +10,14 @@ from typing import Any
 import httpx
 
 from ..core.analysis import Reading
+from ..telemetry import MeteredTransport
 
 
 class PrometheusClient:
     def __init__(self, url: str, timeout: float = 5.0,
                  transport: httpx.BaseTransport | None = None) -> None:
         self.url = url.rstrip("/")
-        self.http = httpx.Client(timeout=timeout, transport=transport)
+        self.http = httpx.Client(timeout=timeout, transport=MeteredTransport("prometheus", transport))
 
     def query(self, promql: str) -> Reading:
         """The value of an instant query; several series count by their largest value."""
@@ -54,7 +55,7 @@ def probe_health(url: str, timeout: float, version_field: str | None,
     """(status, latency seconds, version, error) of one GET of a health endpoint."""
     started = time.monotonic()
     try:
-        with httpx.Client(timeout=timeout, transport=transport) as client:
+        with httpx.Client(timeout=timeout, transport=MeteredTransport("health", transport)) as client:
             response = client.get(url)
     except httpx.HTTPError as exc:
         return None, None, None, type(exc).__name__

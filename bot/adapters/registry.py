@@ -24,6 +24,7 @@ from tenacity import (
 )
 
 from ..core.images import normalize_name
+from ..telemetry import MeteredTransport
 
 log = structlog.get_logger()
 
@@ -101,7 +102,8 @@ class RegistryClient:
                  transport: httpx.BaseTransport | None = None) -> None:
         self.credentials = credentials or {}
         self.insecure = insecure
-        self.http = httpx.Client(timeout=timeout, transport=transport, follow_redirects=True)
+        self.http = httpx.Client(timeout=timeout, transport=MeteredTransport("registry", transport),
+                                 follow_redirects=True)
         self._tokens: dict[tuple[str, str], str] = {}
 
     def _base(self, host: str) -> str:

@@ -15,6 +15,7 @@ from ulid import ULID
 
 from ..core.events import ImagePushed
 from ..core.machine import State, can_supersede, check_transition
+from ..telemetry import TRANSITIONS
 from .chatops_records import ChatOpsRecords
 from .records import ChangeRequest, NewPromotion, Promotion, row_to_promotion
 from .schema import SCHEMA
@@ -156,6 +157,7 @@ class Store(ChatOpsRecords):
                 raise KeyError(pid)
             self._move(db, pid, State(row["state"]), target, note, now)
             self._set_fields(db, pid, fields)
+        TRANSITIONS.labels(target.value).inc()  # counted once committed
         return self.promotion(pid)
 
     @staticmethod

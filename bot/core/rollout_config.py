@@ -107,7 +107,11 @@ class FreezeWindow(_Model):
 
 class ArgoCdSync(_Model):
     server: str  # https://argocd.example.com
-    app: str
+    app: str  # may name `{image_key}` and `{env}`, e.g. "{image_key}-{env}"
+
+    def app_for(self, image_key: str, env: str) -> str:
+        """The Application to watch for this image in this environment."""
+        return self.app.replace("{image_key}", image_key).replace("{env}", env)
 
 
 class Sync(_Model):

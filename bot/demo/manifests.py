@@ -19,12 +19,15 @@ def _git(cwd: Path, *args: str) -> str:
 
 
 def make_manifests_repo(dest: Path, registry_host: str = "localhost:5000",
-                        source: Path = EXAMPLE, extra_files: int = 0) -> str:
-    """A bare repo at dest/manifests.git holding manifests-example with its registry host
-    replaced by registry_host (plus `extra_files` unrelated apps, for benchmarks); returns
-    its file:// URL."""
+                        source: Path = EXAMPLE, extra_files: int = 0,
+                        policy: str = "demo/hoist.yaml") -> str:
+    """A bare repo at dest/manifests.git holding manifests-example with `policy` as its
+    hoist.yaml (the demo's: no cluster needed) and its registry host replaced by
+    registry_host (plus `extra_files` unrelated apps, for benchmarks); returns its file:// URL."""
     work = dest / "manifests-work"
     shutil.copytree(source, work)
+    if policy != "hoist.yaml":
+        (work / policy).replace(work / "hoist.yaml")
     for path in work.rglob("*.yaml"):
         path.write_text(path.read_text().replace("localhost:5000", registry_host))
     for i in range(extra_files):

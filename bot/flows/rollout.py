@@ -31,6 +31,7 @@ from ..core.plan import Plan, branch_name
 from ..core.policy import next_environments
 from ..core.rollout_config import Canary
 from ..core.traffic import httproute_weights, replica_split
+from ..telemetry import ANALYSIS_SECONDS, STEP_SECONDS, VERDICTS
 from .services import Services
 
 log = structlog.get_logger()
@@ -100,7 +101,10 @@ def analyze(services: Services, p: Promotion, now: float | None = None) -> Promo
                                                         f"{synced.detail} after {timeout:g}s")])
             return services.store.update(p.id, last_check=now)
         p = services.store.update(p.id, step_started=now)
-    verdicts = _measure(services, p, env)
+    with ANALYSIS_SECONDS.labels(p.environment).time():
+        verdicts = _measure(services, p, env)
+    for verdict in verdicts:
+        VERDICTS.labels(p.environment, verdict.check, verdict.outcome.value).inc()
     assert p.step_started is not None
     if now - p.step_started < analysis.initial_delay:
         return services.store.update(p.id, last_check=now)
@@ -112,6 +116,9 @@ def analyze(services: Services, p: Promotion, now: float | None = None) -> Promo
     log.info("rollout.analysis", id=p.id, step=index, decision=decision,
              verdicts=[f"{v.check}: {v.outcome} ({v.detail})" for v in verdicts])
     p = services.store.update(p.id, tally=tally.__dict__, last_check=now)
+    if decision in (Decision.FAIL, Decision.ADVANCE):
+        STEP_SECONDS.labels(p.environment, "failed" if decision is Decision.FAIL else "passed"
+                            ).observe(now - (p.step_started or now))
     if decision is Decision.FAIL:
         return _fail(services, p, env, blame)
     if decision is Decision.HOLD:
@@ -132,7 +139,8 @@ def _synced(services: Services, p: Promotion, env: Environment) -> Verdict:
     if env.sync is not None and env.sync.argocd is not None:
         argo = env.sync.argocd
         try:
-            status = services.argocd(argo.server).status(argo.app, refresh=p.last_check is None)
+            status = services.argocd(argo.server).status(argo.app_for(p.image_key, p.environment),
+                                                          refresh=p.last_check is None)
         except ArgoCdError as exc:
             return Verdict("sync", Outcome.INCONCLUSIVE, str(exc))
         services.git.sync()

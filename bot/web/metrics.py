@@ -8,6 +8,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from .. import telemetry
 from ..adapters.store import Store
 
 
@@ -34,6 +35,7 @@ class Metrics:
         self.registry = CollectorRegistry()
         if store is not None:
             self.registry.register(StoreCollector(store))
+        telemetry.register(self.registry)  # git, GitHub, registries, rollouts
         self.webhooks = Counter(
             "hoist_webhooks_total", "Webhook deliveries by source and outcome",
             ["source", "outcome"], registry=self.registry,
