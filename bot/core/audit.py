@@ -11,6 +11,7 @@ from .render import parse_trailer_lists
 
 # The body line `ghcr.io/acme/app 1.4.1 → 1.4.2@sha256:…` that commit_message writes.
 _MOVED = re.compile(r"^\S+ (\S+) → (\S+)$", re.MULTILINE)
+_LONG_DIGEST = re.compile(r"(sha256:[0-9a-f]{12})[0-9a-f]+")
 # What `--since` accepts: a year, a month, a day, or a day and a time.
 _SINCE = re.compile(r"\d{4}(-\d{2}(-\d{2}([T ]\d{2}:\d{2}(:\d{2})?([+-]\d{2}:\d{2}|Z)?)?)?)?")
 
@@ -102,6 +103,7 @@ def _what(entry: AuditEntry) -> str:
         why = f": {'; '.join(entry.evidence)}" if entry.evidence else ""
         return f"revert of {(entry.reverts or '')[:12]}{why}"
     moved = f"{entry.from_version or '?'} → {entry.to_version}" if entry.to_version else ""
+    moved = _LONG_DIGEST.sub(r"\1…", moved)  # twelve hex digits identify it on a terminal
     step = f"canary {entry.step}" if entry.step else ""
     return "  ".join(p for p in (moved, step) if p)
 

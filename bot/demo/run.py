@@ -11,7 +11,9 @@ from pathlib import Path
 import httpx
 
 from .. import log
+from ..adapters.git import log_messages
 from ..adapters.store import Promotion, Store
+from ..core.audit import audit_entries, format_table
 from ..core.machine import State
 from ..flows.approve import approve
 from . import registry
@@ -62,6 +64,8 @@ def _report(stack: LocalStack) -> None:
     subprocess.run([*git, "diff", first, "main"], check=True)
     _say("git log of the manifests repo:")
     subprocess.run([*git, "log", "main"], check=True)
+    _say(f"what `hoist audit --repo {stack.origin}` reads back from those trailers:")
+    print(format_table(audit_entries(log_messages(stack.origin, "main"))))
 
 
 def run_demo(keep: bool = False) -> int:
