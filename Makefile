@@ -16,12 +16,20 @@ $(TOOLS): .ci/package-lock.json
 	npm ci --prefix .ci --no-audit --no-fund --loglevel=error
 	touch $(TOOLS)
 
-.PHONY: demo test lint bench
+.PHONY: demo test lint bench test-main test-fuzz
 demo: $(STAMP)
 	$(BIN)/hoist demo
 
+# The fuzzing (CPU-bound, HOIST_FUZZ_CASES per target, default 10,000) runs beside the rest
+# (mostly waiting on git, registries and Prometheus): two cores, about half the wall time.
 test: $(STAMP) $(TOOLS) lint
-	$(BIN)/pytest -q
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-main test-fuzz
+
+test-main: $(STAMP) $(TOOLS)
+	$(BIN)/pytest -q -m "not fuzz"
+
+test-fuzz: $(STAMP)
+	$(BIN)/pytest -q -m fuzz
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot tests bench

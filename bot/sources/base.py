@@ -118,6 +118,16 @@ def text(data: Mapping[str, Any], *path: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def number(data: Mapping[str, Any], key: str) -> int:
+    """A positive integer field (an id or a pull request number); PayloadError otherwise."""
+    value = data.get(key)
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 2**63:
+        raise PayloadError(f"{key} is not a positive integer")
+    return value
+
+
 def split_reference(ref: str) -> tuple[str | None, str, str | None, str | None]:
     """(registry, repository, tag, digest) of `host/path[:tag][@digest]`, leniently: vendors'
     examples hold masked or truncated digests, which later validation deals with."""

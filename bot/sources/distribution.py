@@ -40,11 +40,13 @@ class DistributionSource:
         target = event.get("target")
         if event.get("action") != "push" or not isinstance(target, dict):
             return None
-        is_manifest = target.get("mediaType") in MANIFEST_MEDIA_TYPES or "/manifests/" in str(
-            target.get("url", ""))
-        tag = target.get("tag")
+        media_type, url, tag = target.get("mediaType"), target.get("url"), target.get("tag")
+        is_manifest = (isinstance(media_type, str) and media_type in MANIFEST_MEDIA_TYPES) or (
+            isinstance(url, str) and "/manifests/" in url)
         if not is_manifest or not tag:
             return None
+        if not isinstance(tag, str):
+            raise PayloadError("target.tag must be a string")
         repository, event_id = target.get("repository"), event.get("id")
         if not isinstance(repository, str) or not repository or not isinstance(event_id, str):
             raise PayloadError("a push event needs 'id' and 'target.repository'")
@@ -52,7 +54,7 @@ class DistributionSource:
         host = request.get("host") if isinstance(request, dict) else None
         digest = target.get("digest")
         return ImagePushed(self.name, event_id, host if isinstance(host, str) and host else None,
-                           repository, str(tag), digest if isinstance(digest, str) else None)
+                           repository, tag, digest if isinstance(digest, str) else None)
 
 
 class GitLabSource(DistributionSource):

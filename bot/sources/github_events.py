@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.events import PullRequestActivity
-from .base import Headers, body_id, json_object, text
+from .base import Headers, body_id, json_object, number, text
 
 
 def pull_request_activity(headers: Headers, body: bytes) -> list[PullRequestActivity]:
@@ -22,7 +22,7 @@ def pull_request_activity(headers: Headers, body: bytes) -> list[PullRequestActi
             return []  # a comment on a plain issue
         if _is_bot(comment.get("user")):
             return []
-        return [PullRequestActivity(key, int(issue["number"]), int(comment["id"]),
+        return [PullRequestActivity(key, number(issue, "number"), number(comment, "id"),
                                     text(comment, "user", "login") or "", comment.get("body")
                                     or "", "comment")]
     if event == "pull_request_review" and action == "submitted":
@@ -31,7 +31,7 @@ def pull_request_activity(headers: Headers, body: bytes) -> list[PullRequestActi
             return []
         if str(review.get("state", "")).lower() != "approved" or _is_bot(review.get("user")):
             return []
-        return [PullRequestActivity(key, int(pull["number"]), None,
+        return [PullRequestActivity(key, number(pull, "number"), None,
                                     text(review, "user", "login") or "", "", "review")]
     if event == "pull_request" and action == "closed":
         pull = data.get("pull_request")
@@ -39,7 +39,7 @@ def pull_request_activity(headers: Headers, body: bytes) -> list[PullRequestActi
             return []
         merged = bool(pull.get("merged"))
         who = text(pull, "merged_by", "login") if merged else text(data, "sender", "login")
-        return [PullRequestActivity(key, int(pull["number"]), None, who or "",
+        return [PullRequestActivity(key, number(pull, "number"), None, who or "",
                                     (pull.get("merge_commit_sha") or "") if merged else "",
                                     "merged" if merged else "closed")]
     return []

@@ -23,6 +23,7 @@ from ..settings import Settings
 from ..sources import SOURCES, Source
 from .errors import error
 from .metrics import Metrics
+from .openapi import API_WRITE
 from .webhooks import webhook_router
 
 log = structlog.get_logger()
@@ -102,7 +103,7 @@ def create_app(
         data["transitions"] = await run_in_threadpool(store.transitions, pid)
         return JSONResponse(data)
 
-    @app.post("/api/promotions/{pid}/approve")
+    @app.post("/api/promotions/{pid}/approve", openapi_extra=API_WRITE)
     async def approve_promotion(pid: str, request: Request) -> JSONResponse:
         denied = _check_api_token(settings, request)
         if denied:

@@ -21,6 +21,7 @@ from ..sources.ghcr import GhcrSource
 from ..sources.github_events import pull_request_activity
 from .errors import error
 from .metrics import Metrics
+from .openapi import GITHUB_WEBHOOK, REGISTRY_WEBHOOK
 
 log = structlog.get_logger()
 MAX_BODY = 1 << 20
@@ -93,7 +94,7 @@ def webhook_router(settings: Settings, store: Store, sources: dict[str, Source],
         return JSONResponse({"accepted": added, "duplicates": len(pushes) - added,
                              "pushes": [p.to_public_json() for p in pushes]}, status_code=202)
 
-    @router.post("/webhooks/registry/{source}", status_code=202)
+    @router.post("/webhooks/registry/{source}", status_code=202, openapi_extra=REGISTRY_WEBHOOK)
     async def registry_webhook(source: str, request: Request) -> JSONResponse:
         handler = sources.get(source)
         if handler is None:
@@ -118,7 +119,7 @@ def webhook_router(settings: Settings, store: Store, sources: dict[str, Source],
             return JSONResponse({"confirmed": True})
         return await accept(source, pushes, started)
 
-    @router.post("/webhooks/github", status_code=202)
+    @router.post("/webhooks/github", status_code=202, openapi_extra=GITHUB_WEBHOOK)
     async def github_webhook(request: Request) -> JSONResponse:
         secret = settings.github_webhook_secret
         if secret is None and not settings.insecure_demo:
@@ -140,7 +141,7 @@ def webhook_router(settings: Settings, store: Store, sources: dict[str, Source],
         if event in ("issue_comment", "pull_request", "pull_request_review"):
             try:
                 activity = pull_request_activity(headers, body)
-            except (PayloadError, KeyError, TypeError, ValueError) as exc:
+            except PayloadError as exc:
                 return error(400, f"unexpected {event} payload: {exc}")
             added = await run_in_threadpool(store.add_comments, activity, time.time())
             metrics.webhooks.labels("github", "accepted").inc()
