@@ -257,3 +257,18 @@ def test_sigterm_stops_gracefully_and_logs_hold_no_secret(tmp_path: Path,
     assert '"event": "worker.stopped"' in log
     for secret in (token, service.env["HOIST_API_TOKEN"]):
         assert secret not in log
+
+
+@pytest.mark.e2e
+def test_real_server_refuses_oversized_headers_and_keeps_serving(tmp_path: Path,
+                                                                 stop_after: Any) -> None:
+    need("git")
+    service, _, token = service_for(tmp_path, "localhost:5000")
+    service.start()
+    stop_after(service)
+    url = f"{service.url}/webhooks/registry/distribution"
+    huge = httpx.post(url, content=b"{}", timeout=10,
+                      headers={"Authorization": f"Bearer {token}", "X-Padding": "a" * 100_000})
+    assert huge.status_code in (400, 431)  # refused by the HTTP parser, before any handler
+    assert httpx.post(url, content=b"{}", timeout=10,
+                      headers={"Authorization": f"Bearer {token}"}).status_code == 400

@@ -51,3 +51,31 @@ def test_oversized_bodies_are_refused_streamed_or_declared(client: TestClient) -
     declared = client.post("/webhooks/registry/distribution", content=b"{}",
                            headers={"Authorization": "Bearer s", "Content-Length": "99999999"})
     assert declared.status_code in (400, 413)
+
+
+def test_a_body_that_trickles_in_gets_408(tmp_path: Path, services: Services,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    import httpx
+
+    from bot.web import webhooks
+
+    monkeypatch.setattr(webhooks, "BODY_TIMEOUT", 0.3)
+    app = create_app(Settings(manifests_repo="unused", data_dir=tmp_path, webhook_secret="s"),
+                     services)
+
+    async def slow() -> Any:
+        yield b'{"events": ['
+        await asyncio.sleep(1.0)
+        yield b"]}"
+
+    async def send() -> httpx.Response:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://hoist") as client:
+            return await client.post("/webhooks/registry/distribution", content=slow(),
+                                     headers={"Authorization": "Bearer s"})
+
+    response = asyncio.run(send())
+    assert response.status_code == 408 and "within 0.3 s" in response.json()["error"]
+    assert services.store.inbox_depth() == 0

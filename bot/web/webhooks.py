@@ -25,22 +25,26 @@ from .openapi import GITHUB_WEBHOOK, REGISTRY_WEBHOOK
 
 log = structlog.get_logger()
 MAX_BODY = 1 << 20
+# A webhook body is small: one that trickles in is a slow-loris, not a registry.
+BODY_TIMEOUT = 10.0
 # Registries send JSON under many names (and SNS sends text/plain); forms are a mistake.
 _REFUSED_TYPES = ("application/x-www-form-urlencoded", "multipart/")
 
 
 async def _read_limited(request: Request) -> bytes | None:
     """The body, or None as soon as it is known to exceed MAX_BODY (a declared
-    Content-Length, or the bytes received so far): a huge upload is never held in memory."""
+    Content-Length, or the bytes received so far): a huge upload is never held in memory.
+    TimeoutError when it takes longer than BODY_TIMEOUT to arrive (a slow sender)."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY:
         return None
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            return None
-        chunks.append(chunk)
+    async with asyncio.timeout(BODY_TIMEOUT):
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY:
+                return None
+            chunks.append(chunk)
     return b"".join(chunks)
 
 
@@ -56,7 +60,11 @@ def webhook_router(settings: Settings, store: Store, sources: dict[str, Source],
             metrics.webhooks.labels(source, "bad_content_type").inc()
             return error(400, f"content type {content_type!r} is not JSON; "
                               "configure the webhook to send application/json")
-        body = await _read_limited(request)
+        try:
+            body = await _read_limited(request)
+        except TimeoutError:
+            metrics.webhooks.labels(source, "timeout").inc()
+            return error(408, f"body not received within {BODY_TIMEOUT:g} s")
         if body is None:
             metrics.webhooks.labels(source, "too_large").inc()
             return error(413, "body larger than 1 MiB")
