@@ -50,6 +50,9 @@ def main() -> int:
     parser.add_argument("--pushes", type=int, default=20)
     parser.add_argument("--files", type=int, default=0,
                         help="pad the manifests repo with this many unrelated files")
+    parser.add_argument("--back-to-back", action="store_true",
+                        help="push as soon as the previous change request exists, while the bot "
+                             "is still promoting it through staging and prod (queueing included)")
     args = parser.parse_args()
     log.configure("json")
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
@@ -88,6 +91,10 @@ def main() -> int:
                 latencies.append(cr.created_at - p.received_at)
                 print(f"push {i + 1:2d}/{args.pushes}: {tag} {latencies[-1] * 1000:7.1f} ms",
                       file=sys.stderr)
+                if not args.back_to_back:  # each push meets an idle bot: latency, not queueing
+                    wait_until(lambda tag=tag: any(  # type: ignore[misc]
+                        p.tag == tag and p.environment == "prod" and p.change_request
+                        for p in store.promotions(10)), f"prod's change request for {tag}")
         finally:
             if reg is not None:
                 reg.stop()
@@ -95,7 +102,7 @@ def main() -> int:
     shutil.rmtree(root, ignore_errors=True)
     median, worst = statistics.median(latencies), max(latencies)
     print(f"source: {'docker-registry + skopeo' if real else 'synthetic notifications'}")
-    print(f"pushes: {len(latencies)}")
+    print(f"pushes: {len(latencies)}{' back to back' if args.back_to_back else ', each to an idle bot'}")
     p99 = sorted(latencies)[max(0, int(len(latencies) * 0.99) - 1)]
     print(f"manifests repo: {args.files} extra files")
     print(f"notification received -> change request recorded: median {median * 1000:.1f} ms, "

@@ -43,6 +43,9 @@ class GitRepo:
         self.url = url
         self.path = path
         self.identity = identity
+        # Branch tips as last fetched or pushed: refs change only in sync() and push(), so a
+        # hot path (the worker reads hoist.yaml's commit every pass) forks no git for them.
+        self._tips: dict[str, str | None] = {}
         # An https token travels as a header in the environment, never in a URL or on disk.
         self._auth_env: dict[str, str] = {}
         if token and url.startswith("https://"):
@@ -74,12 +77,15 @@ class GitRepo:
         self._run("fetch", "--prune", "-q", "origin")
         if fresh:
             self._run("remote", "set-head", "origin", "--auto", check=False)
+        self._tips.clear()
 
     def tip(self, branch: str) -> str | None:
         """The fetched commit of origin's branch, or None if it has no such branch."""
-        result = self._run("rev-parse", "--verify", "-q", f"refs/remotes/origin/{branch}^{{commit}}",
-                           check=False)
-        return result.stdout.strip() or None
+        if branch not in self._tips:
+            result = self._run("rev-parse", "--verify", "-q",
+                               f"refs/remotes/origin/{branch}^{{commit}}", check=False)
+            self._tips[branch] = result.stdout.strip() or None
+        return self._tips[branch]
 
     def read(self, ref: str, path: str) -> str | None:
         """A file's text at ref (bytes kept: CRLF, BOM), or None if absent."""
@@ -184,6 +190,7 @@ class GitRepo:
         result = self._run(*args, check=False)
         if result.returncode == 0:
             self._run("update-ref", f"refs/remotes/origin/{branch}", sha)
+            self._tips.clear()  # HEAD may name this branch too
             return True
         if "rejected" in result.stderr or "stale info" in result.stderr:
             log.info("git.push_rejected", branch=branch)

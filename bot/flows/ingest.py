@@ -27,16 +27,16 @@ def ingest_pending(services: Services, now: float | None = None) -> int:
     now = time.time() if now is None else now
     config = services.config()
     bursts: dict[str, list[tuple[ImagePushed, float]]] = defaultdict(list)
-    unmatched: list[str] = []
+    unmatched: dict[str, str] = {}  # event key -> image name
     for pushed, received_at in services.store.pending_events():
         keys = matching_images(config, pushed)
         if not keys:
-            unmatched.append(pushed.key)
-            log.info("push.unmatched", image=pushed.image_name, tag=pushed.tag)
+            unmatched[pushed.key] = pushed.image_name
         for key in keys:
             bursts[key].append((pushed, received_at))
-    if unmatched:
-        services.store.ingest(unmatched, [])
+    if unmatched:  # one line per pass: a busy registry pushes many images Hoist ignores
+        log.info("push.unmatched", count=len(unmatched), images=sorted(set(unmatched.values()))[:20])
+        services.store.ingest(list(unmatched), [])
     started = 0
     for key, burst in bursts.items():
         image = config.images[key]
