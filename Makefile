@@ -37,6 +37,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/push_latency.py
+	$(BIN)/python bench/push_latency.py --files 10000
 	$(BIN)/python bench/edit_engine.py
 	$(BIN)/python bench/crash.py
 	$(BIN)/python bench/ingest.py

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import logging
+import resource
 import shutil
 import statistics
 import subprocess
@@ -109,6 +110,8 @@ def main() -> int:
           f"p99 {p99 * 1000:.1f} ms, worst {worst * 1000:.1f} ms")
     print(f"baseline (git commit + push, median of 10): {baseline * 1000:.1f} ms")
     print(f"ratio to baseline: median {median / baseline:.2f}x, worst {worst / baseline:.2f}x")
+    # The service (web app and worker) runs in this process; git's children are counted apart.
+    print(f"peak RSS of the service: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f} MB")
     return 0
 
 
