@@ -30,6 +30,7 @@ class CrashReport:
     promotions: int
     by_state: dict[str, int]
     problems: list[str]
+    folded: int = 0  # pushes handled in the same pass as a newer push of their image
 
 
 def run_crash_harness(root: Path, pushes: int, kills: int, seed: int = 7) -> CrashReport:
@@ -96,6 +97,22 @@ def _check(db_path: Path, origin: Path, pushes: int, kills: int) -> CrashReport:
         "promoted", "superseded", "noop", "failed", "aborted", "reverted")}
     if active:
         problems.append(f"promotions not final: {active}")
+    # Every stored push either started its own promotion or was folded into a newer push of
+    # the same image handled in the same pass (a burst yields the newest): none is lost.
+    started = {k for (k,) in db.execute("SELECT event_key FROM promotions WHERE event_key IS NOT NULL")}
+    passes: dict[tuple[str, float], set[str]] = {}
+    stored = db.execute("SELECT key, repository, processed_at FROM events").fetchall()
+    for key, repository, at in stored:
+        passes.setdefault((repository, at), set()).add(key)
+    lost = [key for key, repository, at in stored
+            if key not in started and not passes[(repository, at)] & started]
+    if lost:
+        problems.append(f"{len(lost)} pushes neither promoted nor folded into a newer one")
+    folded = sum(1 for key, _, _ in stored if key not in started) - len(lost)
+    twice = db.execute("SELECT event_key, environment FROM promotions WHERE event_key IS NOT NULL"
+                       " GROUP BY event_key, environment HAVING COUNT(*) > 1").fetchall()
+    if twice:
+        problems.append(f"a push started two promotions in one environment: {twice[:3]}")
     keys = [(env, digest) for _, _, env, digest in rows]
     if len(keys) != len(set(keys)):
         problems.append("duplicate promotions for one digest and environment")
@@ -118,7 +135,7 @@ def _check(db_path: Path, origin: Path, pushes: int, kills: int) -> CrashReport:
     if sorted(b for b in branches if b.startswith("hoist/")) != sorted(set(
             b for b in branches if b.startswith("hoist/"))):
         problems.append("duplicate branches")
-    return CrashReport(pushes, kills, int(events[0]), len(rows), by_state, problems)
+    return CrashReport(pushes, kills, int(events[0]), len(rows), by_state, problems, folded)
 
 
 if __name__ == "__main__":  # pragma: no cover

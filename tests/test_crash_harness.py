@@ -11,4 +11,5 @@ def test_random_sigkills_lose_and_duplicate_nothing(tmp_path: object) -> None:
     assert report.problems == []
     assert report.kills == 4
     assert report.events == 12  # every notification the registry delivered was stored once
+    assert report.folded <= report.events - 1  # at least one push started promotions
     assert report.by_state.get("promoted", 0) >= 3  # the newest push reached every env
