@@ -6,7 +6,6 @@ import argparse
 import contextlib
 import dataclasses
 import json
-import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -127,9 +126,10 @@ def _edit_command(name: str, args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from .adapters.git import GitError, branch_refs, log_messages, show_file
+    from .adapters.git import GitError, branch_refs, log_messages, read_blob
     from .core.audit import audit_entries, format_table, parse_since, select
     from .core.config import ConfigError, load_config
+    from .settings import Settings
 
     repo = Path(args.repo)
     if not repo.is_dir():
@@ -140,7 +140,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     refs = [args.ref] if args.ref else []
     if not refs:  # every environment's branch that hoist.yaml names, else HEAD
-        text = show_file(repo, "HEAD", os.environ.get("HOIST_CONFIG") or "hoist.yaml")
+        text = read_blob(repo, "HEAD", Settings.from_env().config_path)
         with contextlib.suppress(ConfigError):
             config = load_config(text, "hoist.yaml") if text else None
             refs = branch_refs(repo, [e.branch for e in config.environments]) if config else []

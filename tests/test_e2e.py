@@ -234,13 +234,19 @@ def test_registry_push_to_github_pull_request_approved_by_two_writers(
     assert assert_audit_reads_back(origin, service.promotions()) == 3
 
 
-@pytest.mark.e2e
-def test_sigterm_stops_gracefully_and_logs_hold_no_secret(tmp_path: Path,
-                                                          stop_after: Any) -> None:
+def running_service(tmp_path: Path, stop_after: Any) -> tuple[ServiceProcess, str]:
+    """`hoist serve` on the example repo, stopped after the test; with its webhook token."""
     need("git")
     service, _, token = service_for(tmp_path, "localhost:5000")
     service.start()
     stop_after(service)
+    return service, token
+
+
+@pytest.mark.e2e
+def test_sigterm_stops_gracefully_and_logs_hold_no_secret(tmp_path: Path,
+                                                          stop_after: Any) -> None:
+    service, token = running_service(tmp_path, stop_after)
     envelope = json.dumps(distribution_envelope("localhost:5000", "acme/guestbook", "1.4.2",
                                                 "sha256:" + "f" * 64)).encode()
     assert httpx.post(f"{service.url}/webhooks/registry/distribution", content=envelope,
@@ -262,10 +268,7 @@ def test_sigterm_stops_gracefully_and_logs_hold_no_secret(tmp_path: Path,
 @pytest.mark.e2e
 def test_real_server_refuses_oversized_headers_and_keeps_serving(tmp_path: Path,
                                                                  stop_after: Any) -> None:
-    need("git")
-    service, _, token = service_for(tmp_path, "localhost:5000")
-    service.start()
-    stop_after(service)
+    service, token = running_service(tmp_path, stop_after)
     url = f"{service.url}/webhooks/registry/distribution"
     huge = httpx.post(url, content=b"{}", timeout=10,
                       headers={"Authorization": f"Bearer {token}", "X-Padding": "a" * 100_000})

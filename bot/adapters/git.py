@@ -89,13 +89,7 @@ class GitRepo:
 
     def read(self, ref: str, path: str) -> str | None:
         """A file's text at ref (bytes kept: CRLF, BOM), or None if absent."""
-        result = subprocess.run(
-            ["git", "-C", str(self.path), "cat-file", "blob", f"{ref}:{path}"],
-            capture_output=True, check=False,
-        )
-        if result.returncode != 0:
-            return None
-        return result.stdout.decode("utf-8")
+        return read_blob(self.path, ref, path)
 
     def grep_files(self, ref: str, needle: str, under: list[str]) -> list[str]:
         """Paths under the given directories of ref's tree whose content holds needle."""
@@ -271,11 +265,11 @@ def log_messages(repo: Path, *refs: str) -> list[tuple[str, str, str, str]]:
     return records
 
 
-def show_file(repo: Path, ref: str, path: str) -> str | None:
-    """A file's text at ref in a local repository, or None when it is not there."""
-    result = subprocess.run(["git", "-C", str(repo), "show", f"{ref}:{path}"],
-                            capture_output=True, text=True, check=False)
-    return result.stdout if result.returncode == 0 else None
+def read_blob(repo: Path, ref: str, path: str) -> str | None:
+    """A file's text at ref in a local repository (bytes kept: CRLF, BOM), or None if absent."""
+    result = subprocess.run(["git", "-C", str(repo), "cat-file", "blob", f"{ref}:{path}"],
+                            capture_output=True, check=False)
+    return result.stdout.decode("utf-8") if result.returncode == 0 else None
 
 
 def branch_refs(repo: Path, branches: Sequence[str]) -> list[str]:
