@@ -25,7 +25,9 @@ class Worker:
         self.services = services
         self.interval = interval
         self.reconcile_every = reconcile_every
-        self._reconciled = 0.0
+        # None until the first pass: monotonic time starts at boot, so comparing it with
+        # 0.0 would skip the start-up reconcile on a machine that booted recently.
+        self._reconciled: float | None = None
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -46,7 +48,7 @@ class Worker:
                 start_successors(self.services, done)  # their soak is over
         except Exception as exc:
             log.error("worker.successors_failed", error=str(exc))
-        if time.monotonic() - self._reconciled >= self.reconcile_every:
+        if self._reconciled is None or time.monotonic() - self._reconciled >= self.reconcile_every:
             self._reconciled = time.monotonic()
             try:
                 reconcile(self.services)
