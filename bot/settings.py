@@ -41,6 +41,9 @@ class Settings:
     github_pace: float = 1.0
     argocd_token: str | None = field(default=None, repr=False)
     notify_url: str | None = field(default=None, repr=False)
+    notify_urls: tuple[str, ...] = field(default=(), repr=False)
+    ui_token: str | None = field(default=None, repr=False)
+    public_url: str | None = None
     gar_audience: str | None = None
     gar_jwks_url: str = "https://www.googleapis.com/oauth2/v3/certs"
     gar_service_account: str | None = None
@@ -71,6 +74,9 @@ class Settings:
             github_pace=float(env.get("HOIST_GITHUB_PACE") or 1.0),
             argocd_token=env.get("HOIST_ARGOCD_TOKEN") or None,
             notify_url=env.get("HOIST_NOTIFY_URL") or None,
+            notify_urls=tuple((env.get("HOIST_NOTIFY_URLS") or "").split()),
+            ui_token=env.get("HOIST_UI_TOKEN") or None,
+            public_url=env.get("HOIST_PUBLIC_URL") or None,
             gar_audience=env.get("HOIST_GAR_AUDIENCE") or None,
             gar_jwks_url=env.get("HOIST_GAR_JWKS_URL") or "https://www.googleapis.com/oauth2/v3/certs",
             gar_service_account=env.get("HOIST_GAR_SERVICE_ACCOUNT") or None,
@@ -93,7 +99,7 @@ class Settings:
         """Every secret value, for redaction."""
         values = (self.webhook_secret, self.api_token, self.github_token,
                   self.github_private_key, self.github_webhook_secret, self.argocd_token,
-                  self.notify_url)
+                  self.notify_url, self.ui_token, *self.notify_urls)
         return tuple(v for v in values if v)
 
     def check_serve(self) -> None:
@@ -105,6 +111,9 @@ class Settings:
                                 "read from HOIST_MANIFESTS_REPO")
         if self.github_app_id and not self.github_private_key:
             raise SettingsError("HOIST_GITHUB_APP_ID needs HOIST_GITHUB_PRIVATE_KEY")
+        from .adapters.notify import check_urls  # Apprise says which URLs it understands
+
+        check_urls(self.notify_urls, self.notify_url)
         if not self.webhook_secret and not self.insecure_demo:
             raise SettingsError(
                 "HOIST_WEBHOOK_SECRET is not set: refusing to accept unauthenticated webhooks "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .adapters.argocd import ArgoCdClient
+from .adapters.deployments import deployments_for
 from .adapters.git import GitRepo
 from .adapters.github import GitHubForge
 from .adapters.local_forge import LocalForge
@@ -63,7 +64,9 @@ def build_services(settings: Settings) -> Services:
                         ConfigSource(git, settings.config_path, settings.config_file),
                         registry, settings.github_bot_login)
     services.argocd = lambda server: ArgoCdClient(server, settings.argocd_token)
-    services.notify = Notifier(settings.notify_url)
+    services.notify = Notifier(settings.notify_urls, settings.notify_url)
+    services.public_url = settings.public_url
+    services.deployments = deployments_for(forge)
     return services
 
 

@@ -11,6 +11,7 @@ from ..core import commands as chat
 from ..core.events import PullRequestActivity
 from ..core.machine import FINAL, State
 from ..core.policy import targets_for
+from .announce import announce, announce_lifted
 from .approve import NotApprovable, approve
 from .rollout import revert
 from .services import Services
@@ -31,6 +32,8 @@ def handle_comments(services: Services) -> None:
             _closed_by_hand(services, promotion, comment)
         else:
             _commands(services, promotion, comment)
+        if promotion is not None:
+            announce(services, promotion, services.store.promotion(promotion.id))
         services.store.comment_done(comment.key)
 
 
@@ -128,6 +131,7 @@ def _apply(services: Services, p: Promotion, command: chat.Command,
         return _promote_to(services, p, argument)
     if name == "unquarantine":
         if p.digest and store.unquarantine(p.repository, p.digest):
+            announce_lifted(services, p, user)
             return f"`{p.digest}` may be promoted again.", True
         return "that digest is not quarantined.", False
     if name == "status":

@@ -20,6 +20,7 @@ from ..core.plan import Plan, PlanError, branch_name, candidate_files, plan_envi
 from ..core.policy import targets_for
 from ..core.tags import is_newer, valid_digest
 from ..failpoints import failpoint
+from .announce import announce
 from .rollout import analyze, resume_revert, start_rollout
 from .services import Services
 
@@ -33,6 +34,7 @@ def advance(services: Services, promotion: Promotion) -> Promotion:
         if step is None:
             return promotion
         moved = step(services, promotion)
+        announce(services, promotion, moved)
         if moved.state == promotion.state:
             return moved
         promotion = moved

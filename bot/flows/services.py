@@ -12,6 +12,7 @@ from ..adapters.prometheus import PrometheusClient, probe_health
 from ..adapters.registry import RegistryClient
 from ..adapters.store import ChangeRequest, Store
 from ..core.config import Config
+from ..core.notices import DeploymentUpdate, Notice, Subject
 
 
 class Forge(Protocol):
@@ -41,6 +42,15 @@ class Forge(Protocol):
         ...
 
 
+class Deployments(Protocol):
+    """Where the forge shows which version runs in which environment: GitHub Deployments
+    (adapters/deployments.py); a forge without them may map updates to commit statuses."""
+
+    def report(self, subject: Subject, updates: list[DeploymentUpdate]) -> None:
+        """Record these statuses for the subject's merge commit; never raises."""
+        ...
+
+
 @dataclass
 class Services:
     store: Store
@@ -53,4 +63,6 @@ class Services:
     probe: Callable[[str, float, str | None],
                     tuple[int | None, float | None, str | None, str | None]] = probe_health
     argocd: Callable[[str], ArgoCdClient] = lambda server: ArgoCdClient(server, None)
-    notify: Callable[[str], None] = lambda text: None
+    notify: Callable[[Notice], None] = lambda notice: None  # queues; never blocks or raises
+    deployments: Deployments | None = None
+    public_url: str | None = None  # where people reach Hoist's page (HOIST_PUBLIC_URL)
