@@ -109,7 +109,9 @@ class ServiceProcess:
                 self.process.wait()
 
     def promotions(self) -> list[dict[str, Any]]:
-        data: list[dict[str, Any]] = httpx.get(f"{self.url}/api/promotions",
+        token = self.env.get("HOIST_UI_TOKEN")  # reads need it once it is set
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        data: list[dict[str, Any]] = httpx.get(f"{self.url}/api/promotions", headers=headers,
                                                timeout=5).json()["promotions"]
         return data
 

@@ -100,8 +100,7 @@ def _release(p: Promotion, gate: str | None, where: str, quarantined: str | None
     if p.state is State.FAILED:
         return f"Failed: comment `/hoist retry` on {where} to plan it again"
     if quarantined:
-        return (f"Digest quarantined ({quarantined}): comment `/hoist unquarantine` on "
-                f"{where} to allow it again")
+        return f"Digest quarantined: comment `/hoist unquarantine` on {where} to allow it again"
     return None
 
 
