@@ -19,15 +19,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from tests.support import FIXTURES
+from tests.support import DATA, FIXTURES
 
 EXAMPLES = FIXTURES / "github-api"
+LOCAL_EXAMPLES = DATA / "github-api"  # examples the shared fixtures lack (Deployments)
 Handler = Callable[["GitHubDouble", dict[str, Any], dict[str, str], re.Match[str]],
                    tuple[int, Any]]
 
 
 def example(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((EXAMPLES / f"{name}.json").read_text())
+    path = EXAMPLES / f"{name}.json"
+    if not path.exists():
+        path = LOCAL_EXAMPLES / f"{name}.json"
+    data: dict[str, Any] = json.loads(path.read_text())
     return data
 
 
@@ -55,6 +59,8 @@ class GitHubDouble:
         self.faults: list[str] = []
         self.requests: list[tuple[str, str]] = []
         self.merge_refusal: str | None = None
+        self.deployments: dict[int, dict[str, Any]] = {}
+        self.deployment_statuses: dict[int, list[dict[str, Any]]] = {}
         self.timeout_seconds = 3.0
         self._next_id = 1000
         self._lock = threading.Lock()
@@ -245,6 +251,74 @@ class GitHubDouble:
         data.update(permission=legacy, role_name=role, user=self.user(m.group("user")))
         return 200, data
 
+    def deployment_json(self, deployment_id: int) -> dict[str, Any]:
+        base_url = f"{self.url}/repos/{self.full_name}"
+        data = _rebase_urls(copy.deepcopy(example("deployment")), self.url)
+        data.update(self.deployments[deployment_id], id=deployment_id, creator=self.user("hoist-bot"),
+                    url=f"{base_url}/deployments/{deployment_id}",
+                    statuses_url=f"{base_url}/deployments/{deployment_id}/statuses",
+                    repository_url=base_url)
+        return dict(data)
+
+    def list_deployments(self, query: dict[str, Any], body: dict[str, Any], m: re.Match[str]
+                         ) -> tuple[int, Any]:
+        found = [self.deployment_json(i) for i, d in sorted(self.deployments.items(), reverse=True)
+                 if all(d.get(k) == query[k] for k in ("sha", "environment", "task", "ref")
+                        if k in query)]
+        return 200, found
+
+    def create_deployment(self, query: dict[str, Any], body: dict[str, Any], m: re.Match[str]
+                          ) -> tuple[int, Any]:
+        ref = body.get("ref", "")
+        sha = self._sha(ref) or (ref if self._git("cat-file", "-e", f"{ref}^{{commit}}",
+                                                  check=False).returncode == 0 else None)
+        if sha is None:
+            return 422, {"message": f"No ref found for: {ref}"}
+        deployment_id = self._id()
+        environment = body.get("environment", "production")
+        self.deployments[deployment_id] = {
+            "sha": sha, "ref": ref, "task": body.get("task", "deploy"),
+            "payload": body.get("payload", {}), "environment": environment,
+            "original_environment": environment, "description": body.get("description"),
+            "transient_environment": body.get("transient_environment", False),
+            "production_environment": body.get("production_environment",
+                                               environment == "production")}
+        self.deployment_statuses[deployment_id] = []
+        return 201, self.deployment_json(deployment_id)
+
+    def create_deployment_status(self, query: dict[str, Any], body: dict[str, Any],
+                                 m: re.Match[str]) -> tuple[int, Any]:
+        deployment_id = int(m.group("id"))
+        if deployment_id not in self.deployments:
+            return 404, {"message": "Not Found"}
+        if body.get("state") not in ("error", "failure", "inactive", "in_progress", "queued",
+                                     "pending", "success"):
+            return 422, {"message": "Validation Failed"}
+        if len(body.get("description") or "") > 140:
+            return 422, {"message": "description is too long (maximum is 140 characters)"}
+        base_url = f"{self.url}/repos/{self.full_name}"
+        data = _rebase_urls(copy.deepcopy(example("deployment-status")), self.url)
+        status_id = self._id()
+        log_url = body.get("log_url") or body.get("target_url") or ""
+        data.update(id=status_id, state=body["state"], creator=self.user("hoist-bot"),
+                    description=body.get("description", ""),
+                    environment=body.get("environment") or
+                    self.deployments[deployment_id]["environment"],
+                    target_url=log_url, log_url=log_url,
+                    environment_url=body.get("environment_url", ""),
+                    url=f"{base_url}/deployments/{deployment_id}/statuses/{status_id}",
+                    deployment_url=f"{base_url}/deployments/{deployment_id}",
+                    repository_url=base_url)
+        self.deployment_statuses[deployment_id].append(dict(data))
+        if body.get("auto_inactive", True) and body["state"] == "success":
+            # GitHub marks the environment's earlier successful deployments inactive.
+            environment = self.deployments[deployment_id]["environment"]
+            for other, statuses in self.deployment_statuses.items():
+                if other != deployment_id and statuses and statuses[-1]["state"] == "success" \
+                        and self.deployments[other]["environment"] == environment:
+                    statuses.append({**statuses[-1], "state": "inactive"})
+        return 201, data
+
     def membership(self, query: dict[str, Any], body: dict[str, Any], m: re.Match[str]
                    ) -> tuple[int, Any]:
         team = f"{m.group('org')}/{m.group('team')}"
@@ -268,6 +342,10 @@ ROUTES: list[tuple[str, str, Handler]] = [
      GitHubDouble.permission),
     ("GET", r"/orgs/(?P<org>[^/]+)/teams/(?P<team>[^/]+)/memberships/(?P<user>[^/]+)$",
      GitHubDouble.membership),
+    ("GET", r"/repos/[^/]+/[^/]+/deployments$", GitHubDouble.list_deployments),
+    ("POST", r"/repos/[^/]+/[^/]+/deployments$", GitHubDouble.create_deployment),
+    ("POST", r"/repos/[^/]+/[^/]+/deployments/(?P<id>\d+)/statuses$",
+     GitHubDouble.create_deployment_status),
 ]
 
 
