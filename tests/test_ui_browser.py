@@ -1,7 +1,8 @@
 """The timeline page in a real browser: Debian's chromium driven by Playwright for Python
 (the system binary; no browser download), against `hoist serve` as a process. The page is
 never reloaded by the tests: what changes, it shows by itself. Screenshots are saved under
-$HOIST_TEST_ARTIFACTS (default test-artifacts/) in ui/."""
+$HOIST_TEST_ARTIFACTS (default test-artifacts/) in ui/; HOIST_CHROMIUM names another
+binary (default /usr/bin/chromium)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from tests.prometheus_stack import CanaryApp, Prometheus
 from tests.support import ROOT, commit_file, need, wait_for
 from tests.test_e2e import registry_for, service_for, stop_after  # noqa: F401 (a fixture)
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = os.environ.get("HOIST_CHROMIUM") or "/usr/bin/chromium"  # Debian's package
 # Flags for a quiet headless browser in CI: no sandbox (root in a container), no GPU, no
 # calls home (updates, sync, field trials).
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -31,7 +32,7 @@ WAIT_MS = 60_000
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    need("chromium")
+    need(CHROMIUM)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
