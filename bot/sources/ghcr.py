@@ -45,7 +45,7 @@ class GhcrSource:
         event = headers.get("x-github-event") or next(
             (k for k in ("registry_package", "package") if k in data), "")
         package = data.get(PACKAGE_EVENTS.get(event, ""))
-        if data.get("action") not in PUBLISH_ACTIONS or not isinstance(package, dict):
+        if text(data, "action") not in PUBLISH_ACTIONS or not isinstance(package, dict):
             return []
         kind = _package_type(package)
         if kind not in IMAGE_TYPES:
