@@ -154,6 +154,11 @@ def test_other_artifactory_docker_events_are_not_pushes(event_type: str) -> None
     assert parse("artifactory", edited(doc, (("event_type",), event_type))) == []
 
 
+@pytest.mark.parametrize("action", ["chart_push", "chart_delete", "delete", "quarantine"])
+def test_other_acr_events_are_not_pushes(action: str) -> None:
+    assert parse("acr", edited(load(REG / "acr/push.json"), (("action",), action))) == []
+
+
 # --- ECR in every partition ------------------------------------------------------------
 
 ECR_EVENT = REG / "ecr/image_push.json"
