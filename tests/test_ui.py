@@ -38,6 +38,7 @@ def test_open_page_shows_lanes_in_chain_order_and_what_waits(tmp_path: Path,
     client = _client(tmp_path, services)
     page = client.get("/")
     assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
+    assert "default-src 'self'" in page.headers["content-security-policy"]
     html = page.text
     assert html.index('id="lane-dev"') < html.index('id="lane-staging"') < html.index(
         'id="lane-prod"')
