@@ -76,6 +76,10 @@ def test_page_follows_a_real_push_to_prod_waiting_then_promoted_without_reloadin
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Environments")).to_be_visible()
     expect(page.locator("#live-status")).to_have_text("Live", timeout=10_000)
+    page.keyboard.press("Tab")  # from the keyboard: the first stop skips to the content
+    expect(page.locator(":focus")).to_have_text("Skip to content")
+    page.keyboard.press("Enter")
+    expect(page.locator(":focus")).to_have_attribute("id", "live")
     navigations = watch(page)
 
     write_oci_layout(tmp_path / "layout", "1.4.2", "guestbook 1.4.2")
