@@ -11,7 +11,9 @@ the same string; otherwise it is quoted (a quoted scalar is a string to all of t
   (PyYAML's `resolver.py`, which libyaml-based tools and Kubernetes' Python client use,
   implements it but leaves out the bools y/Y/n/N; they are in). The spec's float regex
   `[0-9.]*` also admits `1.2.3`; no implementation reads that as a float, so neither do we.
-- YAML 1.2 core schema — YAML 1.2.2 §10.3.2 "Tag Resolution".
+- YAML 1.2 core schema — YAML 1.2.2 §10.3.2 "Tag Resolution"; and as ruamel.yaml (the
+  Python YAML 1.2 reader, Hoist's own config loader) implements it, which also allows `_`
+  between digits and a timestamp type.
 - go-yaml v2 and v3 (`resolve.go`; v2 through sigs.k8s.io/yaml is what kubectl, kustomize,
   Helm and Argo CD read values with, v3 through kyaml in kustomize): a fixed map of
   spellings, then for text starting with a digit or sign, with every `_` removed first: a
@@ -43,6 +45,7 @@ def _rule(reader: str, kind: str, pattern: str, source: str) -> Rule:
 _Y11 = "yaml.org/type/"
 _Y12 = "YAML 1.2.2 §10.3.2"
 _GO = "go-yaml v2/v3 resolve.go"
+_RUAMEL = "ruamel.yaml resolver.py, YAML 1.2 rows"
 
 RULES: tuple[Rule, ...] = (
     _rule("YAML 1.1", "bool", r"y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE"
@@ -63,6 +66,10 @@ RULES: tuple[Rule, ...] = (
     _rule("YAML 1.2 core", "int", r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+", _Y12),
     _rule("YAML 1.2 core", "float", r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
           r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)", _Y12),
+    _rule("YAML 1.2 (ruamel.yaml)", "int", r"(?=[-+0-9])(?:[-+]?0b[01_]+|[-+]?0o?[0-7_]+"
+          r"|[-+]?[0-9_]+|[-+]?0x[0-9a-fA-F_]+)", _RUAMEL),
+    _rule("YAML 1.2 (ruamel.yaml)", "float", r"[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?"
+          r"|[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+|[-+]?\.[0-9_]+(?:[eE][-+][0-9]+)?", _RUAMEL),
     _rule("go-yaml", "map", r"y|Y|yes|Yes|YES|on|On|ON|true|True|TRUE|n|N|no|No|NO|off|Off|OFF"
           r"|false|False|FALSE|~|null|Null|NULL|\.nan|\.NaN|\.NAN|[-+]?\.(?:inf|Inf|INF)|<<",
           _GO + " resolveMap"),
