@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -26,7 +27,7 @@ def test_published_case(script: Path, tmp_path: Path) -> None:
     case = tmp_path / script.parent.name
     shutil.copytree(script.parent, case)
     out = subprocess.run(["sh", str(case / script.name)], capture_output=True, text=True,
-                         env={"HOIST": f"{sys.executable} -m bot", "PATH": "/usr/bin:/bin"})
+                         env={**os.environ, "HOIST": f"{sys.executable} -m bot"})
     assert "exit: 0" in out.stdout and "BYTES MATCH" in out.stdout, out.stdout + out.stderr
 
 
