@@ -1,4 +1,4 @@
-"""The published editing cases (tests/cases/edit) run as their scripts say, through
+"""The published editing cases (shared/cases/edit) run as their scripts say, through
 `hoist set-image`, and the neighbours of each case's kind, with the exact bytes expected."""
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ import pytest
 import yaml
 
 from bot.cli import main
+from tests.support import SHARED
 
-CASES = Path(__file__).parent / "cases" / "edit"
+CASES = SHARED / "cases" / "edit"
 SCRIPTS = sorted(CASES.glob("*/*.sh"))
 D1 = "sha256:" + "1" * 64
 D2 = "sha256:" + "2" * 64
