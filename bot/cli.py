@@ -77,6 +77,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from . import log
+    from .adapters.signing import SigningError
     from .settings import SettingsError
     from .web.app import create_app
     from .wiring import build_services, build_sources_for
@@ -88,7 +89,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         raise UsageError(str(exc)) from None
     log.configure(settings.log_format, settings.secrets)
-    services = build_services(settings)
+    try:
+        services = build_services(settings)
+    except SigningError as exc:  # a bad key stops Hoist before its first commit
+        raise UsageError(str(exc)) from None
     worker = Worker(services, settings.poll_interval, settings.reconcile_interval)
     app = create_app(settings, services, worker.wake, (worker.start, worker.stop),
                      sources=build_sources_for(settings))
