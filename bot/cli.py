@@ -129,6 +129,14 @@ def _edit_command(name: str, args: argparse.Namespace) -> int:
     return func(args)
 
 
+def _db_command(name: str, args: argparse.Namespace) -> int:
+    """db backup and restore live in cli_db (imported only when used)."""
+    from . import cli_db
+
+    func: Callable[[argparse.Namespace], int] = getattr(cli_db, name)
+    return func(args)
+
+
 def cmd_audit(args: argparse.Namespace) -> int:
     from .adapters.git import GitError, branch_refs, log_messages, read_blob
     from .core.audit import audit_entries, format_table, parse_since, select
@@ -219,6 +227,15 @@ def build_parser() -> argparse.ArgumentParser:
     approve.add_argument("id")
     approve.add_argument("--by", default="cli", help="who approves (recorded in the trailers)")
     approve.set_defaults(func=cmd_approve)
+
+    db = sub.add_parser("db", help="the store: backups").add_subparsers(dest="db_command",
+                                                                      required=True)
+    db_backup = db.add_parser("backup", help="copy the store to FILE while Hoist runs")
+    db_backup.add_argument("file")
+    db_backup.set_defaults(func=lambda args: _db_command("cmd_backup", args))
+    db_restore = db.add_parser("restore", help="restore FILE into an empty store")
+    db_restore.add_argument("file")
+    db_restore.set_defaults(func=lambda args: _db_command("cmd_restore", args))
 
     return parser
 
