@@ -31,6 +31,7 @@ from bot.settings import Settings
 from bot.sources import SOURCES, PayloadError
 from bot.sources.github_events import pull_request_activity
 from bot.web.app import create_app
+from tests.payloads import PAYLOADS
 from tests.support import FIXTURES
 
 CASES = int(os.environ.get("HOIST_FUZZ_CASES", "10000"))
@@ -92,18 +93,9 @@ def mutations(seed_docs: list[Any]) -> st.SearchStrategy[Any]:
 
 
 def seeds(name: str) -> list[Any]:
-    """The vendor's published examples for a source (JSON with // comments allowed)."""
-    folder = {"gitlab": "registry/distribution", "ghcr": "github", "generic": ""}.get(
-        name, f"registry/{name}")
-    found = []
-    for path in sorted((FIXTURES / folder).glob("*.json*")) if folder else []:
-        if ".headers." in path.name:
-            continue
-        text = "\n".join(line for line in path.read_text().splitlines()
-                         if not line.lstrip().startswith("//"))
-        found.append(json.loads(text))
-    if name == "ghcr":
-        found = [f for f in found if "package" in f or "registry_package" in f]
+    """The published examples of a source (tests/payloads.py: shared fixtures and tests/data,
+    every generation), as JSON documents."""
+    found = [p.document() for p in PAYLOADS if p.source == name and p.path.suffix != ".txt"]
     if name in ("distribution", "gitlab"):  # the published envelope's manifest push has no tag
         tagged = copy.deepcopy(found[0])
         tagged["events"][0]["target"]["tag"] = "1.0.0"

@@ -157,7 +157,7 @@ def webhook_router(settings: Settings, store: Store, sources: dict[str, Source],
                 wake()
             # Activity on pull requests Hoist does not know is acknowledged and dropped.
             return JSONResponse({"accepted": added, "event": event}, status_code=202)
-        if event not in ("package", "registry_package"):
+        if event not in handler.events:
             return JSONResponse({"ignored": event}, status_code=202)
         try:
             pushes = handler.parse(headers, body)
