@@ -5,6 +5,8 @@ from __future__ import annotations
 import atexit
 from pathlib import Path
 
+import structlog
+
 from .adapters.argocd import ArgoCdClient
 from .adapters.git import GitRepo
 from .adapters.github import GitHubForge
@@ -19,6 +21,8 @@ from .core.polling import parse_poll_setting
 from .flows.services import Forge, Services
 from .settings import Settings
 from .sources import Source, build_sources
+
+log = structlog.get_logger()
 
 
 class ConfigSource:
@@ -55,6 +59,7 @@ def start_signer(settings: Settings) -> CommitSigner | None:
         return None
     signer = CommitSigner(key)
     atexit.register(signer.close)
+    log.info("git.signing", format=signer.format, key=signer.key_id)
     return signer
 
 

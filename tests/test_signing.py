@@ -169,10 +169,12 @@ def test_a_wrong_or_missing_key_fails_with_the_reason(tmp_path: Path,
 
 def test_openpgp_wrong_passphrase_and_key_removed_on_close(tmp_path: Path) -> None:
     pgp = openpgp_key(tmp_path / "pgp", passphrase="right")
-    with pytest.raises(SigningError, match="cannot be unlocked"):
-        CommitSigner(SigningKey(pgp.private, "openpgp", "wrong"))
+    for passphrase in ("wrong", None):
+        with pytest.raises(SigningError, match="cannot be unlocked"):
+            CommitSigner(SigningKey(pgp.private, "openpgp", passphrase))
     signer = CommitSigner(SigningKey(pgp.private, "openpgp", "right"))
     private = signer._dir
+    assert len(signer.key_id) == 40  # the fingerprint, logged at start
     assert private.stat().st_mode & 0o077 == 0  # only Hoist can read it
     signer.close()
     assert not private.exists()

@@ -71,6 +71,7 @@ class CommitSigner:
 
     def __init__(self, key: SigningKey) -> None:
         self.format = key.format
+        self.key_id = ""  # SHA256:… (ssh) or the OpenPGP fingerprint: public, for the logs
         self._dir = Path(tempfile.mkdtemp(prefix="hoist-signing-"))  # mode 0700
         try:
             if key.format == "ssh":
@@ -109,7 +110,8 @@ class CommitSigner:
                       env)
         if signed.returncode != 0:
             raise SigningError(f"HOIST_SIGNING_KEY cannot sign: {_last_line(signed.stderr)}")
-        self.public_key = public.stdout.strip()
+        listed = _run(["ssh-keygen", "-l", "-f", str(path)], env)
+        self.key_id = listed.stdout.split()[1] if listed.returncode == 0 else "ssh"
         return {"gpg.format": "ssh", "user.signingKey": str(path), "commit.gpgSign": "true"}
 
     # OpenPGP ---------------------------------------------------------------------------------
@@ -122,10 +124,11 @@ class CommitSigner:
         # passphrase file sits beside it anyway: the cheapest S2K (RFC 4880 §3.7.1.3) keeps
         # each signature a few milliseconds instead of a calibrated ~100 ms per commit.
         (home / "gpg-agent.conf").write_text("s2k-count 65536\n")
+        # Always a passphrase file (empty without one): a protected key then fails as a bad
+        # passphrase, not as "cannot get input in batch mode".
+        passphrase = self._private("passphrase", key.passphrase or "")
         base = ["gpg", "--homedir", str(home), "--batch", "--no-tty", "--pinentry-mode",
-                "loopback"]
-        if key.passphrase is not None:
-            base += ["--passphrase-file", str(self._private("passphrase", key.passphrase))]
+                "loopback", "--passphrase-file", str(passphrase)]
         imported = _run([*base, "--import"], dict(os.environ), stdin=key.text)
         listing = _run([*base, "--with-colons", "--list-secret-keys"], dict(os.environ))
         records = [line.split(":") for line in listing.stdout.splitlines()]
@@ -142,11 +145,11 @@ class CommitSigner:
         signed = _run([str(wrapper), "--detach-sign", "--armor", "-u", fingerprint],
                       dict(os.environ), stdin="hoist signing probe\n")
         if signed.returncode != 0:
-            if "passphrase" in signed.stderr.lower() or key.passphrase is None:
+            if "passphrase" in signed.stderr.lower():
                 raise SigningError("the OpenPGP key cannot be unlocked: HOIST_SIGNING_PASSPHRASE "
                                    "is missing or wrong")
             raise SigningError(f"the OpenPGP key cannot sign: {_last_line(signed.stderr)}")
-        self.fingerprint = fingerprint
+        self.key_id = fingerprint
         return {"gpg.format": "openpgp", "gpg.openpgp.program": str(wrapper),
                 "user.signingKey": fingerprint, "commit.gpgSign": "true"}
 
