@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..adapters.argocd import ArgoCdClient
@@ -12,6 +12,7 @@ from ..adapters.prometheus import PrometheusClient, probe_health
 from ..adapters.registry import RegistryClient
 from ..adapters.store import ChangeRequest, Store
 from ..core.config import Config
+from ..core.polling import PollSetting
 
 
 class Forge(Protocol):
@@ -54,3 +55,4 @@ class Services:
                     tuple[int | None, float | None, str | None, str | None]] = probe_health
     argocd: Callable[[str], ArgoCdClient] = lambda server: ArgoCdClient(server, None)
     notify: Callable[[str], None] = lambda text: None
+    polling: PollSetting = field(default_factory=PollSetting)  # HOIST_POLL_REGISTRIES
