@@ -27,8 +27,10 @@ LABEL org.opencontainers.image.title="hoist" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}"
 # git 2.39 from bookworm; pinned to the release line so a rebuild cannot jump major versions.
+# ssh-keygen and gpg (with its agent) sign commits when HOIST_SIGNING_KEY is set.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends git=1:2.39.* ca-certificates=20230311* \
+       openssh-client=1:9.2p1-* gpg=2.2.40-* gpg-agent=2.2.40-* \
     && rm -rf /var/lib/apt/lists/*
 # A fixed UID/GID so volume ownership and the chart's securityContext agree.
 RUN groupadd --system --gid 10001 hoist \

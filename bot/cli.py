@@ -77,6 +77,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from . import log
+    from .adapters.signing import SigningError
     from .settings import SettingsError
     from .web.app import create_app
     from .wiring import build_services, build_sources_for
@@ -88,7 +89,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         raise UsageError(str(exc)) from None
     log.configure(settings.log_format, settings.secrets)
-    services = build_services(settings)
+    try:
+        services = build_services(settings)
+    except SigningError as exc:  # a bad key stops Hoist before its first commit
+        raise UsageError(str(exc)) from None
     worker = Worker(services, settings.poll_interval, settings.reconcile_interval)
     app = create_app(settings, services, worker.wake, (worker.start, worker.stop),
                      sources=build_sources_for(settings))
@@ -122,6 +126,14 @@ def _edit_command(name: str, args: argparse.Namespace) -> int:
     from . import cli_edit
 
     func: Callable[[argparse.Namespace], int] = getattr(cli_edit, name)
+    return func(args)
+
+
+def _db_command(name: str, args: argparse.Namespace) -> int:
+    """db backup and restore live in cli_db (imported only when used)."""
+    from . import cli_db
+
+    func: Callable[[argparse.Namespace], int] = getattr(cli_db, name)
     return func(args)
 
 
@@ -215,6 +227,15 @@ def build_parser() -> argparse.ArgumentParser:
     approve.add_argument("id")
     approve.add_argument("--by", default="cli", help="who approves (recorded in the trailers)")
     approve.set_defaults(func=cmd_approve)
+
+    db = sub.add_parser("db", help="the store: backups").add_subparsers(dest="db_command",
+                                                                      required=True)
+    db_backup = db.add_parser("backup", help="copy the store to FILE while Hoist runs")
+    db_backup.add_argument("file")
+    db_backup.set_defaults(func=lambda args: _db_command("cmd_backup", args))
+    db_restore = db.add_parser("restore", help="restore FILE into an empty store")
+    db_restore.add_argument("file")
+    db_restore.set_defaults(func=lambda args: _db_command("cmd_restore", args))
 
     return parser
 

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .core.polling import parse_poll_setting
+
 
 class SettingsError(ValueError):
     """The environment does not describe a service that may start."""
@@ -52,6 +54,12 @@ class Settings:
     log_format: str = "auto"
     poll_interval: float = 1.0
     reconcile_interval: float = 300.0
+    signing_key: str | None = field(default=None, repr=False)
+    signing_key_file: Path | None = None
+    signing_format: str | None = None
+    signing_passphrase: str | None = field(default=None, repr=False)
+    poll_registries: str | None = None  # off, on, or a default interval (flows/poll.py)
+    database_url: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -87,6 +95,13 @@ class Settings:
             log_format=env.get("HOIST_LOG_FORMAT") or "auto",
             poll_interval=float(env.get("HOIST_POLL_INTERVAL") or 1.0),
             reconcile_interval=float(env.get("HOIST_RECONCILE_INTERVAL") or 300.0),
+            signing_key=env.get("HOIST_SIGNING_KEY") or None,
+            signing_key_file=Path(env["HOIST_SIGNING_KEY_FILE"])
+            if env.get("HOIST_SIGNING_KEY_FILE") else None,
+            signing_format=env.get("HOIST_SIGNING_FORMAT") or None,
+            signing_passphrase=env.get("HOIST_SIGNING_PASSPHRASE") or None,
+            poll_registries=env.get("HOIST_POLL_REGISTRIES") or None,
+            database_url=env.get("HOIST_DATABASE_URL") or None,
         )
 
     @property
@@ -99,7 +114,8 @@ class Settings:
         """Every secret value, for redaction."""
         values = (self.webhook_secret, self.api_token, self.github_token,
                   self.github_private_key, self.github_webhook_secret, self.argocd_token,
-                  self.notify_url, self.ui_token, *self.notify_urls)
+                  self.notify_url, self.ui_token, *self.notify_urls, self.signing_key,
+                  self.signing_passphrase, self.database_url)
         return tuple(v for v in values if v)
 
     def check_serve(self) -> None:
@@ -111,6 +127,10 @@ class Settings:
                                 "read from HOIST_MANIFESTS_REPO")
         if self.github_app_id and not self.github_private_key:
             raise SettingsError("HOIST_GITHUB_APP_ID needs HOIST_GITHUB_PRIVATE_KEY")
+        try:
+            parse_poll_setting(self.poll_registries)
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
         from .adapters.notify import check_urls  # Apprise says which URLs it understands
 
         check_urls(self.notify_urls, self.notify_url)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 from pathlib import Path
+
+import structlog
 
 from .adapters.argocd import ArgoCdClient
 from .adapters.deployments import deployments_for
@@ -12,11 +15,15 @@ from .adapters.local_forge import LocalForge
 from .adapters.notify import Notifier
 from .adapters.oidc import OidcVerifier
 from .adapters.registry import RegistryClient, load_credentials
+from .adapters.signing import CommitSigner, key_from_settings
 from .adapters.store import Store
 from .core.config import Config, ConfigError, load_config
+from .core.polling import parse_poll_setting
 from .flows.services import Forge, Services
 from .settings import Settings
 from .sources import Source, build_sources
+
+log = structlog.get_logger()
 
 
 class ConfigSource:
@@ -44,12 +51,27 @@ class ConfigSource:
         return self._cache[1]
 
 
+def start_signer(settings: Settings) -> CommitSigner | None:
+    """The commit signing key set up for git (removed again when the process exits), or
+    None when no key is configured; SigningError when it cannot sign."""
+    key = key_from_settings(settings.signing_key, settings.signing_key_file,
+                            settings.signing_format, settings.signing_passphrase)
+    if key is None:
+        return None
+    signer = CommitSigner(key)
+    atexit.register(signer.close)
+    log.info("git.signing", format=signer.format, key=signer.key_id)
+    return signer
+
+
 def build_services(settings: Settings) -> Services:
-    """Store, git cache, forge and config source for these settings."""
+    """Store, git cache, forge and config source for these settings. SigningError when a
+    signing key is configured but unusable."""
     assert settings.manifests_repo is not None
+    signer = start_signer(settings)
     store = Store(settings.data_dir / "hoist.db")
     git = GitRepo(settings.manifests_repo, settings.data_dir / "manifests.git",
-                  token=settings.github_token)
+                  token=settings.github_token, signing=signer.git_config if signer else None)
     git.sync()
     forge: Forge = LocalForge(store, git)
     if settings.forge == "github":
@@ -67,6 +89,7 @@ def build_services(settings: Settings) -> Services:
     services.notify = Notifier(settings.notify_urls, settings.notify_url)
     services.public_url = settings.public_url
     services.deployments = deployments_for(forge)
+    services.polling = parse_poll_setting(settings.poll_registries)
     return services
 
 

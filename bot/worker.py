@@ -9,6 +9,7 @@ import structlog
 
 from .flows.chatops import handle_comments, reconcile
 from .flows.ingest import ingest_pending
+from .flows.poll import poll_registries
 from .flows.promote import advance
 from .flows.rollout import start_successors
 from .flows.services import Services
@@ -39,6 +40,10 @@ class Worker:
     def run_once(self) -> None:
         """Ingest pending pushes, then advance unfinished promotions until none moves."""
         store = self.services.store
+        try:
+            poll_registries(self.services)  # only repositories whose poll is due
+        except Exception as exc:
+            log.error("worker.poll_failed", error=str(exc))
         try:
             ingest_pending(self.services)
         except Exception as exc:

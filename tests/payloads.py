@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.support import DATA, FIXTURES
+from tests.support import DATA, FIXTURES, SHARED
 
 REG = FIXTURES / "registry"
 GH = FIXTURES / "github"
-CASE_18 = DATA / "cases" / "policy" / "18-ecr-china-region-host"
+CASE_18 = SHARED / "cases" / "policy" / "18-ecr-china-region-host"
 
 
 def push(registry: str | None, repository: str, tag: str | None,

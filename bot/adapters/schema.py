@@ -30,4 +30,10 @@ CREATE TABLE IF NOT EXISTS quarantine (
   repository TEXT NOT NULL, digest TEXT NOT NULL, reason TEXT NOT NULL, at REAL NOT NULL,
   PRIMARY KEY (repository, digest)
 );
+-- Registry polling (flows/poll.py): per repository, tags seen (JSON tag -> digest, NULL
+-- until the first listing) and when to list them next.
+CREATE TABLE IF NOT EXISTS poll_cursors (
+  repository TEXT PRIMARY KEY, seen TEXT, next_at REAL NOT NULL,
+  failures INTEGER NOT NULL DEFAULT 0
+);
 """

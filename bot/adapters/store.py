@@ -17,6 +17,7 @@ from ..core.events import ImagePushed
 from ..core.machine import State, can_supersede, check_transition
 from ..telemetry import TRANSITIONS
 from .chatops_records import ChatOpsRecords
+from .poll_records import PollRecords
 from .records import ChangeRequest, NewPromotion, Promotion, row_to_promotion
 from .schema import SCHEMA
 
@@ -32,7 +33,7 @@ class StoreUnavailable(RuntimeError):
     """The store cannot write (disk full, read-only, locked): callers should retry later."""
 
 
-class Store(ChatOpsRecords):
+class Store(ChatOpsRecords, PollRecords):
     """One SQLite file in WAL mode; a connection per thread; every write one transaction."""
 
     def __init__(self, path: Path) -> None:
@@ -110,9 +111,12 @@ class Store(ChatOpsRecords):
         with self._tx() as db:
             for n in new:
                 version_key = n.digest or n.tag or ""
+                # The same image: same version key, same digest, or the same tag where one
+                # side has no digest (a Docker Hub webhook and a registry poll of one push).
                 exists = db.execute(
-                    "SELECT 1 FROM promotions WHERE repository=? AND version_key=? AND environment=?",
-                    (n.repository, version_key, n.environment),
+                    "SELECT 1 FROM promotions WHERE repository=? AND environment=? AND"
+                    " (version_key=? OR digest=? OR (tag=? AND (version_key=tag OR ? IS NULL)))",
+                    (n.repository, n.environment, version_key, n.digest, n.tag, n.digest),
                 ).fetchone()
                 if exists:
                     continue

@@ -100,6 +100,7 @@ class ImageConfig(_Model):
     pin: Pin = "tag"
     platforms: list[str] = []  # each pushed image must offer these, e.g. linux/amd64
     coalesce: Duration = 0.0  # seconds a burst of pushes may take; the newest allowed wins
+    poll: Duration | None = Field(default=None, gt=0)  # list tags this often (flows/poll.py)
 
     @field_validator("platforms")
     @classmethod

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..adapters.argocd import ArgoCdClient
@@ -13,6 +13,7 @@ from ..adapters.registry import RegistryClient
 from ..adapters.store import ChangeRequest, Store
 from ..core.config import Config
 from ..core.notices import DeploymentUpdate, Notice, Subject
+from ..core.polling import PollSetting
 
 
 class Forge(Protocol):
@@ -66,3 +67,4 @@ class Services:
     notify: Callable[[Notice], None] = lambda notice: None  # queues; never blocks or raises
     deployments: Deployments | None = None
     public_url: str | None = None  # where people reach Hoist's page (HOIST_PUBLIC_URL)
+    polling: PollSetting = field(default_factory=PollSetting)  # HOIST_POLL_REGISTRIES
