@@ -4,18 +4,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import structlog
+
 from .adapters.argocd import ArgoCdClient
+from .adapters.forges import Forge
+from .adapters.forges.gitea import GiteaForge
+from .adapters.forges.github import GitHubForge
+from .adapters.forges.gitlab import GitLabForge
+from .adapters.forges.local import LocalForge
 from .adapters.git import GitRepo
-from .adapters.github import GitHubForge
-from .adapters.local_forge import LocalForge
 from .adapters.notify import Notifier
 from .adapters.oidc import OidcVerifier
 from .adapters.registry import RegistryClient, load_credentials
 from .adapters.store import Store
 from .core.config import Config, ConfigError, load_config
-from .flows.services import Forge, Services
+from .flows.services import Services
 from .settings import Settings
 from .sources import Source, build_sources
+
+log = structlog.get_logger()
 
 
 class ConfigSource:
@@ -48,23 +55,49 @@ def build_services(settings: Settings) -> Services:
     assert settings.manifests_repo is not None
     store = Store(settings.data_dir / "hoist.db")
     git = GitRepo(settings.manifests_repo, settings.data_dir / "manifests.git",
-                  token=settings.github_token)
+                  token=settings.forge_token)
     git.sync()
-    forge: Forge = LocalForge(store, git)
-    if settings.forge == "github":
-        assert settings.github_repository is not None
-        forge = GitHubForge(store, settings.github_repository, token=settings.github_token,
-                            app_id=settings.github_app_id,
-                            private_key=settings.github_private_key,
-                            base_url=settings.github_api_url, bot_login=settings.github_bot_login,
-                            pace=settings.github_pace)
+    forge = build_forge(settings, store, git)
     registry = RegistryClient(load_credentials(), settings.insecure_registries)
     services = Services(store, git, forge,
                         ConfigSource(git, settings.config_path, settings.config_file),
-                        registry, settings.github_bot_login)
+                        registry, settings.github_bot_login or _own_login(forge))
     services.argocd = lambda server: ArgoCdClient(server, settings.argocd_token)
     services.notify = Notifier(settings.notify_url)
     return services
+
+
+def build_forge(settings: Settings, store: Store, git: GitRepo) -> Forge:
+    """The forge HOIST_FORGE (or the credentials set) names."""
+    timeout = settings.forge_timeout
+    if settings.forge == "github":
+        assert settings.github_repository is not None
+        return GitHubForge(store, settings.github_repository, token=settings.github_token,
+                           app_id=settings.github_app_id,
+                           private_key=settings.github_private_key,
+                           base_url=settings.github_api_url, bot_login=settings.github_bot_login,
+                           pace=settings.github_pace, timeout=int(max(timeout, 1)))
+    if settings.forge == "gitlab":
+        assert settings.gitlab_token and settings.gitlab_project
+        return GitLabForge(store, settings.gitlab_project, token=settings.gitlab_token,
+                           url=settings.gitlab_url, timeout=timeout)
+    if settings.forge == "gitea":
+        assert settings.gitea_token and settings.gitea_url and settings.gitea_repository
+        return GiteaForge(store, settings.gitea_repository, token=settings.gitea_token,
+                          url=settings.gitea_url, timeout=timeout)
+    return LocalForge(store, git)
+
+
+def _own_login(forge: Forge) -> str | None:
+    """Hoist's own account on GitLab or Gitea (its comments never count), asked once at
+    start; unknown (and logged) when the forge does not answer yet."""
+    if not isinstance(forge, GitLabForge | GiteaForge):
+        return None
+    try:
+        return forge.bot_login
+    except Exception as exc:
+        log.warning("forge.whoami_failed", forge=forge.name, error=str(exc))
+        return None
 
 
 def build_sources_for(settings: Settings) -> dict[str, Source]:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bot.adapters.errors import MergeBlocked
-from bot.adapters.github import GitHubForge
+from bot.adapters.forges.github import GitHubForge
 from bot.core.events import ImagePushed, PullRequestActivity
 from bot.core.machine import State
 from bot.flows.services import Services
