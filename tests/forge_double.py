@@ -65,7 +65,7 @@ class ForgeDouble:
 
     def inject(self, *faults: str) -> None:
         """Fail the next requests, in order: "502", "timeout" (answered late, after the
-        work was done) or "429" (with Retry-After: 1)."""
+        work was done), "429" (with Retry-After: 1), or "ok" (this one goes through)."""
         with self._lock:
             self.faults.extend(faults)
 

@@ -60,7 +60,7 @@ class GitLabForge:
                  bot_login: str | None = None) -> None:
         self.store = store
         self.gl = gitlab.Gitlab(url, private_token=token, timeout=timeout, session=_Session(),
-                                retry_transient_errors=False, obey_rate_limit=False,
+                                retry_transient_errors=False,
                                 per_page=100)
         self.project = self.gl.projects.get(project, lazy=True)
         self._bot_login = bot_login
@@ -125,16 +125,20 @@ class GitLabForge:
                                     "should_remove_source_branch": True,
                                     "merge_commit_message": message}
             if method == "squash":
+                # The trailers go on the squash commit; a merge commit above it (the
+                # project's merge method "merge commit") gets the title only, so `hoist
+                # audit` sees each promotion once.
                 data["squash_commit_message"] = message
+                data["merge_commit_message"] = message.partition("\n")[0]
             path = f"/projects/{self.project.encoded_id}/merge_requests/{iid}/merge"
             try:
                 result = call("gitlab", "merge", lambda: self.gl.http_put(path, post_data=data))
             except GitlabError as exc:
                 if _code(exc) in _REFUSED:
-                    raise MergeBlocked(str(exc.error_message)) from None
+                    raise MergeBlocked(self._why_not(iid, exc)) from None
                 raise
             assert isinstance(result, dict)
-            sha = _merged_sha(result)
+            sha = _merged_sha(result, fast_forward=False)
             if sha is None:  # the reply may leave merge_commit_sha empty: read it back
                 mr = call("gitlab", "get_merge_request", lambda: self.project.mergerequests
                           .get(iid))
@@ -146,6 +150,16 @@ class GitLabForge:
         log.info("forge.merged", forge=self.name, promotion=promotion_id, number=iid, sha=sha)
         return sha
 
+    def _why_not(self, iid: int, exc: GitlabError) -> str:
+        """A refusal says only "405 Method Not Allowed": GitLab's `detailed_merge_status`
+        (ci_must_pass, not_approved, draft_status, conflict, ...) says why."""
+        try:
+            mr = call("gitlab", "get_merge_request", lambda: self.project.mergerequests.get(iid))
+            status = mr.attributes.get("detailed_merge_status")
+        except GitlabError:
+            status = None
+        return f"{exc.error_message}" + (f" (detailed_merge_status: {status})" if status else "")
+
     def comment(self, number: int, body: str) -> None:
         """Post a note on the merge request."""
         call("gitlab", "note", lambda: self._mr(number).notes.create({"body": body}))
@@ -153,8 +167,13 @@ class GitLabForge:
     def react(self, number: int, comment_id: int, content: str) -> None:
         """Award an emoji (thumbsup, confused) to a note of the merge request."""
         note = self._mr(number).notes.get(comment_id, lazy=True)
-        call("gitlab", "award_emoji", lambda: note.awardemojis.create(
-            {"name": _EMOJI.get(content, content)}))
+        try:
+            call("gitlab", "award_emoji", lambda: note.awardemojis.create(
+                {"name": _EMOJI.get(content, content)}))
+        except GitlabError as exc:
+            # GitLab answers 404 "Award Emoji Name has already been taken" for a repeat.
+            if "already been taken" not in str(exc.error_message):
+                raise
 
     def permission(self, user: str) -> str:
         """The user's access level on the project, inherited ones included."""
@@ -205,12 +224,13 @@ class GitLabForge:
         call("gitlab", "close_merge_request", mr.save)
 
 
-def _merged_sha(attributes: dict[str, Any]) -> str | None:
+def _merged_sha(attributes: dict[str, Any], fast_forward: bool = True) -> str | None:
     """The commit that landed: the merge commit, else the squash commit, else (a
-    fast-forward) the head itself."""
+    fast-forward, read back from a merged merge request) the head itself."""
     if attributes.get("state") != "merged":
         return None
-    for key in ("merge_commit_sha", "squash_commit_sha", "sha"):
+    keys = ("merge_commit_sha", "squash_commit_sha") + (("sha",) if fast_forward else ())
+    for key in keys:
         if attributes.get(key):
             return str(attributes[key])
     return None
