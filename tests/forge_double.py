@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 from urllib.parse import parse_qsl, unquote
 
 Reply = tuple[int, Any] | tuple[int, Any, dict[str, str]]
@@ -55,7 +55,7 @@ class ForgeDouble:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
-    def start(self) -> ForgeDouble:
+    def start(self) -> Self:
         self.thread.start()
         return self
 
