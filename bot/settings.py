@@ -20,8 +20,8 @@ def _github_repository(url: str) -> str | None:
 
 
 def _repository_path(url: str, forge_url: str | None) -> str | None:
-    """`group/sub/project` of a git URL (https or ssh) on the forge at `forge_url` (its
-    path prefix, a relative URL root, removed), else None."""
+    """`group/sub/project` of a git URL (https or ssh) on the forge at `forge_url` (an
+    https URL's relative URL root, e.g. `/gitlab`, removed), else None."""
     if not forge_url:
         return None
     match = re.match(r"^[a-z]+://(?:[^@/]+@)?([^/:]+)(?::\d+)?(/[^?#]*)?", forge_url.rstrip("/"))
@@ -33,7 +33,7 @@ def _repository_path(url: str, forge_url: str | None) -> str | None:
     if found is None:
         return None
     path = found.group(1)
-    if prefix:
+    if prefix and url.startswith(("http://", "https://")):  # ssh paths have no URL root
         if not path.startswith(prefix + "/"):
             return None
         path = path[len(prefix) + 1:]

@@ -56,8 +56,10 @@ def build_services(settings: Settings) -> Services:
     store = Store(settings.data_dir / "hoist.db")
     git = GitRepo(settings.manifests_repo, settings.data_dir / "manifests.git",
                   token=settings.forge_token)
-    git.sync()
     forge = build_forge(settings, store, git)
+    if isinstance(forge, GitHubForge) and settings.github_app_id:
+        git.token = forge.git_token  # an installation token, refreshed before it expires
+    git.sync()
     registry = RegistryClient(load_credentials(), settings.insecure_registries)
     services = Services(store, git, forge,
                         ConfigSource(git, settings.config_path, settings.config_file),

@@ -6,7 +6,7 @@ import base64
 import os
 import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,19 +39,27 @@ class GitRepo:
     """
 
     def __init__(self, url: str, path: Path, identity: Identity = Identity(),
-                 token: str | None = None) -> None:
+                 token: str | Callable[[], str] | None = None) -> None:
         self.url = url
         self.path = path
         self.identity = identity
         # Branch tips as last fetched or pushed: refs change only in sync() and push(), so a
         # hot path (the worker reads hoist.yaml's commit every pass) forks no git for them.
         self._tips: dict[str, str | None] = {}
-        # An https token travels as a header in the environment, never in a URL or on disk.
-        self._auth_env: dict[str, str] = {}
-        if token and url.startswith("https://"):
-            basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
-            self._auth_env = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "http.extraHeader",
-                              "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}"}
+        # The forge's token, or a function giving the current one (a GitHub App's
+        # installation token expires within the hour).
+        self.token: str | Callable[[], str] | None = token
+
+    @property
+    def _auth_env(self) -> dict[str, str]:
+        """An https token travels as a header in the environment, never in a URL or on disk
+        (GitHub, GitLab and Gitea all take it as the Basic password)."""
+        token = self.token() if callable(self.token) else self.token
+        if not token or not self.url.startswith("https://"):
+            return {}
+        basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+        return {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "http.extraHeader",
+                "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}"}
 
     def _run(self, *args: str, env: dict[str, str] | None = None, check: bool = True,
              input: str | None = None) -> subprocess.CompletedProcess[str]:

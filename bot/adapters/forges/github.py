@@ -69,9 +69,15 @@ class GitHubForge:
             auth = app.get_installation_auth(installation.id)
         # `pace` scales PyGithub's spacing of requests (0.25 s) and writes (1 s), which keeps
         # clear of GitHub's secondary rate limits; tests against the double set it to 0.
+        self._auth = auth
         self.gh = Github(auth=auth, base_url=base_url, retry=None, timeout=timeout, lazy=True,
                          seconds_between_requests=0.25 * pace, seconds_between_writes=pace)
         self.repo = self.gh.get_repo(repository)
+
+    def git_token(self) -> str:
+        """The token git pushes with: the personal token, or the App's current installation
+        token (PyGithub fetches another before this one expires)."""
+        return str(call("installation_token", lambda: self._auth.token))
 
     def _find_open(self, branch: str, base: str) -> Any:
         head = f"{self.owner}:{branch}"
