@@ -28,6 +28,7 @@ class ForgeDouble:
     """Serves `ROUTES` (verb, path pattern, handler) on 127.0.0.1 for one repository."""
 
     ROUTES: ClassVar[list[tuple[str, str, Handler]]] = []
+    kind = ""  # github, gitlab or gitea
     # This forge's name for GitHub's reaction names (+1, confused).
     REACTIONS: ClassVar[dict[str, str]] = {"+1": "+1", "confused": "confused"}
     HEADERS: ClassVar[dict[str, str]] = {}  # sent with every answer

@@ -27,6 +27,7 @@ def example(name: str) -> Any:
 
 
 class GiteaDouble(ForgeDouble):
+    kind = "gitea"
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.labels: dict[str, int] = {}

@@ -47,6 +47,8 @@ class GitHubDouble(ForgeDouble):
     """Serves /repos/{owner}/{repo}/... for one repository on 127.0.0.1; with `app(...)`,
     also a GitHub App's installation and its short-lived installation tokens."""
 
+    kind = "github"
+
     HEADERS: ClassVar[dict[str, str]] = {"X-RateLimit-Remaining": "4999"}
 
     def __init__(self, bare_repo: Path, full_name: str = "acme/manifests") -> None:

@@ -28,6 +28,7 @@ def example(name: str) -> Any:
 
 
 class GitLabDouble(ForgeDouble):
+    kind = "gitlab"
     REACTIONS: ClassVar[dict[str, str]] = {"+1": "thumbsup", "confused": "confused"}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -28,7 +28,6 @@ PROD = "hoist/prod/guestbook"
 @pytest.fixture(params=KINDS)
 def double(request: pytest.FixtureRequest, services: Services) -> Iterator[ForgeDouble]:
     started = start_double(request.param, Path(services.git.url.removeprefix("file://")))
-    started.kind = request.param  # type: ignore[attr-defined]
     started.timeout_seconds = 1.5
     yield started
     started.stop()
@@ -41,7 +40,7 @@ def on_forge(services: Services, double: ForgeDouble, tmp_path: Path) -> Service
     text = text.replace("    approval: manual", "    approval: {required: 2, permission: write}")
     commit_file(services.git.url, "hoist.yaml", text, tmp_path / "cfg")
     services.git.sync()
-    services.forge = adapter(double.kind, services.store, double)  # type: ignore[attr-defined]
+    services.forge = adapter(double.kind, services.store, double)
     services.bot_login = double.bot_login
     return services
 
