@@ -149,7 +149,7 @@ class GitLabDouble(ForgeDouble):
             self.git("update-ref", "-d", f"refs/heads/{pull['head']}")
         # As in the published "Merge a merge request" example: the reply's merge_commit_sha
         # may still be empty; reading the merge request again gives it.
-        data = self.mr_json(iid)
+        data = {**example("merge_request_merge"), **self.mr_json(iid)}
         data.update(merge_commit_sha=None, squash_commit_sha=None)
         return 200, data
 
