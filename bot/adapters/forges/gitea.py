@@ -169,6 +169,10 @@ class GiteaForge:
         except GiteaError as exc:
             if exc.status == 404:  # no such user
                 return "none"
+            if exc.status == 403:  # routers/api/v1/repo/collaborators.go
+                raise GiteaError(403, "reading another user's permission needs the token's "
+                                      f"account to be an administrator of {self.repo[7:]}"
+                                 ) from None
             raise
         return _LADDER.get(str(found.get("permission", "none")).lower(), "none")
 
