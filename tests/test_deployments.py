@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bot.adapters.deployments import TASK, GitHubDeployments, deployments_for
-from bot.adapters.github import GitHubForge
+from bot.adapters.forges.github import GitHubForge
 from bot.core.events import ImagePushed
 from bot.core.machine import State
 from bot.core.notices import Subject

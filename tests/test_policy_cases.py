@@ -21,8 +21,8 @@ import pytest
 import yaml
 from fastapi.testclient import TestClient
 
+from bot.adapters.forges.local import LocalForge
 from bot.adapters.git import GitRepo
-from bot.adapters.local_forge import LocalForge
 from bot.adapters.store import Store
 from bot.core.config import load_config
 from bot.demo.manifests import distribution_envelope, make_manifests_repo

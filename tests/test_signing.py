@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.adapters.forges.local import LocalForge
 from bot.adapters.git import GitRepo
-from bot.adapters.local_forge import LocalForge
 from bot.adapters.signing import CommitSigner, SigningError, SigningKey, key_from_settings
 from bot.adapters.store import Store
 from bot.core.events import ImagePushed

@@ -14,7 +14,7 @@ import structlog
 from github import Github, GithubException
 
 from ..core.notices import DeploymentUpdate, Subject
-from .github import call
+from .forges.github import call
 from .outbox import Outbox
 
 log = structlog.get_logger()

@@ -6,7 +6,7 @@ import base64
 import os
 import subprocess
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,23 +40,35 @@ class GitRepo:
     """
 
     def __init__(self, url: str, path: Path, identity: Identity = Identity(),
-                 token: str | None = None, signing: Mapping[str, str] | None = None) -> None:
+                 token: str | Callable[[], str] | None = None,
+                 signing: Mapping[str, str] | None = None) -> None:
         self.url = url
         self.path = path
         self.identity = identity
         # Branch tips as last fetched or pushed: refs change only in sync() and push(), so a
         # hot path (the worker reads hoist.yaml's commit every pass) forks no git for them.
         self._tips: dict[str, str | None] = {}
-        # An https token travels as a header, and the signing set-up (signing.py) as config,
-        # in the environment: never in a URL or in the cache's config on disk.
-        config = dict(signing or {})
-        self.signed = bool(config)
-        if token and url.startswith("https://"):
+        # The signing set-up (signing.py) travels as config in the environment, never in the
+        # cache's config on disk.
+        self._signing = dict(signing or {})
+        self.signed = bool(self._signing)
+        # The forge's token, or a function giving the current one (a GitHub App's
+        # installation token expires within the hour).
+        self.token: str | Callable[[], str] | None = token
+
+    @property
+    def _config_env(self) -> dict[str, str]:
+        """Signing config and an https token (as a header: never in a URL or on disk; GitHub,
+        GitLab and Gitea all take it as the Basic password), as GIT_CONFIG_* variables."""
+        config = dict(self._signing)
+        token = self.token() if callable(self.token) else self.token
+        if token and self.url.startswith("https://"):
             basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
             config["http.extraHeader"] = f"Authorization: Basic {basic}"
-        self._config_env = {"GIT_CONFIG_COUNT": str(len(config))} if config else {}
+        env = {"GIT_CONFIG_COUNT": str(len(config))} if config else {}
         for i, (key, value) in enumerate(config.items()):
-            self._config_env |= {f"GIT_CONFIG_KEY_{i}": key, f"GIT_CONFIG_VALUE_{i}": value}
+            env |= {f"GIT_CONFIG_KEY_{i}": key, f"GIT_CONFIG_VALUE_{i}": value}
+        return env
 
     def _run(self, *args: str, env: dict[str, str] | None = None, check: bool = True,
              input: str | None = None) -> subprocess.CompletedProcess[str]:

@@ -79,7 +79,7 @@ def _commands(services: Services, p: Promotion, comment: PullRequestActivity) ->
         log.info("chatops.command", id=p.id, user=comment.user, command=command.name,
                  outcome=outcome)
     if comment.comment_id is not None:
-        services.forge.react(comment.comment_id, "+1" if ok else "confused")
+        services.forge.react(comment.number, comment.comment_id, "+1" if ok else "confused")
     services.forge.comment(comment.number, f"@{comment.user}: " + "\n".join(replies))
 
 

@@ -7,40 +7,16 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..adapters.argocd import ArgoCdClient
+from ..adapters.forges import Forge
 from ..adapters.git import GitRepo
 from ..adapters.prometheus import PrometheusClient, probe_health
 from ..adapters.registry import RegistryClient
-from ..adapters.store import ChangeRequest, Store
+from ..adapters.store import Store
 from ..core.config import Config
 from ..core.notices import DeploymentUpdate, Notice, Subject
 from ..core.polling import PollSetting
 
-
-class Forge(Protocol):
-    """Where change requests live: `local` (the store) or `github` (pull requests)."""
-
-    name: str
-
-    def propose(self, promotion_id: str, branch: str, base: str, title: str, body: str,
-                labels: tuple[str, ...] = ()) -> ChangeRequest: ...
-
-    def merge(self, promotion_id: str, commit: str, base: str, message: str,
-              method: str = "squash") -> str: ...
-
-    def comment(self, number: int, body: str) -> None: ...
-
-    def react(self, comment_id: int, content: str) -> None: ...
-
-    def permission(self, user: str) -> str: ...
-
-    def teams_of(self, user: str, teams: list[str]) -> list[str]: ...
-
-    def close(self, number: int, comment: str) -> None: ...
-
-    def pull_state(self, number: int) -> tuple[str, str | None] | None:
-        """("open" | "merged" | "closed", merge sha) of a change request, if the forge
-        keeps state of its own (the local forge's state is the store)."""
-        ...
+__all__ = ["Forge", "Services"]
 
 
 class Deployments(Protocol):

@@ -4,18 +4,17 @@ X-RateLimit-Reset) and never on other 4xx. Calls block: the worker thread makes 
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import requests
 import structlog
 from github import Auth, Github, GithubException, GithubIntegration
-from tenacity import RetryCallState, retry, retry_if_exception, stop_after_attempt
 
-from ..telemetry import timed_call
-from .errors import MergeBlocked
-from .store import ChangeRequest, Store
+from ...telemetry import timed_call
+from ..errors import MergeBlocked
+from ..store import ChangeRequest, Store
+from .retry import policy
 
 log = structlog.get_logger()
 T = TypeVar("T")
@@ -32,19 +31,11 @@ def _retryable(exc: BaseException) -> bool:
     return False
 
 
-def _wait(state: RetryCallState) -> float:
-    exc = state.outcome.exception() if state.outcome else None
-    headers = {k.lower(): v for k, v in ((exc.headers or {}) if isinstance(exc, GithubException)
-                                         else {}).items()}
-    if headers.get("retry-after", "").isdigit():
-        return min(float(headers["retry-after"]), 60.0)
-    if headers.get("x-ratelimit-remaining") == "0" and headers.get("x-ratelimit-reset", "").isdigit():
-        return min(max(float(headers["x-ratelimit-reset"]) - time.time(), 0.0), 60.0)
-    return float(min(0.25 * 2 ** state.attempt_number, 10.0))
+def _headers(exc: BaseException) -> Mapping[str, str]:
+    return (exc.headers or {}) if isinstance(exc, GithubException) else {}
 
 
-_retry = retry(retry=retry_if_exception(_retryable), stop=stop_after_attempt(6), wait=_wait,
-               reraise=True)
+_retry = policy(_retryable, _headers)
 
 
 def call(operation: str, fn: Callable[[], T]) -> T:
@@ -72,14 +63,21 @@ class GitHubForge:
             assert app_id and private_key, "a token or a GitHub App is needed"
             # Installation tokens are fetched and refreshed before expiry by PyGithub.
             app = Auth.AppAuth(int(app_id), private_key)
-            integration = GithubIntegration(auth=app, base_url=base_url)
-            installation = integration.get_repo_installation(*repository.split("/"))
+            integration = GithubIntegration(auth=app, base_url=base_url, timeout=timeout)
+            installation = call("app_installation", lambda: integration.get_repo_installation(
+                *repository.split("/")))
             auth = app.get_installation_auth(installation.id)
         # `pace` scales PyGithub's spacing of requests (0.25 s) and writes (1 s), which keeps
         # clear of GitHub's secondary rate limits; tests against the double set it to 0.
+        self._auth = auth
         self.gh = Github(auth=auth, base_url=base_url, retry=None, timeout=timeout, lazy=True,
                          seconds_between_requests=0.25 * pace, seconds_between_writes=pace)
         self.repo = self.gh.get_repo(repository)
+
+    def git_token(self) -> str:
+        """The token git pushes with: the personal token, or the App's current installation
+        token (PyGithub fetches another before this one expires)."""
+        return str(call("installation_token", lambda: self._auth.token))
 
     def _find_open(self, branch: str, base: str) -> Any:
         head = f"{self.owner}:{branch}"
@@ -136,9 +134,10 @@ class GitHubForge:
         """Post a comment on the pull request."""
         call("comment", lambda: self.repo.get_issue(number).create_comment(body))  # lazy: one POST
 
-    def react(self, comment_id: int, content: str) -> None:
+    def react(self, number: int, comment_id: int, content: str) -> None:
         """Add a reaction (+1, confused, eyes, …) to a comment."""
-        call("react", lambda: self.repo.get_issue(0).get_comment(comment_id).create_reaction(content))
+        call("react", lambda: self.repo.get_issue(number).get_comment(comment_id)
+             .create_reaction(content))
 
     def permission(self, user: str) -> str:
         """The user's role on the repository: read, triage, write, maintain, admin or none."""

@@ -8,8 +8,8 @@ import time
 import structlog
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
-from .git import GitRepo
-from .store import ChangeRequest, Store
+from ..git import GitRepo
+from ..store import ChangeRequest, Store
 
 log = structlog.get_logger()
 
@@ -35,7 +35,7 @@ class LocalForge:
     def comment(self, number: int, body: str) -> None:
         log.info("forge.comment", forge=self.name, number=number, body=body)
 
-    def react(self, comment_id: int, content: str) -> None:
+    def react(self, number: int, comment_id: int, content: str) -> None:
         log.info("forge.reaction", forge=self.name, comment=comment_id, content=content)
 
     def permission(self, user: str) -> str:
