@@ -218,7 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--ref", help="branch or commit to read (default: every environment's "
                        "branch in hoist.yaml, else HEAD)")
     audit.add_argument("--env", help="only this environment")
-    audit.add_argument("--image", help="only images whose reference contains this")
+    audit.add_argument("--image", help="only commits moving an image whose reference contains "
+                       "this (alone or in a release train)")
     audit.add_argument("--since", help="only promotions on or after this ISO date")
     audit.add_argument("--json", action="store_true", help="JSON lines even on a terminal")
     audit.set_defaults(func=cmd_audit)

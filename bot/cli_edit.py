@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .cli import UsageError, _read
+
+if TYPE_CHECKING:  # set-image stays quick to start: the planner is imported when used
+    from .core.plan import Plan
 
 
 def _image_arg(spec: str) -> tuple[str, str | None, str | None]:
@@ -107,7 +111,8 @@ def _print_diff(diff: str) -> None:
 def cmd_plan(args: argparse.Namespace) -> int:
     from .core.config import ConfigError, load_config
     from .core.images import InvalidReference, parse_image_ref, same_repository
-    from .core.plan import PlanError, branch_name, candidate_files, plan_environment
+    from .core.members import Member
+    from .core.plan import PlanError, candidate_files, plan_environment
     from .core.policy import targets_for
     from .core.render import gate, unified_diff
     from .core.tags import decide_tag
@@ -127,6 +132,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     tree = [str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()
             and ".git" not in p.relative_to(root).parts]
     for key in keys:
+        train = config.train_of(key)
         decision = decide_tag(config.images[key], ref.tag, ref.digest) if ref.tag else None
         if decision is not None and not decision.allowed:
             raise UsageError(f"{key}: {decision.reason}")
@@ -136,16 +142,27 @@ def cmd_plan(args: argparse.Namespace) -> int:
                 continue
             files = {p: _maybe_text(root / p) for p in candidate_files(targets, tree)}
             try:
-                plan = plan_environment(config, env.name, key, ref.tag, ref.digest, files)
+                member = Member(key, config.images[key].repository, ref.tag, ref.digest)
+                plan = plan_environment(config, env.name, [member], files, train)
             except PlanError as exc:
                 raise UsageError(f"{env.name}: {exc}") from None
-            header = (f"# {env.name}: {key} {plan.old_version or '(unset)'} -> "
-                      f"{plan.new_version} on {branch_name(key, env.name)} "
-                      f"(approval: {gate(env.approval)})\n")
-            sys.stdout.write(header if plan.files else f"# {env.name}: nothing to change\n")
+            sys.stdout.write(_plan_header(plan, gate(env.approval)) if plan.files
+                             else f"# {env.name}: nothing to change\n")
             for edit in plan.files:
                 _print_diff(unified_diff(edit.file, files[edit.file] or "", edit.new_text))
     return 0
+
+
+def _plan_header(plan: Plan, approval: str) -> str:
+    """`# dev: app 1.0 -> 1.1 on hoist/dev/app (approval: …)`; in a train, the train's
+    branch and `(train shop)`."""
+    from .core.plan import branch_name
+
+    moved = plan.images[0]
+    train = f" (train {plan.train})" if plan.train else ""
+    return (f"# {plan.environment}: {moved.image_key} {moved.old_version or '(unset)'} -> "
+            f"{moved.new_version} on {branch_name(plan.name, plan.environment)}{train} "
+            f"(approval: {approval})\n")
 
 
 def _maybe_text(path: Path) -> str | None:

@@ -93,3 +93,64 @@ def test_table_is_aligned_and_says_why_a_revert_happened() -> None:
     assert "canary 50%" in step
     assert "1.1.0 → 1.2.0@sha256:aa" in promote and "reverted by c3" in promote
     assert "alice, bob" in promote
+
+
+TRAIN = """chore(deploy): promote shop in prod: api 1.1.0, web 1.2.0
+
+ghcr.io/acme/api 1.0.0 → 1.1.0
+ghcr.io/acme/web 1.0.0 → 1.2.0@sha256:bbbbbbbbbbbbbbbbbbbbbbbb
+apps/shop/prod.yaml
+
+Hoist-Promotion: 01T
+Hoist-Train: shop
+Hoist-Image: ghcr.io/acme/api:1.1.0
+Hoist-Image: ghcr.io/acme/web:1.2.0@sha256:bbbbbbbbbbbbbbbbbbbbbbbb
+Hoist-Environment: prod
+"""
+TRAIN_REVERT = """revert(deploy): roll back shop in prod
+
+Reverts "chore(deploy): promote shop in prod: api 1.1.0, web 1.2.0" (t1).
+
+Hoist-Promotion: 01T
+Hoist-Train: shop
+Hoist-Image: ghcr.io/acme/api:1.1.0
+Hoist-Image: ghcr.io/acme/web:1.2.0@sha256:bbbbbbbbbbbbbbbbbbbbbbbb
+Hoist-Environment: prod
+Hoist-Reverts: t1
+Hoist-Evidence: error-rate 0.4 > 0.05
+"""
+TRAIN_COMMITS = [("t2", "2026-11-05T10:00:00+00:00", "hoist", TRAIN_REVERT),
+                 ("t1", "2026-11-04T10:00:00+00:00", "hoist", TRAIN), *COMMITS]
+
+
+def test_a_train_commit_shows_every_image_with_its_versions() -> None:
+    revert, promote = audit_entries(TRAIN_COMMITS)[:2]
+    assert promote.train == "shop" and promote.reverted_by == "t2"
+    assert [(i.image, i.from_version, i.to_version) for i in promote.images] == [
+        ("ghcr.io/acme/api:1.1.0", "1.0.0", "1.1.0"),
+        ("ghcr.io/acme/web:1.2.0@sha256:bbbbbbbbbbbbbbbbbbbbbbbb", "1.0.0",
+         "1.2.0@sha256:bbbbbbbbbbbbbbbbbbbbbbbb")]
+    data = promote.to_json()
+    assert data["train"] == "shop" and len(data["images"]) == 2
+    assert data["images"][1]["to_version"] == "1.2.0@sha256:bbbbbbbbbbbbbbbbbbbbbbbb"
+    assert [i.image for i in revert.images] == [i.image for i in promote.images]
+    # A one-image commit is the one-image case of the same shape.
+    single = audit_entries(COMMITS)[-1]
+    assert single.train is None and [i.image for i in single.images] == [single.image]
+
+
+def test_image_filter_finds_the_train_that_moved_it() -> None:
+    entries = audit_entries(TRAIN_COMMITS)
+    assert [e.commit for e in select(entries, image="acme/web")] == ["t2", "t1", "c3", "c2", "c1"]
+    assert [e.commit for e in select(entries, image="acme/api")] == ["t2", "t1"]
+
+
+def test_table_lists_each_image_of_a_train_under_its_commit() -> None:
+    lines = format_table(audit_entries(TRAIN_COMMITS)[:2]).splitlines()
+    _, revert, revert_web, promote, promote_web = lines
+    assert "shop: ghcr.io/acme/api" in promote and "1.0.0 → 1.1.0" in promote
+    assert "ghcr.io/acme/web" in promote_web and "1.0.0 → 1.2.0@sha256:bbbbbbbbbbbb…" in promote_web
+    assert promote_web.index("ghcr.io/acme/web") == promote.index("ghcr.io/acme/api")
+    assert "revert of t1: error-rate 0.4 > 0.05" in revert and "→" not in revert_web
+    assert promote_web.split() == ["ghcr.io/acme/web:1.2.0", "1.0.0", "→",
+                                   "1.2.0@sha256:bbbbbbbbbbbb…"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.core.config import load_config
+from bot.core.members import Member
 from bot.core.plan import PlanError, branch_name, candidate_files, plan_environment
 from bot.core.render import commit_message, parse_trailers
 
@@ -17,6 +18,12 @@ environments:
       - {file: apps/, image: app}
       - {file: charts/app/values.yaml, image: app, path: backend.image.tag}
 """)
+
+
+def app(tag: str) -> list[Member]:
+    return [Member("app", "ghcr.io/acme/app", tag, None)]
+
+
 DEPLOY = "spec:\n  template:\n    spec:\n      containers:\n      - image: ghcr.io/acme/app:1.0\n"
 
 
@@ -29,12 +36,13 @@ def test_directory_target_batches_every_file_into_one_plan() -> None:
     files = {"apps/a/deploy.yaml": DEPLOY, "apps/b/deploy.yml": DEPLOY,
              "apps/d/other.yaml": "kind: ConfigMap\n",
              "charts/app/values.yaml": "backend:\n  image:\n    tag: 1.0\n"}
-    plan = plan_environment(CONFIG, "dev", "app", "1.1", None, files)
+    plan = plan_environment(CONFIG, "dev", app("1.1"), files)
     assert [f.file for f in plan.files] == ["apps/a/deploy.yaml", "apps/b/deploy.yml",
                                             "charts/app/values.yaml"]
     # A plain 1.1 would read back as a float: the engine quotes it.
     assert plan.files[2].new_text == 'backend:\n  image:\n    tag: "1.1"\n'
-    assert plan.old_version == "1.0" and plan.new_version == "1.1"
+    (moved,) = plan.images
+    assert moved.old_version == "1.0" and moved.new_version == "1.1"
     message = commit_message(plan, "01TEST")
     assert "apps/a/deploy.yaml\napps/b/deploy.yml\ncharts/app/values.yaml\n" in message
     assert parse_trailers(message) == {"Hoist-Promotion": "01TEST",
@@ -46,15 +54,15 @@ def test_named_file_without_the_image_or_missing_is_a_plan_error() -> None:
     config = load_config("images: {app: {repository: ghcr.io/acme/app}}\nenvironments:\n"
                          "  - {name: dev, targets: [{file: a.yaml, image: app}]}\n")
     with pytest.raises(PlanError, match=r"a\.yaml: no reference to ghcr\.io/acme/app"):
-        plan_environment(config, "dev", "app", "1.1", None, {"a.yaml": "kind: ConfigMap\n"})
+        plan_environment(config, "dev", app("1.1"), {"a.yaml": "kind: ConfigMap\n"})
     with pytest.raises(PlanError, match=r"a\.yaml: not a regular file"):
-        plan_environment(config, "dev", "app", "1.1", None, {"a.yaml": None})
+        plan_environment(config, "dev", app("1.1"), {"a.yaml": None})
     with pytest.raises(PlanError, match=r"a\.yaml: not valid YAML"):
-        plan_environment(config, "dev", "app", "1.1", None, {"a.yaml": "a: [\n"})
+        plan_environment(config, "dev", app("1.1"), {"a.yaml": "a: [\n"})
 
 
 def test_already_there_is_a_noop_plan() -> None:
-    plan = plan_environment(CONFIG, "dev", "app", "1.0", None,
+    plan = plan_environment(CONFIG, "dev", app("1.0"),
                             {"apps/a/deploy.yaml": DEPLOY,
                              "charts/app/values.yaml": "backend:\n  image:\n    tag: '1.0'\n"})
     assert plan.is_noop
@@ -72,7 +80,7 @@ def test_huge_files_and_yaml_bombs_are_refused_or_harmless() -> None:
                          "  - {name: dev, targets: [{file: a.yaml, image: app}]}\n")
     huge = "containers:\n- image: ghcr.io/acme/app:1.0\n" + "# padding\n" * 500_000
     with pytest.raises(PlanError, match="larger than 4 MiB"):
-        plan_environment(config, "dev", "app", "1.1", None, {"a.yaml": huge})
+        plan_environment(config, "dev", app("1.1"), {"a.yaml": huge})
     # Billion laughs: aliases are never expanded, so this stays small and quick.
     bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n"
     for level in "bcdefghi":

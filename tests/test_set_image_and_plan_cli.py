@@ -115,6 +115,14 @@ def test_plan_prints_the_diff_per_environment_and_writes_nothing(
                  "ghcr.io/acme/nothing:1.0.0"]) == 2
 
 
+def test_plan_of_a_train_member_names_the_train_branch(
+        example: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = example / "hoist.yaml"
+    config.write_text(config.read_text() + "trains:\n  shop: {images: [guestbook]}\n")
+    assert main(["plan", "--config", str(config), "--image", f"{IMAGE}:1.5.0@{DIGEST}"]) == 0
+    assert "on hoist/dev/shop (train shop) (approval:" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("env", ["dev", "staging", "prod"])
 def test_kustomize_renders_the_same_but_for_the_image(example: Path, env: str) -> None:
     need("kubectl")

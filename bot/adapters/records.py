@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.machine import State
+from ..core.plan import Plan
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,9 @@ class Promotion:
         )}
         data["approved_by"] = list(self.approved_by)
         if self.plan:
-            data["image"] = self.plan["image"]
-            data["files"] = [f["file"] for f in self.plan["files"]]
+            plan = Plan.from_json(self.plan)
+            data["image"] = ", ".join(m.image for m in plan.images)
+            data["files"] = [f.file for f in plan.files]
         return data
 
 

@@ -7,13 +7,23 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from .images import InvalidReference, parse_image_ref
 from .render import parse_trailer_lists
 
-# The body line `ghcr.io/acme/app 1.4.1 → 1.4.2@sha256:…` that commit_message writes.
-_MOVED = re.compile(r"^\S+ (\S+) → (\S+)$", re.MULTILINE)
+# The body lines `ghcr.io/acme/app 1.4.1 → 1.4.2@sha256:…` that commit_message writes.
+_MOVED = re.compile(r"^(\S+) (\S+) → (\S+)$", re.MULTILINE)
 _LONG_DIGEST = re.compile(r"(sha256:[0-9a-f]{12})[0-9a-f]+")
 # What `--since` accepts: a year, a month, a day, or a day and a time.
 _SINCE = re.compile(r"\d{4}(-\d{2}(-\d{2}([T ]\d{2}:\d{2}(:\d{2})?([+-]\d{2}:\d{2}|Z)?)?)?)?")
+
+
+@dataclass(frozen=True)
+class AuditImage:
+    """One image a commit moved: its reference (a Hoist-Image trailer) and versions."""
+
+    image: str
+    from_version: str | None = None
+    to_version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -32,6 +42,8 @@ class AuditEntry:
     to_version: str | None = None
     evidence: tuple[str, ...] = ()
     reverted_by: str | None = None
+    train: str | None = None
+    images: tuple[AuditImage, ...] = ()
 
     @property
     def kind(self) -> str:
@@ -44,6 +56,7 @@ class AuditEntry:
         data["approved_by"] = list(self.approved_by)
         data["evidence"] = list(self.evidence)
         data["kind"] = self.kind
+        data["images"] = [asdict(i) for i in self.images]
         return data
 
 
@@ -57,21 +70,41 @@ def audit_entries(commits: list[tuple[str, str, str, str]]) -> list[AuditEntry]:
             continue
         last = {key: values[-1] for key, values in trailers.items()}
         approvers = last.get("Hoist-Approved-By", "")
-        moved = _MOVED.search(message)
+        images = _images(trailers.get("Hoist-Image", []), message)
+        first = images[0] if images else AuditImage("")
         entries.append(AuditEntry(
             commit=sha, date=date, author=author, subject=message.split("\n", 1)[0],
             promotion=last["Hoist-Promotion"],
-            environment=last.get("Hoist-Environment"), image=last.get("Hoist-Image"),
+            environment=last.get("Hoist-Environment"), image=first.image or None,
             step=last.get("Hoist-Step"),
             approved_by=tuple(a.strip() for a in approvers.split(",") if a.strip()),
             reverts=last.get("Hoist-Reverts"),
-            from_version=moved.group(1) if moved else None,
-            to_version=moved.group(2) if moved else None,
+            from_version=first.from_version, to_version=first.to_version,
             evidence=tuple(trailers.get("Hoist-Evidence", ())),
+            train=last.get("Hoist-Train"), images=images,
         ))
     revert_of = {e.reverts: e.commit for e in entries if e.reverts}
     return [replace(e, reverted_by=revert_of[e.commit]) if e.commit in revert_of else e
             for e in entries]
+
+
+def _name(image: str) -> str:
+    try:
+        return parse_image_ref(image).name
+    except InvalidReference:
+        return image.split("@")[0].rsplit(":", 1)[0]
+
+
+def _images(references: list[str], message: str) -> tuple[AuditImage, ...]:
+    """Each Hoist-Image with the `from → to` body line of its repository (a train's commit
+    has one of each per image; steps and reverts have trailers only)."""
+    found = [m.groups() for m in _MOVED.finditer(message)]
+    by_name = {name: (old, new) for name, old, new in found}
+    if all(_name(ref) in by_name for ref in references):
+        return tuple(AuditImage(ref, *by_name[_name(ref)]) for ref in references)
+    # Names written differently in the body (an older Hoist): pair them in order.
+    return tuple(AuditImage(ref, *(found[i][1:] if i < len(found) else (None, None)))
+                 for i, ref in enumerate(references))
 
 
 def parse_since(text: str) -> datetime:
@@ -90,32 +123,45 @@ def parse_since(text: str) -> datetime:
 
 def select(entries: list[AuditEntry], environment: str | None = None, image: str | None = None,
            since: datetime | None = None) -> list[AuditEntry]:
-    """Entries of one environment, of images whose reference contains `image`, on or after
-    `since`."""
+    """Entries of one environment, that moved an image whose reference contains `image`
+    (alone or in a train), on or after `since`."""
     return [e for e in entries
             if (environment is None or e.environment == environment)
-            and (image is None or image in (e.image or ""))
+            and (image is None or any(image in i.image for i in e.images))
             and (since is None or datetime.fromisoformat(e.date) >= since)]
+
+
+def _change(from_version: str | None, to_version: str | None) -> str:
+    moved = f"{from_version or '?'} → {to_version}" if to_version else ""
+    return _LONG_DIGEST.sub(r"\1…", moved)  # twelve hex digits identify it on a terminal
 
 
 def _what(entry: AuditEntry) -> str:
     if entry.kind == "revert":
         why = f": {'; '.join(entry.evidence)}" if entry.evidence else ""
         return f"revert of {(entry.reverts or '')[:12]}{why}"
-    moved = f"{entry.from_version or '?'} → {entry.to_version}" if entry.to_version else ""
-    moved = _LONG_DIGEST.sub(r"\1…", moved)  # twelve hex digits identify it on a terminal
     step = f"canary {entry.step}" if entry.step else ""
-    return "  ".join(p for p in (moved, step) if p)
+    return "  ".join(p for p in (_change(entry.from_version, entry.to_version), step) if p)
+
+
+def _rows(e: AuditEntry) -> list[tuple[str, ...]]:
+    """The commit's row; a train's names itself and adds one row per further image."""
+    image = (e.image or "-").split("@")[0]
+    first = (e.date, e.environment or "-", f"{e.train}: {image}" if e.train else image,
+             _what(e), e.promotion, e.commit[:12], ", ".join(e.approved_by) or "-",
+             f"reverted by {e.reverted_by[:12]}" if e.reverted_by else "")
+    pad = " " * (len(e.train) + 2) if e.train else ""
+    more = [("", "", pad + i.image.split("@")[0],
+             "" if e.kind == "revert" else _change(i.from_version, i.to_version), "", "", "", "")
+            for i in e.images[1:]]
+    return [first, *more]
 
 
 def format_table(entries: list[AuditEntry]) -> str:
-    """A readable, aligned table: one row per commit, newest first."""
+    """A readable, aligned table, newest first: one row per commit, and one more per
+    further image of a train's commit (the IMAGE column says `train: image`)."""
     header = ("TIME", "ENV", "IMAGE", "CHANGE", "PROMOTION", "COMMIT", "APPROVED BY", "NOTE")
-    rows = [header] + [(
-        e.date, e.environment or "-", (e.image or "-").split("@")[0], _what(e), e.promotion,
-        e.commit[:12], ", ".join(e.approved_by) or "-",
-        f"reverted by {e.reverted_by[:12]}" if e.reverted_by else "",
-    ) for e in entries]
+    rows = [header] + [row for e in entries for row in _rows(e)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
                      for row in rows)

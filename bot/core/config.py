@@ -13,6 +13,7 @@ from ruamel.yaml.error import MarkedYAMLError
 from .durations import Duration
 from .images import InvalidReference, validate_name
 from .rollout_config import Canary, FreezeWindow, Sync, _Model
+from .trains import Train, train_problems
 from .versions import VersionError, parse_range
 
 Pin = Literal["tag", "tag@digest", "@digest"]
@@ -197,6 +198,7 @@ class Environment(_Model):
 class Config(_Model):
     images: dict[str, ImageConfig] = Field(min_length=1)
     environments: list[Environment] = Field(min_length=1)
+    trains: dict[str, Train] = {}
 
     @model_validator(mode="after")
     def _references(self) -> Config:
@@ -213,7 +215,20 @@ class Config(_Model):
                     raise _FieldProblem(
                         ("environments", i, "targets", j, "image"), f"unknown image {target.image!r}"
                     )
+        for loc, message in train_problems(self.trains, list(self.images))[:1]:
+            raise _FieldProblem(loc, message)
         return self
+
+    def train_of(self, image_key: str) -> str | None:
+        """The name of the train image_key travels in, if any."""
+        for name, train in self.trains.items():
+            if image_key in train.members(self.images):
+                return name
+        return None
+
+    def train_members(self, name: str) -> list[str]:
+        """The image keys of train `name`; KeyError if there is no such train."""
+        return self.trains[name].members(self.images)
 
     def environment(self, name: str) -> Environment:
         """The environment called name; KeyError if there is none."""

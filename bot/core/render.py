@@ -13,6 +13,7 @@ if TYPE_CHECKING:  # only for annotations: keeps `hoist set-image` from importin
 
 TRAILER_KEYS = (
     "Hoist-Promotion",
+    "Hoist-Train",
     "Hoist-Image",
     "Hoist-Environment",
     "Hoist-Step",
@@ -21,25 +22,49 @@ TRAILER_KEYS = (
     "Hoist-Evidence",
 )
 _TRAILER_RE = re.compile(r"^(Hoist-[A-Za-z-]+):\s*(.*)$")
+TITLE_LIMIT = 120  # forges cut longer titles (GitHub at 256); git tools wrap after ~72
+
+
+def _tag(version: str) -> str:
+    return version.split("@")[0] or version
 
 
 def title(plan: Plan) -> str:
-    """`chore(deploy): promote guestbook to 1.4.2 in staging`."""
-    version = plan.new_version.split("@")[0] or plan.new_version
-    return f"chore(deploy): promote {plan.image_key} to {version} in {plan.environment}"
+    """`chore(deploy): promote guestbook to 1.4.2 in staging`; a train's lists its images,
+    `chore(deploy): promote shop in staging: api 1.2.0, web 1.3.0`, as many as fit in
+    TITLE_LIMIT characters and then `and N more`."""
+    if plan.train is None and len(plan.images) == 1:
+        return (f"chore(deploy): promote {plan.name} to {_tag(plan.images[0].new_version)} "
+                f"in {plan.environment}")
+    head = f"chore(deploy): promote {plan.name} in {plan.environment}"
+    shown: list[str] = []
+    for i, moved in enumerate(plan.images):
+        more = len(plan.images) - i - 1
+        item = f"{moved.image_key} {_tag(moved.new_version)}"
+        tail = f" and {more} more" if more else ""
+        if shown and len(f"{head}: {', '.join([*shown, item])}{tail}") > TITLE_LIMIT:
+            return f"{head}: {', '.join(shown)} and {more + 1} more"
+        shown.append(item)
+    return f"{head}: {', '.join(shown)}" if shown else head
+
+
+def _identity(plan: Plan, promotion_id: str) -> list[str]:
+    """The trailers every commit of a promotion carries: id, train, each image, env."""
+    return [f"Hoist-Promotion: {promotion_id}",
+            *([f"Hoist-Train: {plan.train}"] if plan.train else []),
+            *(f"Hoist-Image: {m.image}" for m in plan.images),
+            f"Hoist-Environment: {plan.environment}"]
 
 
 def commit_message(
     plan: Plan, promotion_id: str, approved_by: Sequence[str] = (), step: str | None = None
 ) -> str:
-    """The promotion commit message: title, what moved, files, and the trailers."""
-    moved = f"{plan.repository} {plan.old_version or '(unset)'} → {plan.new_version}"
+    """The promotion commit message: title, what moved (one `repository from → to` line per
+    image), files, and the trailers (one Hoist-Image per image)."""
+    moved = "\n".join(f"{m.repository} {m.old_version or '(unset)'} → {m.new_version}"
+                      for m in plan.images)
     files = "\n".join(f.file for f in plan.files)
-    trailers = [
-        f"Hoist-Promotion: {promotion_id}",
-        f"Hoist-Image: {plan.image}",
-        f"Hoist-Environment: {plan.environment}",
-    ]
+    trailers = _identity(plan, promotion_id)
     if step:
         trailers.append(f"Hoist-Step: {step}")
     if approved_by:
@@ -47,39 +72,53 @@ def commit_message(
     return f"{title(plan)}\n\n{moved}\n{files}\n\n" + "\n".join(trailers) + "\n"
 
 
+def _what(plan: Plan) -> str:
+    if plan.train is None and len(plan.images) == 1:
+        return f"{plan.name} {_tag(plan.images[0].new_version)}"
+    return f"{plan.name} ({len(plan.images)} image{'s' if len(plan.images) != 1 else ''})"
+
+
 def step_message(plan: Plan, promotion_id: str, weight: int) -> str:
     """The commit that moves a canary to `weight` percent."""
-    return (f"chore(deploy): canary {plan.image_key} {plan.new_version.split('@')[0]} at "
-            f"{weight}% in {plan.environment}\n\n"
-            f"Hoist-Promotion: {promotion_id}\nHoist-Image: {plan.image}\n"
-            f"Hoist-Environment: {plan.environment}\nHoist-Step: {weight}%\n")
+    return (f"chore(deploy): canary {_what(plan)} at {weight}% in {plan.environment}\n\n"
+            + "\n".join([*_identity(plan, promotion_id), f"Hoist-Step: {weight}%"]) + "\n")
 
 
 def revert_message(plan: Plan, promotion_id: str, reverts: str, subject: str,
                    evidence: Sequence[str]) -> str:
     """A revert commit: what it undoes and why, with the evidence as trailers."""
     lines = "".join(f"Hoist-Evidence: {e}\n" for e in evidence)
-    return (f"revert(deploy): roll back {plan.image_key} in {plan.environment}\n\n"
+    return (f"revert(deploy): roll back {plan.name} in {plan.environment}\n\n"
             f"Reverts \"{subject}\" ({reverts[:12]}).\n\n"
-            f"Hoist-Promotion: {promotion_id}\nHoist-Image: {plan.image}\n"
-            f"Hoist-Environment: {plan.environment}\nHoist-Reverts: {reverts}\n{lines}")
+            + "\n".join(_identity(plan, promotion_id)) + f"\nHoist-Reverts: {reverts}\n{lines}")
 
 
 def change_request_body(plan: Plan, approval: str) -> str:
-    """Markdown body of the change request: image from → to, files, the gate."""
-    lines = [
-        f"Promotes **{plan.image_key}** in **{plan.environment}**.",
-        "",
-        f"- from: `{plan.old_version or '(unset)'}`",
-        f"- to: `{plan.image}`",
-        f"- approval: {approval}",
-        "",
-        "Files:",
-    ]
+    """Markdown body of the change request: each image from → to, files, the gate."""
+    if plan.train is None and len(plan.images) == 1:
+        moved = plan.images[0]
+        lines = [f"Promotes **{plan.name}** in **{plan.environment}**.", "",
+                 f"- from: `{moved.old_version or '(unset)'}`", f"- to: `{moved.image}`"]
+    else:
+        lines = [f"Promotes the release train **{plan.name}** in **{plan.environment}**: "
+                 f"{len(plan.images)} image{'s' if len(plan.images) != 1 else ''}.", "",
+                 "| image | from | to |", "| --- | --- | --- |"]
+        lines += [f"| {m.image_key} | `{m.old_version or '(unset)'}` | `{m.image}` |"
+                  for m in plan.images]
+        lines.append("")
+    lines += [f"- approval: {approval}", "", "Files:"]
     for edit in plan.files:
         for change in edit.changes:
             lines.append(f"- `{edit.file}` `{change.dotted_path}`: `{change.old}` → `{change.new}`")
     return "\n".join(lines) + "\n"
+
+
+def set_updated(promotion_id: str, replaced: str, changes: Sequence[str]) -> str:
+    """The comment on a change request whose set moved: which images changed, and which
+    promotion replaced which."""
+    what = "".join(f"\n- {line}" for line in changes) or "\n- nothing moved"
+    return (f"Updated: promotion `{replaced}` was replaced by `{promotion_id}`; this change "
+            f"request now proposes the merged set.{what}")
 
 
 def gate(approval: Approval) -> str:

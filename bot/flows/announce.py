@@ -13,6 +13,7 @@ from ..adapters.store import Promotion
 from ..core import render
 from ..core.machine import State
 from ..core.notices import Move, Subject, deployment_updates, lifted, news
+from ..core.plan import Plan
 from ..telemetry import PROMOTION_SECONDS
 from .services import Services
 
@@ -38,9 +39,10 @@ def subject_of(services: Services, p: Promotion) -> Subject:
         gate = render.gate(env.approval) if env.gated else None
     except Exception:  # the environment left hoist.yaml, or the config cannot be read now
         pass
-    plan = p.plan or {}
-    return Subject(p.id, p.image_key, p.environment, p.repository, plan.get("old_version"),
-                   plan.get("new_version") or p.tag or p.digest or "?", p.approved_by,
+    plan = Plan.from_json(p.plan) if p.plan else None
+    return Subject(p.id, p.image_key, p.environment, p.repository,
+                   plan.version_from if plan else None,
+                   (plan.version_to if plan else None) or p.tag or p.digest or "?", p.approved_by,
                    p.reason, p.digest, p.merge_sha, link, page_url(services, p.id), gate)
 
 

@@ -16,6 +16,7 @@ from ..core import render
 from ..core.config import Environment, TagPolicy
 from ..core.freeze import frozen
 from ..core.machine import State
+from ..core.members import Member
 from ..core.plan import Plan, PlanError, branch_name, candidate_files, plan_environment
 from ..core.policy import targets_for
 from ..core.tags import is_newer, valid_digest
@@ -63,7 +64,8 @@ def _plan(services: Services, p: Promotion) -> Promotion:
         digest = services.registry.resolve(image.repository, p.tag)
         log.info("promotion.digest_resolved", id=p.id, tag=p.tag, digest=digest)
     try:
-        plan = plan_environment(config, p.environment, p.image_key, p.tag, digest, files)
+        plan = plan_environment(config, p.environment,
+                                [Member(p.image_key, p.repository, p.tag, digest)], files)
     except PlanError as exc:
         log.warning("promotion.plan_failed", id=p.id, reason=str(exc))
         return services.store.transition(p.id, State.FAILED, reason=str(exc))
@@ -76,7 +78,8 @@ def _plan(services: Services, p: Promotion) -> Promotion:
         return services.store.transition(p.id, State.HELD, reason=manual)
     p = services.store.transition(p.id, State.PLANNED, plan=plan.to_json(), base_sha=base,
                                   digest=digest)
-    log.info("promotion.planned", id=p.id, env=p.environment, image=plan.image,
+    log.info("promotion.planned", id=p.id, env=p.environment,
+             images=[m.image for m in plan.images],
              files=[f.file for f in plan.files])
     failpoint("promotion.planned")
     return p
@@ -121,7 +124,8 @@ def _announce_supersession(services: Services, p: Promotion, plan: Plan) -> None
         replaced = services.store.promotion(older.promotion_id)
         services.forge.comment(cr.number, f"Superseded: promotion `{replaced.id}` "
                                           f"({replaced.tag}) was replaced by `{p.id}` "
-                                          f"({plan.image}); this pull request now proposes "
+                                          f"({', '.join(m.image for m in plan.images)}); this "
+                                          "pull request now proposes "
                                           "the newer image.")
         services.store.close_change_request(replaced.id, "superseded", None)
 
@@ -164,7 +168,8 @@ def _manual_change(services: Services, p: Promotion, plan: Plan,
     """Someone changed the image in git by hand (a rollback, a pin): respect it until a tag
     newer than Hoist's last promotion arrives, or a person says `/hoist resume`."""
     last = services.store.current_tag(p.image_key, p.environment)
-    in_git = (plan.old_version or "").split("@")[0] or None
+    moved = plan.moved(p.image_key)
+    in_git = ((moved.old_version if moved else None) or "").split("@")[0] or None
     if last is None or in_git is None or in_git == last or p.tag is None:
         return None
     if is_newer(policy, p.tag, last):

@@ -12,6 +12,7 @@ from typing import Any
 from ..adapters.store import Promotion
 from ..core import render
 from ..core.machine import FINAL, State
+from ..core.plan import Plan
 from ..flows.services import Services
 
 LIST_LIMIT = 50
@@ -119,10 +120,11 @@ def row(services: Services, p: Promotion, gate: str | None) -> Row:
     quarantined = services.store.quarantined(p.repository, p.digest) \
         if p.state is State.REVERTED else None
     where = f"pull request {link.label}" if link and cr and cr.number else "its change request"
-    plan = p.plan or {}
+    plan = Plan.from_json(p.plan) if p.plan else None
     updated, updated_iso = _when(p.updated_at)
-    return Row(p.id, p.image_key, p.environment, p.state.value, _version(plan.get("old_version")),
-               _version(plan.get("new_version")) or p.tag or (p.digest or "?")[:19],
+    return Row(p.id, p.image_key, p.environment, p.state.value,
+               _version(plan.version_from if plan else None),
+               _version(plan.version_to if plan else None) or p.tag or (p.digest or "?")[:19],
                p.approved_by, p.reason, link, commit, updated, updated_iso,
                _release(p, gate, where, quarantined), p.state in FINAL)
 
@@ -152,10 +154,10 @@ def detail(services: Services, pid: str) -> tuple[Detail, str]:
     """One promotion's story (every transition with its note, what each canary step
     measured, the evidence of a revert) and the page's fingerprint. KeyError if unknown."""
     p = services.store.promotion(pid)
-    plan = p.plan or {}
-    found = Detail(row(services, p, gates(services).get(p.environment)), plan.get("image"),
-                   p.digest,
-                   [f["file"] for f in plan.get("files", [])])
+    plan = Plan.from_json(p.plan) if p.plan else None
+    found = Detail(row(services, p, gates(services).get(p.environment)),
+                   ", ".join(m.image for m in plan.images) if plan else None, p.digest,
+                   [f.file for f in plan.files] if plan else [])
     for t in services.store.transitions(pid):
         at, at_iso = _when(t["at"])
         source, target = t["from_state"], t["to_state"]
