@@ -82,10 +82,10 @@ def test_durations() -> None:
 
 
 def test_chain_starts_at_dev_and_moves_in_order() -> None:
-    assert [e.name for e in first_environments(CONFIG, "guestbook")] == ["dev"]
-    assert [e.name for e in next_environments(CONFIG, "dev", "guestbook")] == ["staging"]
-    assert [e.name for e in next_environments(CONFIG, "staging", "guestbook")] == ["prod"]
-    assert next_environments(CONFIG, "prod", "guestbook") == []
+    assert [e.name for e in first_environments(CONFIG, ["guestbook"])] == ["dev"]
+    assert [e.name for e in next_environments(CONFIG, "dev", ["guestbook"])] == ["staging"]
+    assert [e.name for e in next_environments(CONFIG, "staging", ["guestbook"])] == ["prod"]
+    assert next_environments(CONFIG, "prod", ["guestbook"]) == []
 
 
 def test_semver_policies_take_only_strict_semantic_versions() -> None:

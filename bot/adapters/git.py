@@ -108,9 +108,12 @@ class GitRepo:
         """A file's text at ref (bytes kept: CRLF, BOM), or None if absent."""
         return read_blob(self.path, ref, path)
 
-    def grep_files(self, ref: str, needle: str, under: list[str]) -> list[str]:
-        """Paths under the given directories of ref's tree whose content holds needle."""
-        result = self._run("grep", "-l", "-z", "-F", "-e", needle, ref, "--", *under,
+    def grep_files(self, ref: str, needle: str | list[str], under: list[str]) -> list[str]:
+        """Paths under the given directories of ref's tree whose content holds needle (any
+        of them, for a list): one git process however many."""
+        needles = [needle] if isinstance(needle, str) else needle
+        patterns = [arg for n in needles for arg in ("-e", n)]
+        result = self._run("grep", "-l", "-z", "-F", *patterns, ref, "--", *under,
                            check=False)
         if result.returncode not in (0, 1):
             raise GitError(f"git grep failed: {result.stderr.strip()}")

@@ -4,6 +4,7 @@ over time become a decision — continue, advance, fail, or hold for a person.""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
@@ -159,6 +160,18 @@ def render_query(template: str, values: dict[str, str]) -> str:
     for key, value in values.items():
         out = out.replace("{" + key + "}", promql_string(value))
     return out
+
+
+MEMBER_PLACEHOLDERS = ("{image}", "{tag}")
+
+
+def runs_of(templates: Sequence[str | None], members: list[dict[str, str]]
+            ) -> list[dict[str, str]]:
+    """The values a check runs with: once per member (image) of the promotion where one of
+    its templates names `{image}` or `{tag}`, else once (with the first member's)."""
+    if any(t and any(p in t for p in MEMBER_PLACEHOLDERS) for t in templates):
+        return members
+    return members[:1]
 
 
 def judge_sync(ours: bool, sync: str | None, phase: str | None, health: str | None) -> Verdict:

@@ -21,11 +21,15 @@ def targets_for(env: Environment, image_key: str) -> list[Target]:
     return [t for t in env.targets if t.image == image_key]
 
 
-def first_environments(config: Config, image_key: str) -> list[Environment]:
-    """Environments a fresh push starts in: those that follow nothing and hold the image."""
-    return [e for e in config.environments if e.after is None and targets_for(e, image_key)]
+def first_environments(config: Config, image_keys: list[str]) -> list[Environment]:
+    """Environments a fresh push starts in: those that follow nothing and hold any of the
+    images (one image, or the members of a train that moved)."""
+    return [e for e in config.environments if e.after is None and
+            any(targets_for(e, key) for key in image_keys)]
 
 
-def next_environments(config: Config, done: str, image_key: str) -> list[Environment]:
-    """Environments that start once `done` is promoted for image_key."""
-    return [e for e in config.environments if e.after == done and targets_for(e, image_key)]
+def next_environments(config: Config, done: str, image_keys: list[str]) -> list[Environment]:
+    """Environments that start once `done` is promoted for the images: those that follow
+    it and hold any of them."""
+    return [e for e in config.environments if e.after == done and
+            any(targets_for(e, key) for key in image_keys)]

@@ -114,11 +114,10 @@ def change_request_body(plan: Plan, approval: str) -> str:
 
 
 def set_updated(promotion_id: str, replaced: str, changes: Sequence[str]) -> str:
-    """The comment on a change request whose set moved: which images changed, and which
-    promotion replaced which."""
-    what = "".join(f"\n- {line}" for line in changes) or "\n- nothing moved"
-    return (f"Updated: promotion `{replaced}` was replaced by `{promotion_id}`; this change "
-            f"request now proposes the merged set.{what}")
+    """The comment on a change request reused for a newer set: which promotion replaced
+    which, and what changed (members.describe_changes), one line each."""
+    return (f"Superseded: promotion `{replaced}` was replaced by `{promotion_id}`; this "
+            "change request now proposes:" + "".join(f"\n- {line}" for line in changes))
 
 
 def gate(approval: Approval) -> str:

@@ -40,10 +40,16 @@ def subject_of(services: Services, p: Promotion) -> Subject:
     except Exception:  # the environment left hoist.yaml, or the config cannot be read now
         pass
     plan = Plan.from_json(p.plan) if p.plan else None
-    return Subject(p.id, p.image_key, p.environment, p.repository,
-                   plan.version_from if plan else None,
-                   (plan.version_to if plan else None) or p.tag or p.digest or "?", p.approved_by,
-                   p.reason, p.digest, p.merge_sha, link, page_url(services, p.id), gate)
+    single = p.members[0] if p.train is None and len(p.members) == 1 else None
+    # A train is named for itself; its digests are listed together.
+    repository = single.repository if single else f"train {p.image_key}"
+    digest = single.digest if single else \
+        ", ".join(m.digest for m in p.members if m.digest) or None
+    to = (plan.version_to if plan else None) or \
+        ((single.tag or single.digest or "?") if single else f"{len(p.members)} images")
+    return Subject(p.id, p.image_key, p.environment, repository,
+                   plan.version_from if plan else None, to, p.approved_by,
+                   p.reason, digest, p.merge_sha, link, page_url(services, p.id), gate)
 
 
 def announce(services: Services, before: Promotion, after: Promotion) -> None:
@@ -58,7 +64,8 @@ def announce(services: Services, before: Promotion, after: Promotion) -> None:
         if not moves:
             return
         subject = subject_of(services, after)
-        quarantined = services.store.quarantined(after.repository, after.digest)
+        quarantined = next(filter(None, (services.store.quarantined(m.repository, m.digest)
+                                         for m in after.members)), None)
         for notice in news(moves, subject, quarantined):
             services.notify(notice)
         if any(m.target is State.PROMOTED for m in moves):

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import structlog
 
-from ..adapters.store import NewPromotion, Promotion
+from ..adapters.store import Promotion
 from ..core import commands as chat
 from ..core.events import PullRequestActivity
 from ..core.machine import FINAL, State
 from ..core.policy import targets_for
 from .announce import announce, announce_lifted
 from .approve import NotApprovable, approve
-from .rollout import revert
+from .revert import revert
 from .services import Services
+from .start import start_promotions
 
 log = structlog.get_logger()
 _HOLDABLE = {State.RECEIVED, State.PLANNED, State.PROPOSED, State.APPROVED}
@@ -130,17 +131,26 @@ def _apply(services: Services, p: Promotion, command: chat.Command,
     if name == "promote":
         return _promote_to(services, p, argument)
     if name == "unquarantine":
-        if p.digest and store.unquarantine(p.repository, p.digest):
+        lifted = [m for m in p.members if m.digest and store.unquarantine(m.repository, m.digest)]
+        if lifted:
             announce_lifted(services, p, user)
-            return f"`{p.digest}` may be promoted again.", True
-        return "that digest is not quarantined.", False
+            return ", ".join(f"`{m.digest}`" for m in lifted) + " may be promoted again.", True
+        return "that digest is not quarantined." if len(p.members) == 1 else \
+            "none of those digests is quarantined.", False
     if name == "status":
-        return (f"promotion `{p.id}`: {p.image_key} {p.tag} in {p.environment} is {p.state}; "
-                f"approved by {', '.join(p.approved_by) or 'nobody yet'}"
+        return (f"promotion `{p.id}`: {p.image_key} {_versions(p)} in {p.environment} is "
+                f"{p.state}; approved by {', '.join(p.approved_by) or 'nobody yet'}"
                 f"{'; ' + p.reason if p.reason else ''}."), True
     if name == "help":
         return chat.HELP, True
     return f"unknown command `{name.removeprefix('unknown:')}`; `/hoist help` lists them.", False
+
+
+def _versions(p: Promotion) -> str:
+    """`1.4.2` for one image; `(api 1.2.0, web 1.3.0)` for a train's."""
+    if p.train is None and len(p.members) == 1:
+        return p.members[0].tag or p.members[0].version
+    return "(" + ", ".join(f"{m.image_key} {m.tag or m.version}" for m in p.members) + ")"
 
 
 def _promote_to(services: Services, p: Promotion, target: str) -> tuple[str, bool]:
@@ -149,16 +159,18 @@ def _promote_to(services: Services, p: Promotion, target: str) -> tuple[str, boo
         env = config.environment(target)
     except KeyError:
         return f"no environment `{target}`.", False
-    if not targets_for(env, p.image_key):
+    if not any(targets_for(env, m.image_key) for m in p.members):
         return f"`{target}` does not deploy {p.image_key}.", False
-    quarantined = services.store.quarantined(p.repository, p.digest)
-    if quarantined:
-        return f"`{p.digest}` is quarantined ({quarantined}).", False
-    created = services.store.ingest([], [NewPromotion(p.image_key, target, p.repository, p.tag,
-                                                      p.digest, p.received_at, None)])
+    for member in p.members:
+        quarantined = services.store.quarantined(member.repository, member.digest)
+        if quarantined:
+            return f"`{member.digest}` is quarantined ({quarantined}).", False
+    created = start_promotions(services, p.members, [env], p.train, p.received_at, None)
     if not created:
-        return f"{p.image_key} {p.tag} is already promoted to or proposed for {target}.", False
-    return f"promoting {p.image_key} {p.tag} to {target}: promotion `{created[0].id}`.", True
+        return (f"{p.image_key} {_versions(p)} is already promoted to or proposed for "
+                f"{target}.", False)
+    return (f"promoting {p.image_key} {_versions(p)} to {target}: promotion "
+            f"`{created[0].id}`.", True)
 
 
 def reconcile(services: Services) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import structlog
 
@@ -13,16 +14,17 @@ from ..adapters.errors import MergeBlocked
 from ..adapters.git import MergeConflict
 from ..adapters.store import Promotion
 from ..core import render
-from ..core.config import Environment, TagPolicy
+from ..core.config import Config, Environment
 from ..core.freeze import frozen
 from ..core.machine import State
-from ..core.members import Member
+from ..core.members import Member, describe_changes
 from ..core.plan import Plan, PlanError, branch_name, candidate_files, plan_environment
 from ..core.policy import targets_for
 from ..core.tags import is_newer, valid_digest
 from ..failpoints import failpoint
 from .announce import announce
-from .rollout import analyze, resume_revert, start_rollout
+from .revert import resume_revert
+from .rollout import analyze, start_rollout
 from .services import Services
 
 log = structlog.get_logger()
@@ -50,45 +52,51 @@ def _plan(services: Services, p: Promotion) -> Promotion:
     base = services.git.tip(env.branch)
     if base is None:
         return services.store.transition(p.id, State.FAILED, reason=f"no branch {env.branch!r}")
-    targets = targets_for(env, p.image_key)
-    image = config.images[p.image_key]
-    directories = [t.file for t in targets if t.is_directory]
-    # Only files holding the repository's last name component can reference it.
-    tree = services.git.grep_files(base, image.repository.rsplit("/", 1)[-1], directories) \
-        if directories else []
+    members = [_resolved(services, config, p, m) for m in p.members]
+    targets = [t for m in members for t in targets_for(env, m.image_key)]
+    directories = list(dict.fromkeys(t.file for t in targets if t.is_directory))
+    # Only files holding a repository's last name component can reference it.
+    needles = [config.images[m.image_key].repository.rsplit("/", 1)[-1] for m in members]
+    tree = services.git.grep_files(base, needles, directories) if directories else []
     files = services.git.read_many(base, candidate_files(targets, tree))
-    digest = p.digest
-    if image.pin != "tag" and not valid_digest(digest) and p.tag and services.registry:
-        # The push did not say which digest (Docker Hub, Quay): ask the registry. Trouble
-        # there is raised, and the promotion stays received to be tried again.
-        digest = services.registry.resolve(image.repository, p.tag)
-        log.info("promotion.digest_resolved", id=p.id, tag=p.tag, digest=digest)
     try:
-        plan = plan_environment(config, p.environment,
-                                [Member(p.image_key, p.repository, p.tag, digest)], files)
+        plan = plan_environment(config, p.environment, members, files, p.train)
     except PlanError as exc:
         log.warning("promotion.plan_failed", id=p.id, reason=str(exc))
         return services.store.transition(p.id, State.FAILED, reason=str(exc))
     if plan.is_noop:
         log.info("promotion.noop", id=p.id, env=p.environment)
         return services.store.transition(p.id, State.NOOP, reason="already at this image")
-    manual = _manual_change(services, p, plan, config.images[p.image_key].tags)
+    manual = _manual_change(services, p, plan, members)
     if manual:
         log.info("promotion.manual_change", id=p.id, env=p.environment, reason=manual)
         return services.store.transition(p.id, State.HELD, reason=manual)
     p = services.store.transition(p.id, State.PLANNED, plan=plan.to_json(), base_sha=base,
-                                  digest=digest)
+                                  members=members)
     log.info("promotion.planned", id=p.id, env=p.environment,
-             images=[m.image for m in plan.images],
-             files=[f.file for f in plan.files])
+             images=[m.image for m in plan.images][:20], files=[f.file for f in plan.files][:20])
     failpoint("promotion.planned")
     return p
+
+
+def _resolved(services: Services, config: Config, p: Promotion, member: Member) -> Member:
+    """The member with its digest, asking the registry when the push did not say (Docker
+    Hub, Quay) and the image is pinned by digest. Trouble there is raised, and the
+    promotion stays received to be tried again."""
+    image = config.images[member.image_key]
+    if image.pin == "tag" or valid_digest(member.digest) or not member.tag \
+            or services.registry is None:
+        return member
+    digest = services.registry.resolve(image.repository, member.tag)
+    log.info("promotion.digest_resolved", id=p.id, image=member.image_key, tag=member.tag,
+             digest=digest)
+    return replace(member, digest=digest)
 
 
 def _propose(services: Services, p: Promotion) -> Promotion:
     assert p.plan is not None and p.base_sha is not None
     plan = Plan.from_json(p.plan)
-    branch = branch_name(p.image_key, p.environment)
+    branch = branch_name(plan.name, p.environment)
     git = services.git
     current = git.tip(branch)
     if current is not None and render.parse_trailers(git.message(current)).get(
@@ -108,13 +116,14 @@ def _propose(services: Services, p: Promotion) -> Promotion:
     log.info("promotion.proposed", id=p.id, env=p.environment, change_request=cr.id,
              number=cr.number, branch=branch, forge=services.forge.name)
     moved = services.store.transition(p.id, State.PROPOSED, commit_sha=commit)
-    _announce_supersession(services, moved, plan)
+    _announce_supersession(services, moved)
     return moved
 
 
-def _announce_supersession(services: Services, p: Promotion, plan: Plan) -> None:
-    """The pull request of (image, environment) is reused for the newer image: say so in
-    its thread, linking the promotion it replaced."""
+def _announce_supersession(services: Services, p: Promotion) -> None:
+    """The change request of the lane (an image or a train, in one environment) is reused
+    for the newer set: say what changed in its thread, linking the promotion it replaced;
+    say nothing when nothing did."""
     cr = services.store.change_request(p.id)
     if cr is None or cr.number is None:
         return
@@ -122,11 +131,9 @@ def _announce_supersession(services: Services, p: Promotion, plan: Plan) -> None
         if older.promotion_id == p.id:
             continue
         replaced = services.store.promotion(older.promotion_id)
-        services.forge.comment(cr.number, f"Superseded: promotion `{replaced.id}` "
-                                          f"({replaced.tag}) was replaced by `{p.id}` "
-                                          f"({', '.join(m.image for m in plan.images)}); this "
-                                          "pull request now proposes "
-                                          "the newer image.")
+        changes = describe_changes(replaced.members, p.members)
+        if changes:
+            services.forge.comment(cr.number, render.set_updated(p.id, replaced.id, changes))
         services.store.close_change_request(replaced.id, "superseded", None)
 
 
@@ -164,20 +171,24 @@ def _merge(services: Services, p: Promotion) -> Promotion:
 
 
 def _manual_change(services: Services, p: Promotion, plan: Plan,
-                   policy: TagPolicy) -> str | None:
-    """Someone changed the image in git by hand (a rollback, a pin): respect it until a tag
+                   members: list[Member]) -> str | None:
+    """Someone changed an image in git by hand (a rollback, a pin): respect it until a tag
     newer than Hoist's last promotion arrives, or a person says `/hoist resume`."""
-    last = services.store.current_tag(p.image_key, p.environment)
-    moved = plan.moved(p.image_key)
-    in_git = ((moved.old_version if moved else None) or "").split("@")[0] or None
-    if last is None or in_git is None or in_git == last or p.tag is None:
-        return None
-    if is_newer(policy, p.tag, last):
-        return None
     if any((t["note"] or "").startswith("resumed by") for t in services.store.transitions(p.id)):
         return None
-    return (f"{p.environment} runs {in_git}, set by hand after Hoist promoted {last}; "
-            f"comment `/hoist resume` to promote {p.tag} anyway")
+    policies = services.config().images
+    for member in members:
+        moved = plan.moved(member.image_key)
+        last = services.store.current_tag(member.image_key, p.environment)
+        in_git = ((moved.old_version if moved else None) or "").split("@")[0] or None
+        if last is None or in_git is None or in_git == last or member.tag is None:
+            continue
+        if is_newer(policies[member.image_key].tags, member.tag, last):
+            continue
+        named = f"{member.image_key} " if p.train else ""
+        return (f"{p.environment} runs {named}{in_git}, set by hand after Hoist promoted "
+                f"{last}; comment `/hoist resume` to promote {member.tag} anyway")
+    return None
 
 
 def _frozen(env: Environment, p: Promotion) -> bool:

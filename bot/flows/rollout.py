@@ -8,8 +8,7 @@ import time
 import structlog
 
 from ..adapters.argocd import ArgoCdError
-from ..adapters.git import MergeConflict
-from ..adapters.store import NewPromotion, Promotion
+from ..adapters.store import Promotion
 from ..core import render
 from ..core.analysis import (
     Decision,
@@ -24,15 +23,18 @@ from ..core.analysis import (
     judge_metric,
     judge_sync,
     render_query,
+    runs_of,
 )
 from ..core.config import Environment
 from ..core.machine import State
-from ..core.plan import Plan, branch_name
+from ..core.plan import Plan
 from ..core.policy import next_environments
 from ..core.rollout_config import Canary
 from ..core.traffic import httproute_weights, replica_split
 from ..telemetry import ANALYSIS_SECONDS, STEP_SECONDS, VERDICTS
+from .revert import land_by_pull_request, revert, tell
 from .services import Services
+from .start import start_promotions
 
 log = structlog.get_logger()
 
@@ -69,14 +71,14 @@ def promote(services: Services, p: Promotion, env: Environment, now: float,
 
 
 def start_successors(services: Services, p: Promotion) -> None:
-    """Create the promotions of the environments that follow this one (same digest)."""
-    following = [NewPromotion(p.image_key, env.name, p.repository, p.tag, p.digest,
-                              p.received_at, None)
-                 for env in next_environments(services.config(), p.environment, p.image_key)]
-    services.store.ingest([], following)
+    """Create the promotions of the environments that follow this one: the same set of
+    images, with the digests that passed here."""
+    environments = next_environments(services.config(), p.environment,
+                                     [m.image_key for m in p.members])
+    start_promotions(services, p.members, environments, p.train, p.received_at, None)
     services.store.update(p.id, next_at=None)
     log.info("promotion.promoted", id=p.id, env=p.environment,
-             next=[n.environment for n in following])
+             next=[env.name for env in environments])
 
 
 def analyze(services: Services, p: Promotion, now: float | None = None) -> Promotion:
@@ -123,7 +125,7 @@ def analyze(services: Services, p: Promotion, now: float | None = None) -> Promo
     if decision is Decision.FAIL:
         return _fail(services, p, env, blame)
     if decision is Decision.HOLD:
-        _tell(services, p, "Analysis is inconclusive; the rollout is held: "
+        tell(services, p, "Analysis is inconclusive; the rollout is held: "
               + "; ".join(f"{v.check}: {v.detail}" for v in blame))
         return services.store.transition(p.id, State.HELD, reason="analysis inconclusive")
     if decision is Decision.ADVANCE:
@@ -155,41 +157,59 @@ def _synced(services: Services, p: Promotion, env: Environment) -> Verdict:
     check = _canary(env).analysis.health
     if check is None or check.version is None:
         return Verdict("sync", Outcome.PASS, "not checked")
-    values = {"tag": p.tag or "", "env": p.environment, "image": p.repository}
     status_code, latency, version, error = services.probe(check.url, check.timeout,
                                                           check.version.json_field)
     verdict = judge_health(status_code, latency, None, version,
-                           check.version.equals.format(**values), error)
+                           _expected(check.version.equals, _values(p), version), error)
     return Verdict("sync", verdict.outcome if verdict.outcome is Outcome.PASS
                    else Outcome.INCONCLUSIVE, verdict.detail)
 
 
+def _values(p: Promotion) -> list[dict[str, str]]:
+    """What `{tag}`, `{env}` and `{image}` mean, for each image of the promotion."""
+    return [{"tag": m.tag or "", "env": p.environment, "image": m.repository}
+            for m in p.members]
+
+
+def _expected(template: str, values: list[dict[str, str]], reported: str | None) -> str:
+    """The version the health endpoint should report: the template filled in; for a train,
+    whichever member's matches what was reported (one endpoint reports one version)."""
+    wanted = [template.format(**v) for v in runs_of([template], values)]
+    return reported if reported in wanted else wanted[0]
+
+
 def _measure(services: Services, p: Promotion, env: Environment) -> list[Verdict]:
+    """One reading of every check; a query naming `{image}` or `{tag}` runs once per image
+    of the promotion, its verdict named after the image when there are several."""
     analysis = _canary(env).analysis
-    values = {"tag": p.tag or "", "env": p.environment, "image": p.repository}
+    values = _values(p)
     verdicts = []
     if analysis.health is not None:
         check = analysis.health
         field = check.version.json_field if check.version else None
         status, latency, version, error = services.probe(check.url, check.timeout, field)
-        expected = check.version.equals.format(**values) if check.version else None
+        expected = _expected(check.version.equals, values, version) if check.version else None
         verdicts.append(judge_health(status, latency, check.max_latency, version, expected,
                                      error))
     if analysis.metrics:
         assert analysis.prometheus is not None
         prometheus = services.prometheus(analysis.prometheus)
         for metric in analysis.metrics:
-            canary = prometheus.query(render_query(metric.query, values))
-            baseline: Reading | None = None
-            if metric.baseline:
-                baseline = prometheus.query(render_query(metric.baseline, values))
-            rule = MetricRule(metric.name, metric.max, metric.min, metric.max_ratio,
-                              Outcome(metric.on_no_data))
-            verdict = judge_metric(rule, canary, baseline)
-            if verdict.outcome is not Outcome.PASS:  # evidence names the query it came from
-                verdict = Verdict(verdict.check, verdict.outcome,
-                                  f"{verdict.detail} [query: {render_query(metric.query, values)}]")
-            verdicts.append(verdict)
+            runs = runs_of([metric.query, metric.baseline], values)
+            for member, run in zip(p.members, runs, strict=False):
+                query = render_query(metric.query, run)
+                canary = prometheus.query(query)
+                baseline: Reading | None = None
+                if metric.baseline:
+                    baseline = prometheus.query(render_query(metric.baseline, run))
+                name = f"{metric.name} ({member.image_key})" if len(runs) > 1 else metric.name
+                rule = MetricRule(name, metric.max, metric.min, metric.max_ratio,
+                                  Outcome(metric.on_no_data))
+                verdict = judge_metric(rule, canary, baseline)
+                if verdict.outcome is not Outcome.PASS:  # evidence names its query
+                    verdict = Verdict(verdict.check, verdict.outcome,
+                                      f"{verdict.detail} [query: {query}]")
+                verdicts.append(verdict)
     return verdicts
 
 
@@ -216,7 +236,7 @@ def _shift_traffic(services: Services, p: Promotion, env: Environment, weight: i
         message = render.step_message(plan, p.id, weight)
         commit = services.git.commit(tip, {traffic.file: new}, message, time.time())
         if _canary(env).step_pull_requests:
-            _land_by_pull_request(services, p, env, f"step-{weight}", commit, message)
+            land_by_pull_request(services, p, env, f"step-{weight}", commit, message)
             return
         if services.git.push(commit, env.branch):
             log.info("rollout.step", id=p.id, env=p.environment, weight=weight, sha=commit)
@@ -224,78 +244,12 @@ def _shift_traffic(services: Services, p: Promotion, env: Environment, weight: i
     raise RuntimeError(f"could not push the {weight}% step to {env.branch}")
 
 
-def _land_by_pull_request(services: Services, p: Promotion, env: Environment, what: str,
-                          commit: str, message: str) -> None:
-    """A step or a revert as a change request that merges at once (for branches that take
-    no pushes); its record is keyed `<promotion>/<what>`, so a retry finds it."""
-    key = f"{p.id}/{what}"
-    branch = f"{branch_name(p.image_key, p.environment)}-{what.split('-')[0]}"
-    current = services.git.tip(branch)
-    if not services.git.push(commit, branch, expect=current, force=True):
-        raise RuntimeError(f"could not push {branch}")
-    services.forge.propose(key, branch, env.branch, message.split("\n", 1)[0], message,
-                           ("hoist", f"env:{p.environment}"))
-    sha = services.forge.merge(key, commit, env.branch, message, env.merge_method)
-    log.info("rollout.landed", id=p.id, env=p.environment, what=what, sha=sha, via="pr")
-
-
 def _fail(services: Services, p: Promotion, env: Environment,
           evidence: list[Verdict]) -> Promotion:
     reason = "; ".join(f"{v.check}: {v.detail}" for v in evidence) or "analysis failed"
     log.warning("rollout.failed", id=p.id, env=p.environment, reason=reason)
     if env.on_failure == "hold":
-        _tell(services, p, f"Canary analysis failed: {reason}. The rollout is held.")
+        tell(services, p, f"Canary analysis failed: {reason}. The rollout is held.")
         return services.store.transition(p.id, State.HELD, reason=f"analysis failed: {reason}")
     p = services.store.transition(p.id, State.REVERTING, reason=f"analysis failed: {reason}")
     return revert(services, p, [f"{v.check}: {v.detail}" for v in evidence] or [reason])
-
-
-def revert(services: Services, p: Promotion, evidence: list[str]) -> Promotion:
-    """REVERTING: revert every commit of the promotion (newest first) on the environment
-    branch, push, quarantine the digest. Idempotent: reverts already pushed are found."""
-    assert p.plan is not None
-    env = services.config().environment(p.environment)
-    plan = Plan.from_json(p.plan)
-    via_pull_requests = _canary(env).step_pull_requests
-    for _ in range(20):
-        services.git.sync()
-        commits = services.git.promotion_commits(env.branch, p.id)
-        already = {render.parse_trailers(services.git.message(c)).get("Hoist-Reverts")
-                   for c in commits}
-        todo = [c for c in commits if c not in already and not render.parse_trailers(
-            services.git.message(c)).get("Hoist-Reverts")]
-        if not todo:
-            break
-        # Through change requests, one revert each (each built on the then current tip).
-        batch = todo[:1] if via_pull_requests else todo
-        messages = [render.revert_message(plan, p.id, c,
-                                          services.git.message(c).split("\n", 1)[0], evidence)
-                    for c in batch]
-        try:
-            head = services.git.revert(env.branch, batch, messages, time.time())
-        except MergeConflict as exc:
-            _tell(services, p, f"Could not revert automatically: {exc}. Revert by hand.")
-            return services.store.transition(p.id, State.HELD, reason=str(exc))
-        if via_pull_requests:
-            _land_by_pull_request(services, p, env, f"revert-{batch[0][:12]}", head,
-                                  messages[0])
-        elif services.git.push(head, env.branch):
-            log.info("rollout.reverted", id=p.id, env=p.environment, commits=todo, sha=head)
-            break
-    if p.digest:
-        services.store.quarantine(p.repository, p.digest, p.reason or "reverted")
-    _tell(services, p, "Reverted in git: " + "; ".join(evidence) +
-          (f". Digest `{p.digest}` is quarantined until `/hoist unquarantine`." if p.digest
-           else "."))
-    return services.store.transition(p.id, State.REVERTED)
-
-
-def resume_revert(services: Services, p: Promotion) -> Promotion:
-    """REVERTING after a restart: finish the revert with the recorded reason."""
-    return revert(services, p, [p.reason or "reverting"])
-
-
-def _tell(services: Services, p: Promotion, text: str) -> None:
-    cr = services.store.change_request(p.id)
-    if cr is not None and cr.number is not None:
-        services.forge.comment(cr.number, text)

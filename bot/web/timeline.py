@@ -117,16 +117,29 @@ def row(services: Services, p: Promotion, gate: str | None) -> Row:
         web = cr.url.split("/pull/")[0] if cr is not None and cr.url and "/pull/" in cr.url \
             else None
         commit = Link(sha[:12], f"{web}/commit/{sha}" if web else None)
-    quarantined = services.store.quarantined(p.repository, p.digest) \
-        if p.state is State.REVERTED else None
+    quarantined = _quarantined(services, p) if p.state is State.REVERTED else None
     where = f"pull request {link.label}" if link and cr and cr.number else "its change request"
     plan = Plan.from_json(p.plan) if p.plan else None
     updated, updated_iso = _when(p.updated_at)
     return Row(p.id, p.image_key, p.environment, p.state.value,
                _version(plan.version_from if plan else None),
-               _version(plan.version_to if plan else None) or p.tag or (p.digest or "?")[:19],
+               _version(plan.version_to if plan else None) or _pushed(p),
                p.approved_by, p.reason, link, commit, updated, updated_iso,
                _release(p, gate, where, quarantined), p.state in FINAL)
+
+
+def _pushed(p: Promotion) -> str:
+    """What was pushed, before a plan says what moves: the tag (or digest), or for a
+    train how many images."""
+    if p.train is not None or len(p.members) != 1:
+        return f"{len(p.members)} images"
+    return p.members[0].tag or (p.members[0].digest or "?")[:19]
+
+
+def _quarantined(services: Services, p: Promotion) -> str | None:
+    """Why a digest of the promotion is quarantined, if one is."""
+    return next(filter(None, (services.store.quarantined(m.repository, m.digest)
+                              for m in p.members)), None)
 
 
 def board(services: Services) -> tuple[list[Lane], list[Row], str]:
@@ -169,7 +182,7 @@ def detail(services: Services, pid: str) -> tuple[Detail, str]:
             found.canary.append(t["note"])
     if p.state in (State.REVERTED, State.REVERTING, State.FAILED, State.HELD) and p.reason:
         found.evidence = p.reason
-    found.quarantined = services.store.quarantined(p.repository, p.digest)
+    found.quarantined = _quarantined(services, p)
     return found, fingerprint(services)
 
 
