@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import re
 import secrets
 import shutil
 import socket
@@ -78,7 +77,10 @@ class ComposeStack:
         """`up -d` without building: the images are built and tagged beforehand."""
         self.take_registry_port()
         self.began = time.time()
-        self.compose("up", "-d", "--no-build")
+        try:
+            self.compose("up", "-d", "--no-build")
+        except AssertionError as failed:  # say why: the services' own words
+            raise AssertionError(f"{failed}\n{self.compose('logs', '--no-color')[-6000:]}") from None
 
     def first_events(self) -> dict[tuple[str, str], int]:
         """When (ns since the epoch) each service first did each thing since `up`: `start`,
@@ -135,7 +137,3 @@ class ComposeStack:
                 self._lock.close()
                 self._lock = None
 
-
-def registry_names(text: str) -> set[str]:
-    """Every `localhost:PORT` registry named in a text."""
-    return set(re.findall(r"localhost:\d+", text))

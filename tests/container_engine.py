@@ -8,7 +8,7 @@ How the engine is set up here, and why (the test set-up's business, never the pr
   iptables, and containers get no route off the machine; published ports still work through
   docker-proxy on 127.0.0.1.
 - `--bridge=none` and a random `--default-address-pool`: no default bridge, and two engines on
-  one machine (two test runs) do not pick the same subnet.
+  one machine (two test runs) do not pick the same subnet; their own containerd namespace.
 - builds use `--network host`: apt and pip inside a build reach the package registries the
   way the host does, and the stand-in base carries the host's trusted CA certificates in case
   TLS is intercepted on the way.
@@ -83,7 +83,10 @@ class Engine:
              str(self.root / "exec"), "--pidfile", str(self.root / "dockerd.pid"),
              "--host", f"unix://{self.socket}", "--iptables=false", "--ip-forward=false",
              "--ip-masq=false", "--bridge=none", "--default-address-pool", pool,
-             "--shutdown-timeout", "5"],
+             "--shutdown-timeout", "5",
+             # Its own namespace, should it find a system containerd to share.
+             "--containerd-namespace", "hoist-test", "--containerd-plugins-namespace",
+             "hoist-test-plugins"],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
         while self.docker("version", check=False, timeout=10).returncode != 0:
