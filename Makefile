@@ -16,7 +16,7 @@ $(TOOLS): .ci/package-lock.json
 	npm ci --prefix .ci --no-audit --no-fund --loglevel=error
 	touch $(TOOLS)
 
-.PHONY: demo test lint bench test-main test-fuzz test-container
+.PHONY: demo test lint bench bench-container test-main test-fuzz test-container
 demo: $(STAMP)
 	$(BIN)/hoist demo
 
@@ -46,3 +46,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/edit_engine.py
 	$(BIN)/python bench/crash.py
 	$(BIN)/python bench/ingest.py
+
+# The image and the Compose stack under a private dockerd (root): build time, image size, time
+# to healthy, push through the stack, each beside a host baseline.
+bench-container: $(STAMP)
+	$(BIN)/python bench/container.py

@@ -103,6 +103,11 @@ class ComposeStack:
         found = json.loads(self.engine.docker("inspect", *ids).stdout) if ids else []
         return {c["Config"]["Labels"]["com.docker.compose.service"]: c for c in found}
 
+    def healthy(self) -> bool:
+        """Every service with a healthcheck passes it (the seeding job has none)."""
+        return all(c["State"]["Health"]["Status"] == "healthy"
+                   for c in self.containers().values() if "Health" in c["State"])
+
     def exec(self, service: str, *argv: str) -> str:
         return self.compose("exec", "-T", service, *argv, timeout=60)
 

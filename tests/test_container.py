@@ -153,9 +153,10 @@ def test_compose_stack_comes_up_in_order_promotes_a_push_and_leaves_nothing(
         stack.up()
         assert stack.containers()["manifests"]["State"]["ExitCode"] == 0
         # `up -d` has waited for every service something depends on; Prometheus is last.
-        wait_for(lambda: all(c["State"]["Health"]["Status"] == "healthy"
-                             for s, c in stack.containers().items() if s != "manifests"),
-                 "every service healthy", timeout=60)
+        containers = wait_for(lambda: stack.healthy() and stack.containers(),
+                              "every service healthy", timeout=60)
+        assert {s for s, c in containers.items() if "Health" in c["State"]} == {
+            "hoist", "registry", "prometheus", "demo-app"}
         first = stack.first_events()
         healthy = "health_status: healthy"
         # The seeding job wrote its volume (as 10001) and finished before Hoist started...
