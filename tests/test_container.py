@@ -90,7 +90,9 @@ def test_read_only_container_serves_promotes_a_real_push_and_stops_on_sigterm(
     subprocess.run(["chown", "-R", "10001:10001", str(origin)], check=True)
     token, name, volume = secrets.token_hex(16), f"hoist-{secrets.token_hex(4)}", "hoist-state"
     engine.docker("run", "--detach", "--name", name, "--network", engine.network,
-                  "--read-only", "--tmpfs", "/tmp", "--volume", f"{volume}:/var/lib/hoist",
+                  # As the chart runs it: read-only, no capabilities, no privilege gain.
+                  "--read-only", "--cap-drop=ALL", "--security-opt=no-new-privileges",
+                  "--tmpfs", "/tmp", "--volume", f"{volume}:/var/lib/hoist",
                   "--volume", f"{origin}:/srv/git/manifests.git",
                   "--publish", f"127.0.0.1:{hoist_port}:8080",
                   "--env", "HOIST_MANIFESTS_REPO=file:///srv/git/manifests.git",
