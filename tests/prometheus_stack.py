@@ -18,14 +18,17 @@ from bot.demo.registry import free_port
 
 class CanaryApp:
     """Serves /metrics (requests by code, growing at `rate` per second with `error_ratio`
-    of them 500s) and /healthz ({"version": version})."""
+    of them 500s) and /healthz ({"version": version}). With `images` (repositories), each
+    also has series of its own labelled `image`, failing at `image_errors[image]`."""
 
-    def __init__(self, version: str = "1.0.0") -> None:
+    def __init__(self, version: str = "1.0.0", images: tuple[str, ...] = ()) -> None:
         self.version = version
         self.error_ratio = 0.0
         self.rate = 100.0
         self.ok = 0.0
         self.errors = 0.0
+        self.image_errors: dict[str, float] = dict.fromkeys(images, 0.0)
+        self._by_image = {image: [0.0, 0.0] for image in images}  # ok, errors
         self._last = time.monotonic()
         self._lock = threading.Lock()
         app = self
@@ -61,9 +64,18 @@ class CanaryApp:
             self._last = now
             self.errors += requests * self.error_ratio
             self.ok += requests * (1 - self.error_ratio)
-            return ("# TYPE http_requests_total counter\n"
+            text = ("# TYPE http_requests_total counter\n"
                     f'http_requests_total{{app="guestbook",code="200"}} {self.ok}\n'
                     f'http_requests_total{{app="guestbook",code="500"}} {self.errors}\n')
+            for image, counts in self._by_image.items():
+                ratio = self.image_errors.get(image, 0.0)
+                counts[0] += requests * (1 - ratio)
+                counts[1] += requests * ratio
+                text += (f'http_requests_total{{app="shop",image="{image}",code="200"}} '
+                         f'{counts[0]}\n'
+                         f'http_requests_total{{app="shop",image="{image}",code="500"}} '
+                         f'{counts[1]}\n')
+            return text
 
     def stop(self) -> None:
         self.server.shutdown()
