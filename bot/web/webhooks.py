@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from ..adapters.group_commit import GroupCommit
+from ..adapters.store.group_commit import GroupCommit
 from ..adapters.store import Store
 from ..core.events import ImagePushed
 from ..settings import Settings

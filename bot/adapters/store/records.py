@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core.machine import State
+from ...core.machine import State
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,8 @@ class NewPromotion:
     event_key: str | None
 
 
-def row_to_promotion(row: sqlite3.Row) -> Promotion:
+def row_to_promotion(row: Mapping[str, Any]) -> Promotion:
+    """A promotions row (with its change request's id as `cr`) as a Promotion."""
     return Promotion(
         id=row["id"], image_key=row["image_key"], repository=row["repository"], tag=row["tag"],
         digest=row["digest"], environment=row["environment"], state=State(row["state"]),
@@ -86,7 +87,7 @@ def row_to_promotion(row: sqlite3.Row) -> Promotion:
         plan=json.loads(row["plan"]) if row["plan"] else None, base_sha=row["base_sha"],
         commit_sha=row["commit_sha"], merge_sha=row["merge_sha"],
         approved_by=tuple(json.loads(row["approved_by"])), reason=row["reason"],
-        change_request=row["cr"], step=row["step"], step_started=row["step_started"],
+        change_request=row.get("cr"), step=row["step"], step_started=row["step_started"],
         last_check=row["last_check"], tally=json.loads(row["tally"]) if row["tally"] else None,
         next_at=row["next_at"],
     )

@@ -1,6 +1,5 @@
-"""The SQLite schema of the store (created if missing at start-up)."""
-
-SCHEMA = """
+-- The SQLite schema of Hoist's store as of commit bf71aac (before Alembic): the
+-- migration test builds a data directory with it, as that release did.
 CREATE TABLE IF NOT EXISTS events (
   key TEXT PRIMARY KEY, source TEXT NOT NULL, registry TEXT, repository TEXT NOT NULL,
   tag TEXT, digest TEXT, received_at REAL NOT NULL, processed_at REAL
@@ -30,4 +29,3 @@ CREATE TABLE IF NOT EXISTS quarantine (
   repository TEXT NOT NULL, digest TEXT NOT NULL, reason TEXT NOT NULL, at REAL NOT NULL,
   PRIMARY KEY (repository, digest)
 );
-"""

@@ -1,0 +1,48 @@
+"""Transactions over the engine, with every database failure turned into StoreUnavailable."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, OperationalError, TimeoutError
+
+from .engine import StoreUnavailable
+
+
+class StoreBase:
+    """Holds the engine; the mixins (inbox, promotions, chatops, leases, budget) use it."""
+
+    engine: Engine
+
+    @contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        """One write transaction (BEGIN IMMEDIATE on SQLite); committed on exit."""
+        try:
+            with self.engine.connect().execution_options(hoist_write=True) as conn, \
+                    conn.begin():
+                yield conn
+        except (OperationalError, TimeoutError) as exc:
+            raise StoreUnavailable(_first_line(exc)) from exc
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                raise StoreUnavailable(_first_line(exc)) from exc
+            raise
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        """A read-only snapshot (rolled back on exit)."""
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except (OperationalError, TimeoutError) as exc:
+            raise StoreUnavailable(_first_line(exc)) from exc
+
+
+def _first_line(exc: Exception) -> str:
+    """The driver's own words, without SQLAlchemy's statement and parameters dump."""
+    inner = getattr(exc, "orig", None) or exc
+    text = str(inner).strip().splitlines()
+    return text[0] if text else type(inner).__name__

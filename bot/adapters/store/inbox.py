@@ -1,0 +1,58 @@
+"""The store's inbox: registry pushes stored durably, once per key, until handled."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import Connection
+
+from ...core.events import ImagePushed
+from .base import StoreBase
+from .engine import insert_ignoring
+from .tables import comments, events
+
+
+class Inbox(StoreBase):
+    def add_events(self, pushes: list[ImagePushed], received_at: float) -> int:
+        """Store pushes durably; those already seen (same key) are ignored. Returns new count."""
+        return self.add_event_batches([(pushes, received_at)])[0]
+
+    def add_event_batches(self, batches: list[tuple[list[ImagePushed], float]]) -> list[int]:
+        """Several webhooks' pushes in one transaction (group commit); new counts for each.
+        StoreUnavailable when the store cannot write."""
+        counts = []
+        stmt = insert_ignoring(self.engine, events)
+        with self._tx() as db:
+            for pushes, received_at in batches:
+                added = 0
+                for p in pushes:
+                    added += db.execute(stmt, {
+                        "key": p.key, "source": p.source, "registry": p.registry,
+                        "repository": p.repository, "tag": p.tag, "digest": p.digest,
+                        "received_at": received_at, "processed_at": None}).rowcount
+                counts.append(added)
+        return counts
+
+    def pending_events(self) -> list[tuple[ImagePushed, float]]:
+        """Unprocessed pushes with their receive time (epoch seconds), oldest first."""
+        with self._read() as db:
+            rows = db.execute(select(events).where(events.c.processed_at.is_(None))
+                              .order_by(events.c.received_at, events.c.key)).mappings().all()
+        return [
+            (ImagePushed(r["source"], r["key"].split(":", 1)[1], r["registry"], r["repository"],
+                         r["tag"], r["digest"]), r["received_at"])
+            for r in rows
+        ]
+
+    @staticmethod
+    def _mark_processed(db: Connection, keys: list[str], now: float) -> None:
+        if keys:
+            db.execute(update(events).where(events.c.key.in_(keys)).values(processed_at=now))
+
+    def inbox_depth(self) -> int:
+        """Pushes and comments stored but not yet handled."""
+        with self._read() as db:
+            pushes = db.execute(select(func.count()).select_from(events)
+                                .where(events.c.processed_at.is_(None))).scalar_one()
+            said = db.execute(select(func.count()).select_from(comments)
+                              .where(comments.c.processed_at.is_(None))).scalar_one()
+        return int(pushes) + int(said)
