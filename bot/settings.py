@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 class SettingsError(ValueError):
@@ -19,8 +20,24 @@ def _github_repository(url: str) -> str | None:
     return f"{match.group(1)}/{match.group(2)}" if match else None
 
 
-def _flag(value: str | None) -> bool:
-    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+def _flag(value: str | None, default: bool = False) -> bool:
+    if value is None or not value.strip():
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _number(env: Mapping[str, str], name: str, default: float, minimum: float) -> float:
+    raw = env.get(name) or ""
+    try:
+        value = float(raw) if raw.strip() else default
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum:g}, got {raw!r}")
+    return value
+
+
+ROLES = ("all", "web", "worker")
 
 
 @dataclass(frozen=True)
@@ -49,10 +66,16 @@ class Settings:
     log_format: str = "auto"
     poll_interval: float = 1.0
     reconcile_interval: float = 300.0
+    database_url: str | None = field(default=None, repr=False)
+    workers: int = 4
+    lease_seconds: float = 30.0
+    role: str = "all"
+    migrate: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Read every HOIST_* variable; unset ones keep their defaults."""
+        """Read every HOIST_* variable; unset ones keep their defaults. SettingsError for a
+        number that is not one."""
         env = os.environ if env is None else env
         return cls(
             manifests_repo=env.get("HOIST_MANIFESTS_REPO") or None,
@@ -79,9 +102,19 @@ class Settings:
                 h.strip() for h in (env.get("HOIST_INSECURE_REGISTRIES") or "").split(",")
                 if h.strip()),
             log_format=env.get("HOIST_LOG_FORMAT") or "auto",
-            poll_interval=float(env.get("HOIST_POLL_INTERVAL") or 1.0),
-            reconcile_interval=float(env.get("HOIST_RECONCILE_INTERVAL") or 300.0),
+            poll_interval=_number(env, "HOIST_POLL_INTERVAL", 1.0, 0.01),
+            reconcile_interval=_number(env, "HOIST_RECONCILE_INTERVAL", 300.0, 0.0),
+            database_url=env.get("HOIST_DATABASE_URL") or None,
+            workers=int(_number(env, "HOIST_WORKERS", 4, 1)),
+            lease_seconds=_number(env, "HOIST_LEASE_SECONDS", 30.0, 1.0),
+            role=env.get("HOIST_ROLE") or "all",
+            migrate=_flag(env.get("HOIST_MIGRATE"), default=True),
         )
+
+    @property
+    def store_url(self) -> str:
+        """HOIST_DATABASE_URL, else the SQLite file in the data directory."""
+        return self.database_url or f"sqlite:///{(self.data_dir / 'hoist.db').resolve()}"
 
     @property
     def forge(self) -> str:
@@ -93,20 +126,30 @@ class Settings:
         """Every secret value, for redaction."""
         values = (self.webhook_secret, self.api_token, self.github_token,
                   self.github_private_key, self.github_webhook_secret, self.argocd_token,
-                  self.notify_url)
+                  self.notify_url, _password(self.database_url))
         return tuple(v for v in values if v)
 
     def check_serve(self) -> None:
-        """Raise SettingsError unless the service may start with these settings."""
-        if not self.manifests_repo:
-            raise SettingsError("HOIST_MANIFESTS_REPO is not set (a git URL; file:// works)")
-        if self.forge == "github" and not self.github_repository:
-            raise SettingsError("HOIST_GITHUB_REPOSITORY (owner/name) is not set and cannot be "
-                                "read from HOIST_MANIFESTS_REPO")
-        if self.github_app_id and not self.github_private_key:
-            raise SettingsError("HOIST_GITHUB_APP_ID needs HOIST_GITHUB_PRIVATE_KEY")
-        if not self.webhook_secret and not self.insecure_demo:
+        """Raise SettingsError unless the service may start with these settings in its
+        role (a `web` process runs no flows: it needs no manifests repository or forge)."""
+        if self.role not in ROLES:
+            raise SettingsError(f"unknown role {self.role!r}; one of {', '.join(ROLES)}")
+        if self.role != "web":
+            if not self.manifests_repo:
+                raise SettingsError("HOIST_MANIFESTS_REPO is not set (a git URL; file:// works)")
+            if self.forge == "github" and not self.github_repository:
+                raise SettingsError("HOIST_GITHUB_REPOSITORY (owner/name) is not set and cannot "
+                                    "be read from HOIST_MANIFESTS_REPO")
+            if self.github_app_id and not self.github_private_key:
+                raise SettingsError("HOIST_GITHUB_APP_ID needs HOIST_GITHUB_PRIVATE_KEY")
+        if self.role != "worker" and not self.webhook_secret and not self.insecure_demo:
             raise SettingsError(
                 "HOIST_WEBHOOK_SECRET is not set: refusing to accept unauthenticated webhooks "
                 "(set HOIST_INSECURE_DEMO=1 only for a local demo)"
             )
+
+def _password(url: str | None) -> str | None:
+    """The password inside a database URL, so logs can redact it."""
+    if not url or "://" not in url:
+        return None
+    return urlsplit(url).password or None

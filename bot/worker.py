@@ -1,12 +1,24 @@
-"""The worker: drains the inbox and drives unfinished promotions, woken by new events."""
+"""The worker pool: threads that claim units of work through leases in the store and run
+the flows for them. Replicas sharing a store share the work; none is done twice at once.
+
+Units of work, each a lease: `inbox` (stored pushes become promotions), `successors`
+(soaks that ended), `chatops` (comments, each also holding its promotion's lane),
+`reconcile` (a periodic pass, one replica at a time) and `lane:<image>/<environment>`
+(the unfinished promotions of one image in one environment, advanced in arrival order)."""
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import structlog
 
+from .adapters.store import Promotion, StoreUnavailable
 from .flows.chatops import handle_comments, reconcile
 from .flows.ingest import ingest_pending
 from .flows.promote import advance
@@ -16,81 +28,202 @@ from .flows.services import Services
 log = structlog.get_logger()
 
 
+def lane(image_key: str, environment: str) -> str:
+    """The lease name of one image's promotions in one environment."""
+    return f"lane:{image_key}/{environment}"
+
+
 class Worker:
-    """Runs `run_once` on a thread whenever woken, and every `interval` seconds anyway
-    (so approvals recorded by another process are picked up)."""
+    """`threads` threads, each running `run_once` whenever woken and every `interval`
+    seconds anyway (so work stored by another process is picked up). A lease is held for
+    `lease_ttl` seconds and renewed every third of that while its work runs."""
 
     def __init__(self, services: Services, interval: float = 1.0,
-                 reconcile_every: float = 300.0) -> None:
+                 reconcile_every: float = 300.0, threads: int = 1,
+                 lease_ttl: float = 30.0) -> None:
         self.services = services
         self.interval = interval
         self.reconcile_every = reconcile_every
-        self._reconciled = 0.0
-        self._wake = threading.Event()
+        self.threads = max(1, threads)
+        self.lease_ttl = lease_ttl
+        self._process = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        # When this process last ran a reconcile pass: None until it has (a restarted
+        # process catches up at once, whatever the clock says).
+        self._reconciled_at: float | None = None
+        self._held: dict[str, str] = {}  # lease -> holder, for the renewer
+        self._held_lock = threading.Lock()
+        self._wakes: list[threading.Event] = []
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._pool: list[threading.Thread] = []
+
+    # one pass ---------------------------------------------------------------------------
 
     def wake(self) -> None:
         """Ask for a pass now (after a webhook was stored, or an approval given)."""
-        self._wake.set()
+        for event in self._wakes:
+            event.set()
 
     def run_once(self) -> None:
-        """Ingest pending pushes, then advance unfinished promotions until none moves."""
+        """Every unit of work available now, once each, repeated while any made progress
+        (a promotion that moved may have started the next environment)."""
+        holder = f"{self._process}:{threading.get_ident()}"
+        self._maybe_reconcile(holder)
+        progress = True
+        while progress and not self._stop.is_set():
+            progress, tried = False, set()
+            while not self._stop.is_set():
+                try:
+                    candidates = [j for j in self._jobs() if j not in tried]
+                    name = self.services.store.claim(candidates, holder, self.lease_ttl)
+                except StoreUnavailable as exc:
+                    log.error("worker.store_unavailable", error=str(exc))
+                    return
+                if name is None:
+                    break
+                tried.add(name)
+                with self._holding(name, holder, claimed=True):
+                    progress = self._run(name, holder) or progress
+
+    def _jobs(self) -> list[str]:
+        """Lease names with work waiting, most urgent first."""
         store = self.services.store
+        jobs = []
+        if store.pending_events():
+            jobs.append("inbox")
+        if store.due_successors(time.time()):
+            jobs.append("successors")
+        if store.pending_comments():
+            jobs.append("chatops")
+        return jobs + [lane(image, env) for image, env in store.lanes()]
+
+    def _run(self, name: str, holder: str) -> bool:
+        """Do the work of one claimed lease; True if anything moved. Errors are logged and
+        the work left where it is: the next pass resumes it."""
         try:
-            ingest_pending(self.services)
+            if name == "inbox":
+                return ingest_pending(self.services) > 0
+            if name == "successors":
+                due = self.services.store.due_successors(time.time())
+                for done in due:
+                    start_successors(self.services, done)  # their soak is over
+                return bool(due)
+            if name == "chatops":
+                return handle_comments(self.services, lambda p: self._hold_lane(p, holder)) > 0
+            image, _, env = name.removeprefix("lane:").rpartition("/")
+            return self._advance_lane(image, env)
         except Exception as exc:
-            log.error("worker.ingest_failed", error=str(exc))
+            log.error("worker.failed", work=name, error=str(exc))
+            return False
+
+    def _advance_lane(self, image: str, env: str) -> bool:
+        moved = False
+        for promotion in self.services.store.lane_promotions(image, env):
+            if self._stop.is_set():
+                break
+            try:
+                after = advance(self.services, promotion)
+            except Exception as exc:
+                # Left in its state: the next pass resumes it.
+                log.error("worker.advance_failed", id=promotion.id, error=str(exc))
+                continue
+            moved = moved or after.state != promotion.state
+        return moved
+
+    def _maybe_reconcile(self, holder: str) -> None:
+        """A reconcile pass on one replica at a time: when this process has not run one
+        yet, or when no replica has for `reconcile_every` seconds (the time is stored)."""
+        now = time.time()
+        if self._reconciled_at is not None and now - self._reconciled_at < self.reconcile_every:
+            return
+        ran_before = None if self._reconciled_at is None else now - self.reconcile_every
         try:
-            for done in self.services.store.due_successors(time.time()):
-                start_successors(self.services, done)  # their soak is over
-        except Exception as exc:
-            log.error("worker.successors_failed", error=str(exc))
-        if time.monotonic() - self._reconciled >= self.reconcile_every:
-            self._reconciled = time.monotonic()
+            if self.services.store.claim(["reconcile"], holder, self.lease_ttl,
+                                         ran_before=ran_before) is None:
+                return  # another replica runs it, or ran it lately
+        except StoreUnavailable as exc:
+            log.error("worker.store_unavailable", error=str(exc))
+            return
+        with self._holding("reconcile", holder, claimed=True, ran_at=now):
             try:
                 reconcile(self.services)
             except Exception as exc:
                 log.error("worker.reconcile_failed", error=str(exc))
-        try:
-            handle_comments(self.services)
-        except Exception as exc:
-            log.error("worker.comments_failed", error=str(exc))
-        moved = True
-        while moved and not self._stop.is_set():
-            moved = False
-            for promotion in store.promotions(active_only=True):
-                if self._stop.is_set():
-                    return
-                try:
-                    after = advance(self.services, promotion)
-                except Exception as exc:
-                    # Left in its state: the next pass resumes it.
-                    log.error("worker.advance_failed", id=promotion.id, error=str(exc))
-                    continue
-                moved = moved or after.state != promotion.state
+        self._reconciled_at = now
 
-    def _loop(self) -> None:
-        log.info("worker.started")
+    # leases -----------------------------------------------------------------------------
+
+    @contextmanager
+    def _holding(self, name: str, holder: str, claimed: bool,
+                 ran_at: float | None = None) -> Iterator[bool]:
+        """Keep a claimed lease renewed while the block runs, then give it up."""
+        with self._held_lock:
+            self._held[name] = holder
+        try:
+            yield claimed
+        finally:
+            with self._held_lock:
+                self._held.pop(name, None)
+            try:
+                self.services.store.release(name, holder, ran_at)
+            except StoreUnavailable as exc:  # it expires on its own
+                log.warning("worker.release_failed", work=name, error=str(exc))
+
+    @contextmanager
+    def _hold_lane(self, promotion: Promotion, holder: str) -> Iterator[bool]:
+        """Hold a promotion's lane for one comment (False if another worker has it)."""
+        name = lane(promotion.image_key, promotion.environment)
+        if self.services.store.claim([name], holder, self.lease_ttl) is None:
+            yield False
+            return
+        with self._holding(name, holder, claimed=True):
+            yield True
+
+    def _renew_loop(self) -> None:
+        while not self._stop.wait(self.lease_ttl / 3):
+            with self._held_lock:
+                by_holder: dict[str, list[str]] = {}
+                for name, holder in self._held.items():
+                    by_holder.setdefault(holder, []).append(name)
+            for holder, names in by_holder.items():
+                try:
+                    lost = self.services.store.renew(holder, names, self.lease_ttl)
+                except StoreUnavailable as exc:
+                    log.warning("worker.renew_failed", error=str(exc))
+                    continue
+                for name in lost:  # its work is idempotent: the new holder redoes it safely
+                    log.warning("worker.lease_lost", work=name)
+
+    # the pool ---------------------------------------------------------------------------
+
+    def _loop(self, wake: threading.Event) -> None:
         while not self._stop.is_set():
-            self._wake.clear()
+            wake.clear()
             self.run_once()
-            self._wake.wait(self.interval)
-        log.info("worker.stopped")
+            wake.wait(self.interval)
 
     @property
     def running(self) -> bool:
-        """True while the worker thread is alive."""
-        return self._thread is not None and self._thread.is_alive()
+        """True while the worker threads are alive."""
+        return bool(self._pool) and all(t.is_alive() for t in self._pool)
 
     def start(self) -> None:
-        """Resume unfinished work and keep going on a background thread."""
-        self._thread = threading.Thread(target=self._loop, name="hoist-worker", daemon=True)
-        self._thread.start()
+        """Resume unfinished work and keep going on background threads."""
+        log.info("worker.started", threads=self.threads)
+        self._wakes = [threading.Event() for _ in range(self.threads)]
+        targets: list[tuple[str, Callable[[], None]]] = [
+            (f"hoist-worker-{i}", lambda e=event: self._loop(e))  # type: ignore[misc]
+            for i, event in enumerate(self._wakes)]
+        targets.append(("hoist-leases", self._renew_loop))
+        for name, target in targets:
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._pool.append(thread)
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Finish the current step, take no new work, and return."""
+        """Finish the current steps, take no new work, give the leases up, and return."""
         self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        self.wake()
+        deadline = time.monotonic() + timeout
+        for thread in self._pool:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        log.info("worker.stopped")

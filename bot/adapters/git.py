@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import base64
+import fcntl
 import os
 import subprocess
 import tempfile
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +55,21 @@ class GitRepo:
             basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
             self._auth_env = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "http.extraHeader",
                               "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}"}
+        self._lock = threading.RLock()
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """Fetches, pushes and worktrees one at a time: across the worker threads (a lock)
+        and across processes sharing the cache (a file lock beside it), since concurrent
+        ref updates in one repository fail with 'cannot lock ref'."""
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path.parent / f"{self.path.name}.lock", "a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _run(self, *args: str, env: dict[str, str] | None = None, check: bool = True,
              input: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -68,6 +86,10 @@ class GitRepo:
 
     def sync(self) -> None:
         """Create the cache on first use, then fetch every branch."""
+        with self._exclusive():
+            self._sync()
+
+    def _sync(self) -> None:
         fresh = not (self.path / "HEAD").exists()
         if fresh:
             self.path.mkdir(parents=True, exist_ok=True)
@@ -181,14 +203,16 @@ class GitRepo:
         args = ["push", "-q", "origin", f"{'+' if force else ''}{sha}:refs/heads/{branch}"]
         if force:
             args.insert(2, f"--force-with-lease=refs/heads/{branch}:{expect or ''}")
-        result = self._run(*args, check=False)
-        if result.returncode == 0:
-            self._run("update-ref", f"refs/remotes/origin/{branch}", sha)
-            self._tips.clear()  # HEAD may name this branch too
-            return True
-        if "rejected" in result.stderr or "stale info" in result.stderr:
-            log.info("git.push_rejected", branch=branch)
-            return False
+        with self._exclusive():
+            result = self._run(*args, check=False)
+            if result.returncode == 0:
+                self._run("update-ref", f"refs/remotes/origin/{branch}", sha)
+                self._tips.clear()  # HEAD may name this branch too
+                return True
+            if "rejected" in result.stderr or "stale info" in result.stderr:
+                log.info("git.push_rejected", branch=branch)
+                self._sync()  # another writer moved it: the caller's retry sees where to
+                return False
         raise GitError(f"git push failed: {_redact(result.stderr.strip(), self.url)}")
 
     def find_promotion_commit(self, branch: str, promotion_id: str) -> str | None:
@@ -221,7 +245,7 @@ class GitRepo:
                "GIT_AUTHOR_EMAIL": self.identity.email, "GIT_COMMITTER_NAME": self.identity.name,
                "GIT_COMMITTER_EMAIL": self.identity.email, "GIT_AUTHOR_DATE": stamp,
                "GIT_COMMITTER_DATE": stamp}
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as tmp, self._exclusive():
             work = Path(tmp) / "work"
             self._run("worktree", "add", "-q", "--detach", str(work), tip)
             try:

@@ -24,12 +24,12 @@ class OidcVerifier:
         self.email = email
         self.ttl = ttl
         self._keys: dict[str, Any] = {}
-        self._fetched = 0.0
+        self._fetched: float | None = None  # monotonic time of the last fetch; never yet
         self._lock = threading.Lock()
 
     def _key(self, kid: str) -> Any:
         with self._lock:
-            stale = time.monotonic() - self._fetched > self.ttl
+            stale = self._fetched is None or time.monotonic() - self._fetched > self.ttl
             if kid not in self._keys or stale:
                 document = httpx.get(self.jwks_url, timeout=10).raise_for_status().json()
                 self._keys = {k["kid"]: jwt.PyJWK(k).key for k in document.get("keys", [])

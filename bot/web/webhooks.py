@@ -11,8 +11,8 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from ..adapters.store.group_commit import GroupCommit
 from ..adapters.store import Store
+from ..adapters.store.group_commit import GroupCommit
 from ..core.events import ImagePushed
 from ..settings import Settings
 from ..sources import AuthError, PayloadError, Source, lower_headers, sns_confirmation_url

@@ -65,7 +65,7 @@ class RateBudget(StoreBase):
                              .where(rate_limits.c.forge == forge)).first()
         if row is None or row.remaining is None or row.remaining > 0 or row.reset_at is None:
             return 0.0
-        return max(0.0, row.reset_at - now)
+        return max(0.0, float(row.reset_at) - now)
 
     def budget(self, now: float | None = None,
                limits: tuple[tuple[float, int], ...] = SECONDARY_LIMITS

@@ -77,7 +77,7 @@ class NewPromotion:
     event_key: str | None
 
 
-def row_to_promotion(row: Mapping[str, Any]) -> Promotion:
+def row_to_promotion(row: Mapping[Any, Any]) -> Promotion:
     """A promotions row (with its change request's id as `cr`) as a Promotion."""
     return Promotion(
         id=row["id"], image_key=row["image_key"], repository=row["repository"], tag=row["tag"],
