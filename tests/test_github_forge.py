@@ -20,6 +20,8 @@ from bot.worker import Worker
 from tests.github_double import GitHubDouble, example
 from tests.support import commit_file, git
 
+BOTH_ENGINES = True  # this suite runs on SQLite and on PostgreSQL (conftest)
+
 DIGEST = "sha256:" + "c" * 64
 
 

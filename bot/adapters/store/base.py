@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError, OperationalError, TimeoutError
+from sqlalchemy.exc import DBAPIError, InternalError, OperationalError, TimeoutError
 
 from .engine import StoreUnavailable
 
@@ -24,7 +24,8 @@ class StoreBase:
             with self.engine.connect().execution_options(hoist_write=True) as conn, \
                     conn.begin():
                 yield conn
-        except (OperationalError, TimeoutError) as exc:
+        except (OperationalError, InternalError, TimeoutError) as exc:
+            # InternalError: e.g. PostgreSQL failed over to a read-only standby.
             raise StoreUnavailable(_first_line(exc)) from exc
         except DBAPIError as exc:
             if exc.connection_invalidated:

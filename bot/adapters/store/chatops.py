@@ -15,12 +15,12 @@ from .tables import comments, quarantine
 class ChatOpsRecords(StoreBase):
     def add_comments(self, said: list[PullRequestActivity], received_at: float) -> int:
         """Store ChatOps comments durably, once per key (the delivery id)."""
-        stmt = insert_ignoring(self.engine, comments)
+        stmt = insert_ignoring(self.engine, comments).returning(comments.c.key)
         with self._tx() as db:
-            return sum(db.execute(stmt, {
+            return sum(len(db.execute(stmt, {
                 "key": c.key, "number": c.number, "comment_id": c.comment_id, "user": c.user,
                 "body": c.body, "kind": c.kind, "received_at": received_at,
-                "processed_at": None}).rowcount for c in said)
+                "processed_at": None}).all()) for c in said)
 
     def pending_comments(self) -> list[PullRequestActivity]:
         """Unprocessed comments, oldest first."""

@@ -20,15 +20,16 @@ class Inbox(StoreBase):
         """Several webhooks' pushes in one transaction (group commit); new counts for each.
         StoreUnavailable when the store cannot write."""
         counts = []
-        stmt = insert_ignoring(self.engine, events)
+        # Counted by RETURNING: psycopg reports no rowcount for a compiled INSERT.
+        stmt = insert_ignoring(self.engine, events).returning(events.c.key)
         with self._tx() as db:
             for pushes, received_at in batches:
                 added = 0
                 for p in pushes:
-                    added += db.execute(stmt, {
+                    added += len(db.execute(stmt, {
                         "key": p.key, "source": p.source, "registry": p.registry,
                         "repository": p.repository, "tag": p.tag, "digest": p.digest,
-                        "received_at": received_at, "processed_at": None}).rowcount
+                        "received_at": received_at, "processed_at": None}).all())
                 counts.append(added)
         return counts
 
