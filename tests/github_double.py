@@ -56,6 +56,10 @@ class GitHubDouble:
         self.requests: list[tuple[str, str]] = []
         self.merge_refusal: str | None = None
         self.timeout_seconds = 3.0
+        self.rate_remaining = 4999  # X-RateLimit-Remaining of every answer
+        # Pull-request branches (substrings) whose requests are answered this many seconds
+        # late: a forge slow for one image only.
+        self.slow_branches: dict[str, float] = {}
         self._next_id = 1000
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
@@ -253,6 +257,17 @@ class GitHubDouble:
                          "url": f"{self.url}/orgs/{team}/memberships/{m.group('user')}"}
         return 404, {"message": "Not Found"}
 
+    def delay(self, path: str, query: dict[str, str], body: dict[str, Any]) -> float:
+        """How late to answer a request about a pull request on a slow branch."""
+        if not self.slow_branches:
+            return 0.0
+        heads = [query.get("head", ""), str(body.get("head", ""))]
+        number = re.search(r"/(?:pulls|issues)/(\d+)", path)
+        if number and int(number.group(1)) in self.pulls:
+            heads.append(str(self.pulls[int(number.group(1))]["head"]))
+        return max((seconds for branch, seconds in self.slow_branches.items()
+                    if any(branch in head for head in heads)), default=0.0)
+
 
 ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", r"/repos/(?P<o>[^/]+)/(?P<r>[^/]+)$", GitHubDouble.get_repo),
@@ -303,6 +318,7 @@ def _handler(double: GitHubDouble) -> type[BaseHTTPRequestHandler]:
                                    {"Retry-After": "1"})
             if fault == "timeout":
                 time.sleep(double.timeout_seconds)
+            time.sleep(double.delay(path, query, body))
             for verb, pattern, handler in ROUTES:
                 match = re.match(pattern, path)
                 if verb == method and match:
@@ -315,7 +331,12 @@ def _handler(double: GitHubDouble) -> type[BaseHTTPRequestHandler]:
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(payload)))
-            self.send_header("X-RateLimit-Remaining", "4999")
+            # GitHub's primary rate limit headers, on every answer as GitHub sends them.
+            self.send_header("X-RateLimit-Limit", "5000")
+            self.send_header("X-RateLimit-Remaining", str(double.rate_remaining))
+            self.send_header("X-RateLimit-Used", str(5000 - double.rate_remaining))
+            self.send_header("X-RateLimit-Reset", str(int(time.time()) + 3600))
+            self.send_header("X-RateLimit-Resource", "core")
             for key, value in (headers or {}).items():
                 self.send_header(key, value)
             self.end_headers()

@@ -270,3 +270,26 @@ def test_reconcile_notices_a_pull_request_closed_by_hand(gh: Services,
     Worker(gh, reconcile_every=3600).run_once()  # a fresh worker reconciles at once
     prod = gh.store.promotion_for_number(number)
     assert prod is not None and prod.state is State.ABORTED
+
+
+def test_replicas_share_one_budget_of_github_writes(gh: Services, double: GitHubDouble) -> None:
+    from sqlalchemy import insert
+
+    from bot.adapters.store.tables import forge_writes
+    from bot.web.metrics import Metrics
+
+    run(gh, push())
+    number = next(n for n, p in double.pulls.items() if p["head"] == "hoist/prod/guestbook")
+    # Other replicas made GitHub's 80 content-creating requests of the last minute.
+    full = time.time() - 59.5
+    with gh.store.engine.begin() as conn:
+        conn.execute(insert(forge_writes), [{"forge": "github", "at": full}] * 80)
+    posted = len(double.comments.get(number, []))
+    started = time.monotonic()
+    gh.forge.comment(number, "after the budget allows")
+    assert time.monotonic() - started >= 0.3  # it waited for the window, not GitHub's 403
+    assert len(double.comments[number]) == posted + 1
+    scraped = Metrics(gh.store).registry.get_sample_value
+    assert scraped("hoist_forge_rate_remaining", {"forge": "github", "limit": "primary"}) == 4999
+    assert scraped("hoist_forge_rate_remaining",
+                   {"forge": "github", "limit": "secondary_60s"}) is not None
