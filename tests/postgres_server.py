@@ -56,9 +56,18 @@ class PostgresServer:
             conf.write(f"listen_addresses = '127.0.0.1'\nport = {self.port}\n"
                        f"unix_socket_directories = '{self.root}'\nmax_connections = 300\n"
                        f"{fast}")
-        self._run("pg_ctl", "-D", str(data), "-l", str(self.root / "server.log"), "-w",
-                  "-t", "60", "start")
+        return self.resume()
+
+    def resume(self) -> PostgresServer:
+        """Start the server (again), on the same port and data."""
+        self._run("pg_ctl", "-D", str(self.root / "data"), "-l", str(self.root / "server.log"),
+                  "-w", "-t", "60", "start")
         return self
+
+    def pause(self) -> None:
+        """Stop the server at once (as a crash would), keeping its data."""
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self._run("pg_ctl", "-D", str(self.root / "data"), "-m", "immediate", "-w", "stop")
 
     @property
     def admin_url(self) -> str:
@@ -73,6 +82,5 @@ class PostgresServer:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
 
     def stop(self) -> None:
-        with contextlib.suppress(subprocess.CalledProcessError):
-            self._run("pg_ctl", "-D", str(self.root / "data"), "-m", "immediate", "-w", "stop")
+        self.pause()
         shutil.rmtree(self.root, ignore_errors=True)
