@@ -19,18 +19,23 @@ class Inbox(StoreBase):
     def add_event_batches(self, batches: list[tuple[list[ImagePushed], float]]) -> list[int]:
         """Several webhooks' pushes in one transaction (group commit); new counts for each.
         StoreUnavailable when the store cannot write."""
-        counts = []
-        # Counted by RETURNING: psycopg reports no rowcount for a compiled INSERT.
+        rows: dict[str, dict[str, object]] = {}
+        for pushes, received_at in batches:
+            for p in pushes:
+                rows.setdefault(p.key, {
+                    "key": p.key, "source": p.source, "registry": p.registry,
+                    "repository": p.repository, "tag": p.tag, "digest": p.digest,
+                    "received_at": received_at, "processed_at": None})
+        if not rows:
+            return [0] * len(batches)
+        # One statement for the batch; the keys it returns are the rows that were new.
         stmt = insert_ignoring(self.engine, events).returning(events.c.key)
         with self._tx() as db:
-            for pushes, received_at in batches:
-                added = 0
-                for p in pushes:
-                    added += len(db.execute(stmt, {
-                        "key": p.key, "source": p.source, "registry": p.registry,
-                        "repository": p.repository, "tag": p.tag, "digest": p.digest,
-                        "received_at": received_at, "processed_at": None}).all())
-                counts.append(added)
+            new = set(db.execute(stmt, list(rows.values())).scalars())
+        counts = []
+        for pushes, _ in batches:  # a key new in this batch counts for its first webhook
+            counts.append(sum(1 for p in pushes if p.key in new))
+            new -= {p.key for p in pushes}
         return counts
 
     def pending_events(self) -> list[tuple[ImagePushed, float]]:
