@@ -257,11 +257,12 @@ class GitHubDouble:
                          "url": f"{self.url}/orgs/{team}/memberships/{m.group('user')}"}
         return 404, {"message": "Not Found"}
 
-    def delay(self, path: str, query: dict[str, str], body: dict[str, Any]) -> float:
+    def delay(self, path: str, query: dict[str, str], body: Any) -> float:
         """How late to answer a request about a pull request on a slow branch."""
         if not self.slow_branches:
             return 0.0
-        heads = [query.get("head", ""), str(body.get("head", ""))]
+        heads = [query.get("head", ""), str(body.get("head", "") if isinstance(body, dict)
+                                            else "")]
         number = re.search(r"/(?:pulls|issues)/(\d+)", path)
         if number and int(number.group(1)) in self.pulls:
             heads.append(str(self.pulls[int(number.group(1))]["head"]))
