@@ -41,3 +41,5 @@ bench: $(STAMP)
 	$(BIN)/python bench/edit_engine.py
 	$(BIN)/python bench/crash.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/isolation.py
+	$(BIN)/python bench/chaos.py
