@@ -19,6 +19,8 @@ from contextlib import contextmanager
 import structlog
 
 from .adapters.store import Promotion, StoreUnavailable
+from .adapters.store.leases import lane_name
+from .core.machine import TransitionError
 from .flows.chatops import handle_comments, reconcile
 from .flows.ingest import ingest_pending
 from .flows.promote import advance
@@ -28,9 +30,7 @@ from .flows.services import Services
 log = structlog.get_logger()
 
 
-def lane(image_key: str, environment: str) -> str:
-    """The lease name of one image's promotions in one environment."""
-    return f"lane:{image_key}/{environment}"
+lane = lane_name  # the lease of one image's promotions in one environment
 
 
 class Worker:
@@ -116,12 +116,15 @@ class Worker:
             return False
 
     def _advance_lane(self, image: str, env: str) -> bool:
-        moved = False
+        moved = self.services.store.supersede_waiting(image, env) > 0
         for promotion in self.services.store.lane_promotions(image, env):
             if self._stop.is_set():
                 break
             try:
                 after = advance(self.services, promotion)
+            except TransitionError as exc:  # moved by a person meanwhile (abort, hold)
+                log.info("worker.moved_meanwhile", id=promotion.id, reason=str(exc))
+                continue
             except Exception as exc:
                 # Left in its state: the next pass resumes it.
                 log.error("worker.advance_failed", id=promotion.id, error=str(exc))

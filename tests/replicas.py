@@ -42,6 +42,11 @@ class Replicas:
             member.stop()
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client (the registry) that hung up early is not the test's business
+
+
 class Balancer:
     """POSTs and GETs forwarded to a random live replica; the next one when it refuses."""
 
@@ -49,7 +54,7 @@ class Balancer:
         self.replicas = replicas
         self.rng = random.Random(seed)
         self.port = free_port()
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
+        self.server = _QuietServer(("127.0.0.1", self.port), self._handler())
         self.server.daemon_threads = True
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

@@ -171,3 +171,26 @@ def test_hoist_db_upgrade_migrates_and_then_has_nothing_to_do(
     assert main(["db", "upgrade"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("hoist: HOIST_DATABASE_URL: unsupported") and "hunter2" not in err
+
+
+def test_a_newer_push_never_overtakes_a_lane_a_worker_is_moving(store: Store) -> None:
+    """While a worker holds an image's lane (say, mid-merge), a newer push of the image is
+    stored without superseding; the holder supersedes when it goes on."""
+    from bot.adapters.store import NewPromotion
+
+    def new(tag: str) -> NewPromotion:
+        return NewPromotion("guestbook", "prod", "acme/guestbook", tag, None, time.time(), tag)
+
+    [old] = store.ingest([], [new("1.0.1")])
+    store.transition(old.id, State.PLANNED)
+    assert store.claim(["lane:guestbook/prod"], "mover", ttl=30) == "lane:guestbook/prod"
+    [newer] = store.ingest([], [new("1.0.2")])
+    assert store.promotion(old.id).state is State.PLANNED  # not overtaken mid-flight
+    assert store.supersede_waiting("guestbook", "prod") == 1
+    assert store.promotion(old.id).state is State.SUPERSEDED
+    assert store.transitions(old.id)[-1]["note"] == f"superseded by {newer.id}"
+    store.release("lane:guestbook/prod", "mover")
+    [newest] = store.ingest([], [new("1.0.3")])  # nobody holds the lane: at once
+    assert store.promotion(newer.id).state is State.SUPERSEDED
+    assert store.supersede_waiting("guestbook", "prod") == 0
+    assert store.promotion(newest.id).state is State.RECEIVED

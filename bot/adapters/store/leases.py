@@ -13,6 +13,12 @@ from .engine import insert_ignoring
 from .tables import leases
 
 
+def lane_name(image_key: str, environment: str) -> str:
+    """The lease of one image's promotions in one environment: whoever holds it is the only
+    one moving them (and superseding them)."""
+    return f"lane:{image_key}/{environment}"
+
+
 class Leases(StoreBase):
     def claim(self, names: list[str], holder: str, ttl: float,
               ran_before: float | None = None) -> str | None:

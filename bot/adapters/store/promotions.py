@@ -14,10 +14,11 @@ from ulid import ULID
 
 from ...core.machine import FINAL, State, can_supersede, check_transition
 from ...telemetry import TRANSITIONS
-from .engine import StoreUnavailable
+from .engine import StoreUnavailable, insert_ignoring
 from .inbox import Inbox
+from .leases import lane_name
 from .records import NewPromotion, Promotion, row_to_promotion
-from .tables import change_requests, promotions, transitions
+from .tables import change_requests, leases, promotions, transitions
 
 _FIELDS = frozenset({"plan", "base_sha", "commit_sha", "merge_sha", "approved_by", "reason",
                      "digest", "step", "step_started", "last_check", "tally", "next_at"})
@@ -48,10 +49,14 @@ class Promotions(Inbox):
                     if exists:
                         continue
                     pid = str(ULID())
+                    # A worker moving this lane right now supersedes them itself when done
+                    # (supersede_waiting): a merge in flight is never overtaken.
+                    lane_free = not self._lane_held(db, lane_name(n.image_key, n.environment),
+                                                    now)
                     for old in db.execute(select(promotions.c.id, promotions.c.state).where(
                             promotions.c.image_key == n.image_key,
                             promotions.c.environment == n.environment)).all():
-                        if can_supersede(State(old.state)):
+                        if lane_free and can_supersede(State(old.state)):
                             self._move(db, old.id, State(old.state), State.SUPERSEDED,
                                        f"superseded by {pid}", now)
                     db.execute(insert(promotions).values(
@@ -67,6 +72,37 @@ class Promotions(Inbox):
         except IntegrityError as exc:
             raise StoreUnavailable("a promotion was created concurrently; retry") from exc
         return [self.promotion(pid) for pid in created]
+
+    def _lane_held(self, db: Connection, name: str, now: float) -> bool:
+        """Is the lane leased? Its row stays locked until this transaction ends, so no worker
+        claims the lane in between (SQLite: the write lock already serializes)."""
+        db.execute(insert_ignoring(self.engine, leases).values(
+            name=name, holder=None, expires_at=0.0, last_run=None))
+        expires = db.execute(select(leases.c.expires_at).where(leases.c.name == name)
+                             .with_for_update()).scalar_one()
+        return bool(expires > now)
+
+    def supersede_waiting(self, image_key: str, environment: str) -> int:
+        """For the holder of the lane: supersede what a newer push replaced while the lane
+        was busy (every unfinished promotion older than the newest one still `received`,
+        where the machine allows); returns how many."""
+        now = time.time()
+        done = 0
+        with self._tx() as db:
+            rows = db.execute(select(promotions.c.id, promotions.c.state).where(
+                promotions.c.image_key == image_key, promotions.c.environment == environment,
+                promotions.c.state.not_in([s.value for s in FINAL]))
+                .order_by(promotions.c.created_at, promotions.c.id).with_for_update()).all()
+            waiting = [r.id for r in rows if r.state == State.RECEIVED.value]
+            if not waiting:
+                return 0
+            newest = waiting[-1]
+            for row in rows[:[r.id for r in rows].index(newest)]:
+                if can_supersede(State(row.state)):
+                    self._move(db, row.id, State(row.state), State.SUPERSEDED,
+                               f"superseded by {newest}", now)
+                    done += 1
+        return done
 
     @staticmethod
     def _move(db: Connection, pid: str, current: State, target: State,
