@@ -194,3 +194,35 @@ def test_a_newer_push_never_overtakes_a_lane_a_worker_is_moving(store: Store) ->
     assert store.promotion(newer.id).state is State.SUPERSEDED
     assert store.supersede_waiting("guestbook", "prod") == 0
     assert store.promotion(newest.id).state is State.RECEIVED
+
+
+def test_serve_refuses_a_newer_schema_in_one_line(
+        store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.cli import main
+
+    store = Store(store_url)
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+    store.close()
+    for name, value in {"HOIST_DATABASE_URL": store_url, "HOIST_MANIFESTS_REPO": "file:///x",
+                        "HOIST_WEBHOOK_SECRET": "s", "HOIST_DATA_DIR": str(tmp_path)}.items():
+        monkeypatch.setenv(name, value)
+    assert main(["serve", "--no-migrate"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "revision 0099, newer than this Hoist knows" in err
+
+
+def test_an_unreachable_database_is_one_line_without_its_password(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.cli import main
+    from bot.demo.registry import free_port
+    from bot.settings import Settings
+
+    url = f"postgresql://hoist:hunter2@127.0.0.1:{free_port()}/hoist"
+    monkeypatch.setenv("HOIST_DATABASE_URL", url)
+    assert main(["db", "upgrade"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("hoist: the store is unreachable") and err.count("\n") == 1
+    assert "hunter2" not in err
+    assert "hunter2" in Settings.from_env().secrets  # so the logs redact it too

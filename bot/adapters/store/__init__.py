@@ -47,8 +47,10 @@ class Store(Promotions, ChangeRequests, ChatOpsRecords, Leases, RateBudget):
                 raise
             from sqlalchemy.exc import OperationalError
 
+            from .base import driver_message
+
             if isinstance(exc, OperationalError):
-                raise StoreUnavailable(f"{shown(self.url)}: {str(exc.orig).strip()}") from None
+                raise StoreUnavailable(f"{shown(self.url)}: {driver_message(exc)}") from None
             raise
 
     @property

@@ -26,10 +26,10 @@ class StoreBase:
                 yield conn
         except (OperationalError, InternalError, TimeoutError) as exc:
             # InternalError: e.g. PostgreSQL failed over to a read-only standby.
-            raise StoreUnavailable(_first_line(exc)) from exc
+            raise StoreUnavailable(driver_message(exc)) from exc
         except DBAPIError as exc:
             if exc.connection_invalidated:
-                raise StoreUnavailable(_first_line(exc)) from exc
+                raise StoreUnavailable(driver_message(exc)) from exc
             raise
 
     @contextmanager
@@ -39,11 +39,12 @@ class StoreBase:
             with self.engine.connect() as conn:
                 yield conn
         except (OperationalError, TimeoutError) as exc:
-            raise StoreUnavailable(_first_line(exc)) from exc
+            raise StoreUnavailable(driver_message(exc)) from exc
 
 
-def _first_line(exc: Exception) -> str:
-    """The driver's own words, without SQLAlchemy's statement and parameters dump."""
+def driver_message(exc: Exception) -> str:
+    """The driver's own words on one line, without SQLAlchemy's statement and parameters
+    dump (psycopg adds hints on lines of their own)."""
     inner = getattr(exc, "orig", None) or exc
-    text = str(inner).strip().splitlines()
-    return text[0] if text else type(inner).__name__
+    text = [line.strip() for line in str(inner).strip().splitlines() if line.strip()]
+    return "; ".join(text) if text else type(inner).__name__
