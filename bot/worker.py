@@ -88,11 +88,12 @@ class Worker:
         """Lease names with work waiting, most urgent first."""
         store = self.services.store
         jobs = []
-        if store.pending_events():
+        pushes, comments = store.pending_counts()
+        if pushes:
             jobs.append("inbox")
         if store.due_successors(time.time()):
             jobs.append("successors")
-        if store.pending_comments():
+        if comments:
             jobs.append("chatops")
         return jobs + [lane(image, env) for image, env in store.lanes()]
 

@@ -56,9 +56,13 @@ class Inbox(StoreBase):
 
     def inbox_depth(self) -> int:
         """Pushes and comments stored but not yet handled."""
+        return sum(self.pending_counts())
+
+    def pending_counts(self) -> tuple[int, int]:
+        """(pushes, comments) stored but not yet handled."""
         with self._read() as db:
             pushes = db.execute(select(func.count()).select_from(events)
                                 .where(events.c.processed_at.is_(None))).scalar_one()
             said = db.execute(select(func.count()).select_from(comments)
                               .where(comments.c.processed_at.is_(None))).scalar_one()
-        return int(pushes) + int(said)
+        return int(pushes), int(said)
