@@ -13,7 +13,7 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import structlog
@@ -214,14 +214,13 @@ class Worker:
         """Resume unfinished work and keep going on background threads."""
         log.info("worker.started", threads=self.threads)
         self._wakes = [threading.Event() for _ in range(self.threads)]
-        targets: list[tuple[str, Callable[[], None]]] = [
-            (f"hoist-worker-{i}", lambda e=event: self._loop(e))  # type: ignore[misc]
-            for i, event in enumerate(self._wakes)]
-        targets.append(("hoist-leases", self._renew_loop))
-        for name, target in targets:
-            thread = threading.Thread(target=target, name=name, daemon=True)
+        threads = [threading.Thread(target=self._loop, args=(event,), name=f"hoist-worker-{i}",
+                                    daemon=True) for i, event in enumerate(self._wakes)]
+        threads.append(threading.Thread(target=self._renew_loop, name="hoist-leases",
+                                        daemon=True))
+        for thread in threads:
             thread.start()
-            self._pool.append(thread)
+        self._pool = threads
 
     def stop(self, timeout: float = 30.0) -> None:
         """Finish the current steps, take no new work, give the leases up, and return."""

@@ -208,6 +208,8 @@ def test_serve_refuses_a_newer_schema_in_one_line(
     for name, value in {"HOIST_DATABASE_URL": store_url, "HOIST_MANIFESTS_REPO": "file:///x",
                         "HOIST_WEBHOOK_SECRET": "s", "HOIST_DATA_DIR": str(tmp_path)}.items():
         monkeypatch.setenv(name, value)
+    # Logging set up for the captured stdout would outlive this test.
+    monkeypatch.setattr("bot.log.configure", lambda *args: None)
     assert main(["serve", "--no-migrate"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "revision 0099, newer than this Hoist knows" in err
