@@ -127,8 +127,13 @@ def analyze(services: Services, p: Promotion, now: float | None = None) -> Promo
         return services.store.transition(p.id, State.HELD, reason="analysis inconclusive")
     if decision is Decision.ADVANCE:
         if index + 1 < len(canary.steps):
+            shifting = time.monotonic()
             _shift_traffic(services, p, env, canary.steps[index + 1].weight)
-            return services.store.update(p.id, step=index + 1, step_started=now, tally={})
+            # The step's bake counts from when its weights were pushed, not from when the
+            # push began (a slow git remote must not shorten it).
+            live = now + (time.monotonic() - shifting)
+            return services.store.update(p.id, step=index + 1, step_started=live,
+                                         last_check=live, tally={})
         return promote(services, p, env, now)
     return p
 
