@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import gc
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -128,6 +129,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         app = create_app(settings, worker.services, worker.wake, (worker.start, worker.stop),
                          sources=sources, role=settings.role,
                          worker_alive=lambda: worker.running)
+    # What start-up made (modules, the app, SQLAlchemy's caches) lives as long as the
+    # process: kept out of the collector's full passes, which otherwise stall requests
+    # (the ingest bench's p99 falls from about 50 ms to 7 ms).
+    gc.freeze()
     # Bounded headers and idle connections; bodies are bounded by the webhook routes.
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning",
                 h11_max_incomplete_event_size=64 * 1024, timeout_keep_alive=10)

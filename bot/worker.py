@@ -53,36 +53,76 @@ class Worker:
         self._held: dict[str, str] = {}  # lease -> holder, for the renewer
         self._held_lock = threading.Lock()
         self._wakes: list[threading.Event] = []
+        self._idle: list[threading.Event] = []  # threads waiting for work, last idle first
+        self._idle_lock = threading.Lock()
+        self._called = False  # a pass was asked for and no thread has begun one since
+        self._generation = 0  # wakes so far: a thread that looked before the last looks again
+        self._looking = 0  # threads between jobs, about to read what work waits
+        self._ingesting = False  # a thread of ours is turning pushes into promotions
         self._stop = threading.Event()
         self._pool: list[threading.Thread] = []
 
     # one pass ---------------------------------------------------------------------------
 
     def wake(self) -> None:
-        """Ask for a pass now (after a webhook was stored, or an approval given)."""
-        for event in self._wakes:
-            event.set()
+        """Ask for a pass now (after a webhook was stored, or an approval given). A thread
+        about to look for work will see it; else one idle thread is woken; with none idle,
+        the next thread to finish its pass goes round again. (Waking every thread for
+        every webhook would have them all querying the store at once.)"""
+        with self._idle_lock:
+            self._generation += 1
+            if self._looking or self._ingesting:  # the ingesting thread comes back for it
+                return
+            self._wake_idle()
+
+    def _wake_idle(self) -> None:
+        """Under _idle_lock: wake one idle thread, or ask the next one free to look."""
+        if self._idle:
+            self._idle.pop().set()
+        else:
+            self._called = True
 
     def run_once(self) -> None:
-        """Every unit of work available now, once each, repeated while any made progress
-        (a promotion that moved may have started the next environment)."""
+        """Every unit of work available now, once each (the inbox again when more arrived),
+        repeated while any made progress (a promotion that moved may have started the next
+        environment)."""
         holder = f"{self._process}:{threading.get_ident()}"
         self._maybe_reconcile(holder)
         progress = True
         while progress and not self._stop.is_set():
-            progress, tried = False, set()
+            progress, tried, inbox_seen = False, set(), -1
             while not self._stop.is_set():
+                with self._idle_lock:
+                    self._looking += 1
+                    generation = self._generation
                 try:
-                    candidates = [j for j in self._jobs() if j not in tried]
+                    candidates = [j for j in self._jobs() if j not in tried or
+                                  (j == "inbox" and inbox_seen < generation)]
                     name = self.services.store.claim(candidates, holder, self.lease_ttl)
                 except StoreUnavailable as exc:
                     log.error("worker.store_unavailable", error=str(exc))
                     return
+                finally:
+                    with self._idle_lock:
+                        self._looking -= 1
+                        arrived = self._generation != generation
                 if name is None:
+                    if arrived and not self._ingesting:
+                        continue  # a wake while we looked was ours to see: look again
                     break
+                if len(candidates) > 1:
+                    with self._idle_lock:  # more work waits: another thread may take it
+                        self._wake_idle()
                 tried.add(name)
                 with self._holding(name, holder, claimed=True):
                     progress = self._run(name, holder) or progress
+                    while name == "inbox" and not self._stop.is_set():
+                        inbox_seen = generation  # more pushes since? ingest them, still held
+                        with self._idle_lock:
+                            generation = self._generation
+                        if generation == inbox_seen:
+                            break
+                        progress = self._run(name, holder) or progress
 
     def _jobs(self) -> list[str]:
         """Lease names with work waiting, most urgent first."""
@@ -102,7 +142,13 @@ class Worker:
         the work left where it is: the next pass resumes it."""
         try:
             if name == "inbox":
-                return ingest_pending(self.services) > 0
+                with self._idle_lock:
+                    self._ingesting = True
+                try:
+                    return ingest_pending(self.services) > 0
+                finally:
+                    with self._idle_lock:
+                        self._ingesting = False
             if name == "successors":
                 due = self.services.store.due_successors(time.time())
                 for done in due:
@@ -202,8 +248,17 @@ class Worker:
     def _loop(self, wake: threading.Event) -> None:
         while not self._stop.is_set():
             wake.clear()
+            with self._idle_lock:
+                self._called = False  # this pass sees everything stored until now
             self.run_once()
+            with self._idle_lock:
+                if self._called:  # asked for while every thread was busy: look again
+                    continue
+                self._idle.append(wake)
             wake.wait(self.interval)
+            with self._idle_lock:
+                if wake in self._idle:
+                    self._idle.remove(wake)
 
     @property
     def running(self) -> bool:
@@ -225,7 +280,8 @@ class Worker:
     def stop(self, timeout: float = 30.0) -> None:
         """Finish the current steps, take no new work, give the leases up, and return."""
         self._stop.set()
-        self.wake()
+        for event in self._wakes:
+            event.set()
         deadline = time.monotonic() + timeout
         for thread in self._pool:
             thread.join(max(0.0, deadline - time.monotonic()))

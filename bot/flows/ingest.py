@@ -36,7 +36,7 @@ def ingest_pending(services: Services, now: float | None = None) -> int:
             bursts[key].append((pushed, received_at))
     if unmatched:  # one line per pass: a busy registry pushes many images Hoist ignores
         log.info("push.unmatched", count=len(unmatched), images=sorted(set(unmatched.values()))[:20])
-        services.store.ingest(list(unmatched), [])
+        services.store.skip_events(list(unmatched))
     started = 0
     for key, burst in bursts.items():
         image = config.images[key]

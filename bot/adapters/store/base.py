@@ -18,11 +18,15 @@ class StoreBase:
     engine: Engine
 
     @contextmanager
-    def _tx(self) -> Iterator[Connection]:
-        """One write transaction (BEGIN IMMEDIATE on SQLite); committed on exit."""
+    def _tx(self, durable: bool = True) -> Iterator[Connection]:
+        """One write transaction (BEGIN IMMEDIATE on SQLite); committed on exit. Without
+        `durable`, the commit does not wait for the disk (for leases: losing one in a power
+        cut only makes it expire sooner)."""
         try:
-            with self.engine.connect().execution_options(hoist_write=True) as conn, \
-                    conn.begin():
+            with self.engine.connect().execution_options(
+                    hoist_write=True, hoist_durable=durable) as conn, conn.begin():
+                if not durable and conn.dialect.name == "postgresql":
+                    conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
                 yield conn
         except (OperationalError, InternalError, TimeoutError) as exc:
             # InternalError: e.g. PostgreSQL failed over to a read-only standby.

@@ -71,8 +71,15 @@ def _sqlite_connect(dbapi: sqlite3.Connection, _: ConnectionPoolEntry) -> None:
 
 
 def _sqlite_begin(conn: Connection) -> None:
-    write = conn.get_execution_options().get("hoist_write", False)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+    options = conn.get_execution_options()
+    if options.get("hoist_write", False):
+        # Lease bookkeeping need not survive a power cut (a lost lease is an expired one):
+        # its commits skip the fsync; the next durable commit syncs the WAL with them.
+        durable = options.get("hoist_durable", True)
+        conn.exec_driver_sql(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql("BEGIN")
 
 
 def dialect(engine: Engine) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection
 
@@ -48,6 +50,12 @@ class Inbox(StoreBase):
                          r["tag"], r["digest"]), r["received_at"])
             for r in rows
         ]
+
+    def skip_events(self, keys: list[str]) -> None:
+        """Mark pushes handled that start nothing (images Hoist does not deploy). Not waited
+        onto the disk: after a power cut they are only read, and skipped, again."""
+        with self._tx(durable=False) as db:
+            self._mark_processed(db, keys, time.time())
 
     @staticmethod
     def _mark_processed(db: Connection, keys: list[str], now: float) -> None:

@@ -33,7 +33,9 @@ class Leases(StoreBase):
         if not names:
             return None
         now = time.time()
-        with self._tx() as db:
+        if not self._any_free(names, holder, now, ran_before):
+            return None  # all held: no write transaction (SQLite's one writer is busy enough)
+        with self._tx(durable=False) as db:
             known = set(db.execute(select(leases.c.name).where(leases.c.name.in_(names)))
                         .scalars())
             missing = [n for n in dict.fromkeys(names) if n not in known]
@@ -56,12 +58,24 @@ class Leases(StoreBase):
                        .values(holder=holder, expires_at=now + ttl))
             return str(row.name)
 
+    def _any_free(self, names: list[str], holder: str, now: float,
+                  ran_before: float | None) -> bool:
+        """A read-only look: might one of names be claimable? (A name without a row is.)"""
+        with self._read() as db:
+            rows = db.execute(select(leases.c.name, leases.c.holder, leases.c.expires_at,
+                                     leases.c.last_run).where(leases.c.name.in_(names))).all()
+        if len(rows) < len(set(names)):
+            return True
+        return any((r.expires_at < now or r.holder == holder) and
+                   (ran_before is None or r.last_run is None or r.last_run < ran_before)
+                   for r in rows)
+
     def renew(self, holder: str, names: list[str], ttl: float) -> list[str]:
         """Extend `holder`'s leases on names by ttl seconds from now; returns the names it
         no longer holds (taken over by another worker after expiring)."""
         if not names:
             return []
-        with self._tx() as db:
+        with self._tx(durable=False) as db:
             db.execute(update(leases).where(leases.c.name.in_(names), leases.c.holder == holder)
                        .values(expires_at=time.time() + ttl))
             held = set(db.execute(select(leases.c.name).where(
@@ -74,7 +88,7 @@ class Leases(StoreBase):
         values: dict[str, object] = {"holder": None, "expires_at": 0.0}
         if ran_at is not None:
             values["last_run"] = ran_at
-        with self._tx() as db:
+        with self._tx(durable=False) as db:
             db.execute(update(leases).where(leases.c.name == name, leases.c.holder == holder)
                        .values(**values))
 
