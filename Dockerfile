@@ -18,22 +18,21 @@ RUN python -m venv /opt/hoist \
     && /opt/hoist/bin/pip install /dist/*.whl
 
 FROM ${PYTHON_BASE} AS runtime
-ARG VERSION=0.1.0
-ARG REVISION=unknown
-LABEL org.opencontainers.image.title="hoist" \
-      org.opencontainers.image.description="GitOps image-promotion bot" \
-      org.opencontainers.image.source="https://github.com/hoist-bot/hoist" \
-      org.opencontainers.image.licenses="Apache-2.0" \
-      org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.revision="${REVISION}"
 # git 2.39 from bookworm; pinned to the release line so a rebuild cannot jump major versions.
+# ca-certificates comes with the base and is left at its version: pinning the bookworm
+# release (20230311) downgrades a base built after a security update and fails the build.
+# ssh-keygen and gpg (with its agent) sign commits when HOIST_SIGNING_KEY is set.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends git=1:2.39.* ca-certificates=20230311* \
+    && apt-get install -y --no-install-recommends git=1:2.39.* \
+       openssh-client=1:9.2p1-* gpg=2.2.40-* gpg-agent=2.2.40-* \
     && rm -rf /var/lib/apt/lists/*
-# A fixed UID/GID so volume ownership and the chart's securityContext agree.
+# A fixed UID/GID so volume ownership and the chart's securityContext agree. /srv/git is
+# where a local bare manifests repository goes (the Compose stack's `manifests` volume):
+# Docker and Podman give a new named volume the owner of the directory it is mounted on,
+# so hoist can write to it without running anything as root.
 RUN groupadd --system --gid 10001 hoist \
     && useradd --system --uid 10001 --gid hoist --home-dir /var/lib/hoist --shell /usr/sbin/nologin hoist \
-    && mkdir -p /var/lib/hoist && chown hoist:hoist /var/lib/hoist
+    && mkdir -p /var/lib/hoist /srv/git && chown hoist:hoist /var/lib/hoist /srv/git
 COPY --from=builder /opt/hoist /opt/hoist
 ENV PATH=/opt/hoist/bin:$PATH \
     PYTHONUNBUFFERED=1 \
@@ -51,3 +50,13 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
 # exec form, no shell: hoist is PID 1 and gets SIGTERM itself, so it can drain gracefully.
 ENTRYPOINT ["hoist"]
 CMD ["serve", "--host", "0.0.0.0", "--port", "8080"]
+# Last, so a new commit (REVISION) reuses every layer above from the build cache.
+# VERSION follows pyproject.toml's version (the tests check the built label matches).
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+LABEL org.opencontainers.image.title="hoist" \
+      org.opencontainers.image.description="GitOps image-promotion bot" \
+      org.opencontainers.image.source="https://github.com/hoist-bot/hoist" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}"

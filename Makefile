@@ -16,17 +16,22 @@ $(TOOLS): .ci/package-lock.json
 	npm ci --prefix .ci --no-audit --no-fund --loglevel=error
 	touch $(TOOLS)
 
-.PHONY: demo test lint bench test-main test-fuzz
+.PHONY: demo test lint bench bench-container test-main test-fuzz test-container
 demo: $(STAMP)
 	$(BIN)/hoist demo
 
-# The fuzzing (CPU-bound, HOIST_FUZZ_CASES per target, default 10,000) runs beside the rest
-# (mostly waiting on git, registries and Prometheus): two cores, about half the wall time.
+# The fuzzing (CPU-bound, HOIST_FUZZ_CASES per target, default 10,000) and the container tests
+# (image builds, mostly waiting on package downloads and on the services' health) run beside
+# the rest (mostly waiting on git, registries and Prometheus): about a third of the wall time.
 test: $(STAMP) $(TOOLS) lint
-	$(MAKE) --no-print-directory -j2 --output-sync=target test-main test-fuzz
+	$(MAKE) --no-print-directory -j3 --output-sync=target test-main test-fuzz test-container
 
 test-main: $(STAMP) $(TOOLS)
-	$(BIN)/pytest -q -m "not fuzz"
+	$(BIN)/pytest -q -m "not fuzz and not container"
+
+# Builds the image and runs it and the Compose stack under a private dockerd (needs root).
+test-container: $(STAMP)
+	$(BIN)/pytest -q -m container
 
 test-fuzz: $(STAMP)
 	$(BIN)/pytest -q -m fuzz
@@ -43,3 +48,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/isolation.py
 	$(BIN)/python bench/chaos.py
+
+# The image and the Compose stack under a private dockerd (root): build time, image size, time
+# to healthy, push through the stack, each beside a host baseline.
+bench-container: $(STAMP)
+	$(BIN)/python bench/container.py

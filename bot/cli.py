@@ -107,6 +107,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from . import log
+    from .adapters.signing import SigningError
     from .settings import SettingsError
     from .web.app import create_app
     from .wiring import build_services, build_sources_for, build_web_services
@@ -124,9 +125,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         app = create_app(settings, build_web_services(settings, store), sources=sources,
                          role="web")
     else:
-        worker = Worker(build_services(settings, store), settings.poll_interval,
-                        settings.reconcile_interval, settings.workers, settings.lease_seconds)
-        app = create_app(settings, worker.services, worker.wake, (worker.start, worker.stop),
+        try:
+            services = build_services(settings, store)
+        except SigningError as exc:  # a bad key stops Hoist before its first commit
+            raise UsageError(str(exc)) from None
+        worker = Worker(services, settings.poll_interval, settings.reconcile_interval,
+                        settings.workers, settings.lease_seconds)
+        app = create_app(settings, services, worker.wake, (worker.start, worker.stop),
                          sources=sources, role=settings.role,
                          worker_alive=lambda: worker.running)
     # What start-up made (modules, the app, SQLAlchemy's caches) lives as long as the
@@ -176,6 +181,14 @@ def _edit_command(name: str, args: argparse.Namespace) -> int:
     from . import cli_edit
 
     func: Callable[[argparse.Namespace], int] = getattr(cli_edit, name)
+    return func(args)
+
+
+def _db_command(name: str, args: argparse.Namespace) -> int:
+    """db backup and restore live in cli_db (imported only when used)."""
+    from . import cli_db
+
+    func: Callable[[argparse.Namespace], int] = getattr(cli_db, name)
     return func(args)
 
 
@@ -234,12 +247,6 @@ def build_parser() -> argparse.ArgumentParser:
                        help="do not migrate the store at start (it must be current)")
     serve.set_defaults(func=cmd_serve)
 
-    db = sub.add_parser("db", help="the store's schema")
-    db_sub = db.add_subparsers(dest="db_command", required=True)
-    upgrade = db_sub.add_parser("upgrade", help="apply the store's migrations "
-                                "(HOIST_DATABASE_URL, else HOIST_DATA_DIR/hoist.db)")
-    upgrade.set_defaults(func=cmd_db_upgrade)
-
     demo = sub.add_parser("demo", help="promote an image in a throw-away local manifests repo")
     demo.add_argument("--keep", action="store_true", help="keep the temporary directory")
     demo.set_defaults(func=cmd_demo)
@@ -280,6 +287,18 @@ def build_parser() -> argparse.ArgumentParser:
     approve.add_argument("id")
     approve.add_argument("--by", default="cli", help="who approves (recorded in the trailers)")
     approve.set_defaults(func=cmd_approve)
+
+    db = sub.add_parser("db", help="the store: schema migrations, backups").add_subparsers(
+        dest="db_command", required=True)
+    upgrade = db.add_parser("upgrade", help="apply the store's migrations "
+                            "(HOIST_DATABASE_URL, else HOIST_DATA_DIR/hoist.db)")
+    upgrade.set_defaults(func=cmd_db_upgrade)
+    db_backup = db.add_parser("backup", help="copy the store to FILE while Hoist runs")
+    db_backup.add_argument("file")
+    db_backup.set_defaults(func=lambda args: _db_command("cmd_backup", args))
+    db_restore = db.add_parser("restore", help="restore FILE into an empty store")
+    db_restore.add_argument("file")
+    db_restore.set_defaults(func=lambda args: _db_command("cmd_restore", args))
 
     return parser
 

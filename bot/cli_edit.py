@@ -29,6 +29,10 @@ def _image_arg(spec: str) -> tuple[str, str | None, str | None]:
 
 
 def cmd_set_image(args: argparse.Namespace) -> int:
+    """Exit 0 when every image was found (changed or already there), 1 when some image was
+    found in none of the given files (each such file or directory is named on stderr as
+    `FILE: no reference to IMAGE`; the other edits are still made), 2 when a file was
+    refused (nothing written)."""
     from .adapters.files import files_containing, read_text, write_atomic
     from .core.manifests import ManifestError, set_image
     from .core.render import unified_diff
@@ -40,6 +44,7 @@ def cmd_set_image(args: argparse.Namespace) -> int:
             raise UsageError(f"{root}: no such file or directory")
     edited: dict[Path, tuple[str, str]] = {}
     refused: list[str] = []
+    found: set[tuple[str, Path]] = set()  # (image, file) pairs holding a reference
     # Only files that contain the image's last name component can reference it.
     candidates = sorted({p for name, _, _ in images
                          for p in files_containing(roots, name.rsplit("/", 1)[-1])})
@@ -52,6 +57,8 @@ def cmd_set_image(args: argparse.Namespace) -> int:
                 pin = "tag@digest" if tag and digest else ("@digest" if digest else "tag")
                 result = set_image(text, name, tag, digest, pin)
                 text = result.text
+                if result.references:
+                    found.add((name, path))
                 for note in result.notes:
                     print(f"hoist: {path}: note: {note}", file=sys.stderr)
         except (ManifestError, ValueError, OSError) as exc:
@@ -62,13 +69,28 @@ def cmd_set_image(args: argparse.Namespace) -> int:
     if refused:
         print("\n".join(refused), file=sys.stderr)
         return 2
+    missing = _report_missing(images, roots, found)
     for path, (before, after) in edited.items():
         if args.dry_run:
             _print_diff(unified_diff(str(path), before, after))
         else:
             write_atomic(path, after)
             print(f"{path}: updated")
-    return 0
+    return 1 if missing else 0
+
+
+def _report_missing(images: list[tuple[str, str | None, str | None]], roots: list[Path],
+                    found: set[tuple[str, Path]]) -> bool:
+    """Say `ROOT: no reference to IMAGE` for each given file or directory without the
+    image; True when some image is in none of them."""
+    missing = False
+    for name, _, _ in images:
+        files = [path for image, path in found if image == name]
+        for root in roots:
+            if not any(path == root or path.is_relative_to(root) for path in files):
+                print(f"{root}: no reference to {name}", file=sys.stderr)
+        missing = missing or not files
+    return missing
 
 
 def _print_diff(diff: str) -> None:

@@ -40,7 +40,13 @@ TRANSITIONS = Counter(
     "hoist_promotion_transitions_total", "Promotions entering each state", ["state"],
     registry=None,
 )
-INSTRUMENTS = (CALL_SECONDS, CALL_ERRORS, STEP_SECONDS, ANALYSIS_SECONDS, VERDICTS, TRANSITIONS)
+PROMOTION_SECONDS = Histogram(
+    "hoist_promotion_seconds", "Time from the push being received to the environment promoted",
+    ["environment"], registry=None,
+    buckets=(1, 5, 15, 30, 60, 300, 900, 1800, 3600, 4 * 3600, 12 * 3600, 24 * 3600, 72 * 3600),
+)
+INSTRUMENTS = (CALL_SECONDS, CALL_ERRORS, STEP_SECONDS, ANALYSIS_SECONDS, VERDICTS, TRANSITIONS,
+               PROMOTION_SECONDS)
 
 
 def register(registry: CollectorRegistry) -> None:

@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+import atexit
 from pathlib import Path
 
+import structlog
+
 from .adapters.argocd import ArgoCdClient
+from .adapters.deployments import deployments_for
+from .adapters.forges import Forge
+from .adapters.forges.gitea import GiteaForge
+from .adapters.forges.github import GitHubForge
+from .adapters.forges.gitlab import GitLabForge
+from .adapters.forges.local import LocalForge
 from .adapters.git import GitRepo
-from .adapters.github import GitHubForge
-from .adapters.local_forge import LocalForge
 from .adapters.notify import Notifier
 from .adapters.oidc import OidcVerifier
 from .adapters.registry import RegistryClient, load_credentials
+from .adapters.signing import CommitSigner, key_from_settings
 from .adapters.store import Store
 from .core.config import Config, ConfigError, load_config
-from .flows.services import Forge, Services
+from .core.polling import parse_poll_setting
+from .flows.services import Services
 from .settings import Settings
 from .sources import Source, build_sources
+
+log = structlog.get_logger()
 
 
 class ConfigSource:
@@ -60,28 +71,74 @@ def build_web_services(settings: Settings, store: Store) -> Services:
                     ConfigSource(git, settings.config_path, settings.config_file))
 
 
+def start_signer(settings: Settings) -> CommitSigner | None:
+    """The commit signing key set up for git (removed again when the process exits), or
+    None when no key is configured; SigningError when it cannot sign."""
+    key = key_from_settings(settings.signing_key, settings.signing_key_file,
+                            settings.signing_format, settings.signing_passphrase)
+    if key is None:
+        return None
+    signer = CommitSigner(key)
+    atexit.register(signer.close)
+    log.info("git.signing", format=signer.format, key=signer.key_id)
+    return signer
+
+
 def build_services(settings: Settings, store: Store | None = None) -> Services:
-    """Store, git cache, forge and config source for these settings."""
+    """Store, git cache, forge and config source for these settings. SigningError when a
+    signing key is configured but unusable."""
     assert settings.manifests_repo is not None
+    signer = start_signer(settings)
     store = store or build_store(settings)
     git = GitRepo(settings.manifests_repo, settings.data_dir / "manifests.git",
-                  token=settings.github_token)
+                  token=settings.forge_token, signing=signer.git_config if signer else None)
+    forge = build_forge(settings, store, git)
+    if isinstance(forge, GitHubForge) and settings.github_app_id:
+        git.token = forge.git_token  # an installation token, refreshed before it expires
     git.sync()
-    forge: Forge = LocalForge(store, git)
-    if settings.forge == "github":
-        assert settings.github_repository is not None
-        forge = GitHubForge(store, settings.github_repository, token=settings.github_token,
-                            app_id=settings.github_app_id,
-                            private_key=settings.github_private_key,
-                            base_url=settings.github_api_url, bot_login=settings.github_bot_login,
-                            pace=settings.github_pace)
     registry = RegistryClient(load_credentials(), settings.insecure_registries)
     services = Services(store, git, forge,
                         ConfigSource(git, settings.config_path, settings.config_file),
-                        registry, settings.github_bot_login)
+                        registry, settings.github_bot_login or _own_login(forge))
     services.argocd = lambda server: ArgoCdClient(server, settings.argocd_token)
-    services.notify = Notifier(settings.notify_url)
+    services.notify = Notifier(settings.notify_urls, settings.notify_url)
+    services.public_url = settings.public_url
+    services.deployments = deployments_for(forge)
+    services.polling = parse_poll_setting(settings.poll_registries)
     return services
+
+
+def build_forge(settings: Settings, store: Store, git: GitRepo) -> Forge:
+    """The forge HOIST_FORGE (or the credentials set) names."""
+    timeout = settings.forge_timeout
+    if settings.forge == "github":
+        assert settings.github_repository is not None
+        return GitHubForge(store, settings.github_repository, token=settings.github_token,
+                           app_id=settings.github_app_id,
+                           private_key=settings.github_private_key,
+                           base_url=settings.github_api_url, bot_login=settings.github_bot_login,
+                           pace=settings.github_pace, timeout=int(max(timeout, 1)))
+    if settings.forge == "gitlab":
+        assert settings.gitlab_token and settings.gitlab_project
+        return GitLabForge(store, settings.gitlab_project, token=settings.gitlab_token,
+                           url=settings.gitlab_url, timeout=timeout)
+    if settings.forge == "gitea":
+        assert settings.gitea_token and settings.gitea_url and settings.gitea_repository
+        return GiteaForge(store, settings.gitea_repository, token=settings.gitea_token,
+                          url=settings.gitea_url, timeout=timeout)
+    return LocalForge(store, git)
+
+
+def _own_login(forge: Forge) -> str | None:
+    """Hoist's own account on GitLab or Gitea (its comments never count), asked once at
+    start; unknown (and logged) when the forge does not answer yet."""
+    if not isinstance(forge, GitLabForge | GiteaForge):
+        return None
+    try:
+        return forge.bot_login
+    except Exception as exc:
+        log.warning("forge.whoami_failed", forge=forge.name, error=str(exc))
+        return None
 
 
 def build_sources_for(settings: Settings) -> dict[str, Source]:

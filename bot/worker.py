@@ -23,6 +23,7 @@ from .adapters.store.leases import lane_name
 from .core.machine import TransitionError
 from .flows.chatops import handle_comments, reconcile
 from .flows.ingest import ingest_pending
+from .flows.poll import poll_registries
 from .flows.promote import advance
 from .flows.rollout import start_successors
 from .flows.services import Services
@@ -87,6 +88,10 @@ class Worker:
         repeated while any made progress (a promotion that moved may have started the next
         environment)."""
         holder = f"{self._process}:{threading.get_ident()}"
+        try:
+            poll_registries(self.services)  # only repositories whose poll is due (claimed)
+        except Exception as exc:
+            log.error("worker.poll_failed", error=str(exc))
         self._maybe_reconcile(holder)
         progress = True
         while progress and not self._stop.is_set():

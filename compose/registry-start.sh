@@ -1,7 +1,8 @@
 #!/bin/sh
 # Writes the registry's config with its notification endpoint pointing at Hoist, the webhook
 # secret taken from the environment, then runs the registry in the foreground (exec: signals
-# reach it).
+# reach it). The registry shares Hoist's network namespace (docker-compose.yml), so Hoist is
+# at 127.0.0.1:8080.
 set -eu
 : "${HOIST_WEBHOOK_SECRET:?set it in .env}"
 config="${TMPDIR:-/tmp}/registry-config.yml"
@@ -22,7 +23,7 @@ http:
 notifications:
   endpoints:
     - name: hoist
-      url: http://hoist:8080/webhooks/registry/distribution
+      url: http://127.0.0.1:8080/webhooks/registry/distribution
       headers:
         Authorization: [Bearer ${HOIST_WEBHOOK_SECRET}]
       timeout: 5s

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.adapters.forges.local import LocalForge
 from bot.adapters.git import GitRepo
-from bot.adapters.local_forge import LocalForge
 from bot.adapters.store import Store
 from bot.demo.manifests import make_manifests_repo
 from bot.flows.services import Services

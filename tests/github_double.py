@@ -6,28 +6,34 @@ timeouts, secondary rate limits) can be injected for the next requests."""
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import re
-import socket
-import subprocess
-import threading
+import secrets
 import time
-from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from tests.support import FIXTURES
+import jwt
+
+from tests.forge_double import ForgeDouble, Reply
+from tests.support import DATA, FIXTURES
 
 EXAMPLES = FIXTURES / "github-api"
-Handler = Callable[["GitHubDouble", dict[str, Any], dict[str, str], re.Match[str]],
-                   tuple[int, Any]]
+LOCAL_EXAMPLES = DATA / "github-api"  # examples the shared fixtures lack (Deployments)
 
 
 def example(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((EXAMPLES / f"{name}.json").read_text())
+    path = EXAMPLES / f"{name}.json"
+    if not path.exists():
+        path = LOCAL_EXAMPLES / f"{name}.json"
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+def app_example(name: str) -> dict[str, Any]:
+    """GitHub's published App examples (tests/data/github-app, see its SOURCES.md)."""
+    data: dict[str, Any] = json.loads((DATA / "github-app" / f"{name}.json").read_text())
     return data
 
 
@@ -41,66 +47,100 @@ def _rebase_urls(value: Any, base: str) -> Any:
     return value
 
 
-class GitHubDouble:
-    """Serves /repos/{owner}/{repo}/... for one repository on 127.0.0.1."""
+class GitHubDouble(ForgeDouble):
+    """Serves /repos/{owner}/{repo}/... for one repository on 127.0.0.1; with `app(...)`,
+    also a GitHub App's installation and its short-lived installation tokens."""
+
+    kind = "github"
+
+    HEADERS: ClassVar[dict[str, str]] = {"X-RateLimit-Remaining": "4999"}
 
     def __init__(self, bare_repo: Path, full_name: str = "acme/manifests") -> None:
-        self.repo = bare_repo
-        self.full_name = full_name
-        self.pulls: dict[int, dict[str, Any]] = {}
-        self.comments: dict[int, list[dict[str, Any]]] = {}
-        self.reactions: list[tuple[int, str]] = []
-        self.permissions: dict[str, str] = {}
-        self.team_members: dict[str, set[str]] = {}
-        self.faults: list[str] = []
-        self.requests: list[tuple[str, str]] = []
-        self.merge_refusal: str | None = None
-        self.timeout_seconds = 3.0
+        super().__init__(bare_repo, full_name)
+        self.app_id: str | None = None
+        self.app_public_key: str | None = None
+        self.token_lifetime = 3600.0
+        self.issued: list[tuple[str, float]] = []  # installation tokens and their expiry
+        self.token_uses: list[str] = []
+        self.deployments: dict[int, dict[str, Any]] = {}
+        self.deployment_statuses: dict[int, list[dict[str, Any]]] = {}
         self.rate_remaining = 4999  # X-RateLimit-Remaining of every answer
         # Pull-request branches (substrings) whose requests are answered this many seconds
         # late: a forge slow for one image only.
         self.slow_branches: dict[str, float] = {}
-        self._next_id = 1000
-        self._lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+    def reply_headers(self) -> dict[str, str]:
+        """GitHub's primary rate limit headers, on every answer as GitHub sends them."""
+        return {"X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": str(self.rate_remaining),
+                "X-RateLimit-Used": str(5000 - self.rate_remaining),
+                "X-RateLimit-Reset": str(int(time.time()) + 3600),
+                "X-RateLimit-Resource": "core"}
 
-    def start(self) -> GitHubDouble:
-        self.thread.start()
-        return self
+    def delay(self, path: str, query: dict[str, str], body: Any) -> float:
+        """How late to answer a request about a pull request on a slow branch."""
+        if not self.slow_branches:
+            return 0.0
+        heads = [query.get("head", ""), str(body.get("head", "") if isinstance(body, dict)
+                                            else "")]
+        number = re.search(r"/(?:pulls|issues)/(\d+)", path)
+        if number and int(number.group(1)) in self.pulls:
+            heads.append(str(self.pulls[int(number.group(1))]["head"]))
+        return max((seconds for branch, seconds in self.slow_branches.items()
+                    if any(branch in head for head in heads)), default=0.0)
 
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def fault_reply(self, fault: str) -> Reply | None:
+        if fault == "secondary":
+            return 403, {"message": "You have exceeded a secondary rate limit. Please wait a "
+                                    "few minutes before you try again.",
+                         "documentation_url": "https://docs.github.com"}, {"Retry-After": "1"}
+        return super().fault_reply(fault)
 
-    def inject(self, *faults: str) -> None:
-        """Fail the next requests, in order: "502", "timeout" or "secondary"."""
-        with self._lock:
-            self.faults.extend(faults)
+    # GitHub App ------------------------------------------------------------------------------
 
-    def open_pulls(self) -> list[dict[str, Any]]:
-        return [p for p in self.pulls.values() if p["state"] == "open"]
+    def app(self, app_id: str, public_key_pem: str, token_lifetime: float = 3600.0) -> None:
+        """Act as GitHub with an App installed on the repository: app routes take the
+        app's RS256 JWT, every other route an unexpired installation token."""
+        self.app_id, self.app_public_key = app_id, public_key_pem
+        self.token_lifetime = token_lifetime
 
-    # git -------------------------------------------------------------------------------------
+    def refuse(self, method: str, path: str, headers: dict[str, str]) -> Reply | None:
+        if self.app_id is None:
+            return None
+        scheme, _, credential = headers.get("authorization", "").partition(" ")
+        if path.startswith("/app/") or path.endswith("/installation"):
+            try:  # docs: "Authenticating as a GitHub App" (RS256 JWT, iss = the app's id)
+                claims = jwt.decode(credential, self.app_public_key or "", algorithms=["RS256"],
+                                    options={"require": ["iat", "exp", "iss"]})
+            except jwt.PyJWTError as exc:
+                return 401, {"message": f"A JSON web token could not be decoded: {exc}"}
+            if scheme.lower() != "bearer" or str(claims["iss"]) != self.app_id:
+                return 401, {"message": "Bad credentials"}
+            return None
+        valid = {token for token, expires in self.issued if expires > time.time()}
+        if scheme.lower() not in ("token", "bearer") or credential not in valid:
+            return 401, {"message": "Bad credentials",
+                         "documentation_url": "https://docs.github.com/rest"}
+        self.token_uses.append(credential)
+        return None
 
-    def _git(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["git", "-C", str(self.repo), *args], capture_output=True,
-                              text=True, check=check)
+    def installation(self, query: dict[str, Any], body: Any, m: re.Match[str]) -> Reply:
+        data = _rebase_urls(app_example("installation"), self.url)
+        data.update(id=77, app_id=int(self.app_id or 0),
+                    access_tokens_url=f"{self.url}/app/installations/77/access_tokens")
+        return 200, data
 
-    def _sha(self, ref: str) -> str | None:
-        result = self._git("rev-parse", "--verify", "-q", f"refs/heads/{ref}", check=False)
-        return result.stdout.strip() or None
+    def access_token(self, query: dict[str, Any], body: Any, m: re.Match[str]) -> Reply:
+        if m.group("id") != "77":
+            return 404, {"message": "Not Found"}
+        expires = time.time() + self.token_lifetime
+        token = f"ghs_{secrets.token_hex(18)}"
+        self.issued.append((token, expires))
+        data = app_example("installation-token")
+        data.update(token=token, expires_at=time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                          time.gmtime(expires)))
+        return 201, data
 
     # representations -------------------------------------------------------------------------
-
-    def _id(self) -> int:
-        with self._lock:
-            self._next_id += 1
-            return self._next_id
 
     def user(self, login: str) -> dict[str, Any]:
         data = _rebase_urls(copy.deepcopy(example("pull-request")["user"]), self.url)
@@ -125,7 +165,7 @@ class GitHubDouble:
             user=self.user("hoist-bot"), draft=False,
         )
         for side in ("head", "base"):
-            data[side].update(ref=pull[side], sha=self._sha(pull[side]) or "0" * 40,
+            data[side].update(ref=pull[side], sha=self.sha(pull[side]) or "0" * 40,
                               label=f"{self.full_name.split('/')[0]}:{pull[side]}")
         return dict(data)
 
@@ -165,17 +205,13 @@ class GitHubDouble:
     def create_pull(self, query: dict[str, Any], body: dict[str, Any], m: re.Match[str]
                     ) -> tuple[int, Any]:
         head, base = body.get("head", "").split(":")[-1], body.get("base", "")
-        if self._sha(head) is None or self._sha(base) is None:
+        if self.sha(head) is None or self.sha(base) is None:
             return 422, {"message": "Validation Failed", "errors": [{"field": "head",
                                                                     "code": "invalid"}]}
         if any(p["head"] == head and p["state"] == "open" for p in self.pulls.values()):
             return 422, {"message": "Validation Failed", "errors": [
                 {"message": f"A pull request already exists for {head}."}]}
-        with self._lock:
-            number = len(self.pulls) + 1
-            self.pulls[number] = {"head": head, "base": base, "title": body.get("title", ""),
-                                  "body": body.get("body") or "", "state": "open",
-                                  "merged": False, "merge_commit_sha": None, "labels": []}
+        number = self.add_pull(head, base, body.get("title", ""), body.get("body") or "")
         return 201, self.pull_json(number)
 
     def get_pull(self, query: dict[str, Any], body: dict[str, Any], m: re.Match[str]
@@ -200,26 +236,14 @@ class GitHubDouble:
             return 405, {"message": self.merge_refusal}
         if pull["merged"] or pull["state"] != "open":
             return 405, {"message": "Pull Request is not mergeable"}
-        head, base = self._sha(pull["head"]), self._sha(pull["base"])
-        assert head and base
-        if body.get("sha") and body["sha"] != head:
-            return 409, {"message": "Head branch was modified. Review and try the merge again."}
-        merged = self._git("merge-tree", "--write-tree", base, head, check=False)
-        if merged.returncode != 0:
-            return 405, {"message": "Merge conflict"}
-        tree = merged.stdout.splitlines()[0]
-        message = body.get("commit_title") or pull["title"]
-        if body.get("commit_message"):
-            message += "\n\n" + body["commit_message"]
-        parents = ["-p", base] + (["-p", head] if body.get("merge_method") == "merge" else [])
-        env = {"GIT_AUTHOR_NAME": "GitHub", "GIT_AUTHOR_EMAIL": "noreply@github.com",
-               "GIT_COMMITTER_NAME": "GitHub", "GIT_COMMITTER_EMAIL": "noreply@github.com",
-               "PATH": "/usr/bin:/bin"}
-        sha = subprocess.run(["git", "-C", str(self.repo), "commit-tree", tree, *parents, "-F",
-                              "-"], input=message, capture_output=True, text=True, check=True,
-                             env=env).stdout.strip()
-        self._git("update-ref", f"refs/heads/{pull['base']}", sha, base)
-        pull.update(merged=True, state="closed", merge_commit_sha=sha)
+        landed = self.land(number, "merge" if body.get("merge_method") == "merge" else "squash",
+                           body.get("commit_title") or pull["title"],
+                           body.get("commit_message") or "", body.get("sha"))
+        if not isinstance(landed, str):
+            status, why = landed
+            return (409, {"message": "Head branch was modified. Review and try the merge "
+                                     "again."}) if status == 409 else (405, {"message": why})
+        sha = landed
         return 200, {"sha": sha, "merged": True, "message": "Pull Request successfully merged"}
 
     def add_labels(self, query: dict[str, Any], body: Any, m: re.Match[str]) -> tuple[int, Any]:
@@ -230,15 +254,14 @@ class GitHubDouble:
 
     def create_comment(self, query: dict[str, Any], body: dict[str, Any], m: re.Match[str]
                        ) -> tuple[int, Any]:
-        number, comment_id = int(m.group("n")), self._id()
-        self.comments.setdefault(number, []).append({"id": comment_id, "body": body["body"],
-                                                     "user": "hoist-bot"})
+        number = int(m.group("n"))
+        comment_id = self.add_comment(number, body["body"], self.bot_login)
         return 201, self.comment_json(number, comment_id, body["body"], "hoist-bot")
 
     def react(self, query: dict[str, Any], body: dict[str, Any], m: re.Match[str]
               ) -> tuple[int, Any]:
         self.reactions.append((int(m.group("id")), body["content"]))
-        return 201, {"id": self._id(), "content": body["content"], "user": self.user("hoist-bot"),
+        return 201, {"id": self.new_id(), "content": body["content"], "user": self.user("hoist-bot"),
                      "created_at": "2026-01-01T00:00:00Z", "node_id": "x"}
 
     def permission(self, query: dict[str, Any], body: dict[str, Any], m: re.Match[str]
@@ -249,6 +272,74 @@ class GitHubDouble:
         data.update(permission=legacy, role_name=role, user=self.user(m.group("user")))
         return 200, data
 
+    def deployment_json(self, deployment_id: int) -> dict[str, Any]:
+        base_url = f"{self.url}/repos/{self.full_name}"
+        data = _rebase_urls(copy.deepcopy(example("deployment")), self.url)
+        data.update(self.deployments[deployment_id], id=deployment_id, creator=self.user("hoist-bot"),
+                    url=f"{base_url}/deployments/{deployment_id}",
+                    statuses_url=f"{base_url}/deployments/{deployment_id}/statuses",
+                    repository_url=base_url)
+        return dict(data)
+
+    def list_deployments(self, query: dict[str, Any], body: dict[str, Any], m: re.Match[str]
+                         ) -> tuple[int, Any]:
+        found = [self.deployment_json(i) for i, d in sorted(self.deployments.items(), reverse=True)
+                 if all(d.get(k) == query[k] for k in ("sha", "environment", "task", "ref")
+                        if k in query)]
+        return 200, found
+
+    def create_deployment(self, query: dict[str, Any], body: dict[str, Any], m: re.Match[str]
+                          ) -> tuple[int, Any]:
+        ref = body.get("ref", "")
+        sha = self.sha(ref) or (ref if self.git("cat-file", "-e", f"{ref}^{{commit}}",
+                                                check=False).returncode == 0 else None)
+        if sha is None:
+            return 422, {"message": f"No ref found for: {ref}"}
+        deployment_id = self.new_id()
+        environment = body.get("environment", "production")
+        self.deployments[deployment_id] = {
+            "sha": sha, "ref": ref, "task": body.get("task", "deploy"),
+            "payload": body.get("payload", {}), "environment": environment,
+            "original_environment": environment, "description": body.get("description"),
+            "transient_environment": body.get("transient_environment", False),
+            "production_environment": body.get("production_environment",
+                                               environment == "production")}
+        self.deployment_statuses[deployment_id] = []
+        return 201, self.deployment_json(deployment_id)
+
+    def create_deployment_status(self, query: dict[str, Any], body: dict[str, Any],
+                                 m: re.Match[str]) -> tuple[int, Any]:
+        deployment_id = int(m.group("id"))
+        if deployment_id not in self.deployments:
+            return 404, {"message": "Not Found"}
+        if body.get("state") not in ("error", "failure", "inactive", "in_progress", "queued",
+                                     "pending", "success"):
+            return 422, {"message": "Validation Failed"}
+        if len(body.get("description") or "") > 140:
+            return 422, {"message": "description is too long (maximum is 140 characters)"}
+        base_url = f"{self.url}/repos/{self.full_name}"
+        data = _rebase_urls(copy.deepcopy(example("deployment-status")), self.url)
+        status_id = self.new_id()
+        log_url = body.get("log_url") or body.get("target_url") or ""
+        data.update(id=status_id, state=body["state"], creator=self.user("hoist-bot"),
+                    description=body.get("description", ""),
+                    environment=body.get("environment") or
+                    self.deployments[deployment_id]["environment"],
+                    target_url=log_url, log_url=log_url,
+                    environment_url=body.get("environment_url", ""),
+                    url=f"{base_url}/deployments/{deployment_id}/statuses/{status_id}",
+                    deployment_url=f"{base_url}/deployments/{deployment_id}",
+                    repository_url=base_url)
+        self.deployment_statuses[deployment_id].append(dict(data))
+        if body.get("auto_inactive", True) and body["state"] == "success":
+            # GitHub marks the environment's earlier successful deployments inactive.
+            environment = self.deployments[deployment_id]["environment"]
+            for other, statuses in self.deployment_statuses.items():
+                if other != deployment_id and statuses and statuses[-1]["state"] == "success" \
+                        and self.deployments[other]["environment"] == environment:
+                    statuses.append({**statuses[-1], "state": "inactive"})
+        return 201, data
+
     def membership(self, query: dict[str, Any], body: dict[str, Any], m: re.Match[str]
                    ) -> tuple[int, Any]:
         team = f"{m.group('org')}/{m.group('team')}"
@@ -257,20 +348,8 @@ class GitHubDouble:
                          "url": f"{self.url}/orgs/{team}/memberships/{m.group('user')}"}
         return 404, {"message": "Not Found"}
 
-    def delay(self, path: str, query: dict[str, str], body: Any) -> float:
-        """How late to answer a request about a pull request on a slow branch."""
-        if not self.slow_branches:
-            return 0.0
-        heads = [query.get("head", ""), str(body.get("head", "") if isinstance(body, dict)
-                                            else "")]
-        number = re.search(r"/(?:pulls|issues)/(\d+)", path)
-        if number and int(number.group(1)) in self.pulls:
-            heads.append(str(self.pulls[int(number.group(1))]["head"]))
-        return max((seconds for branch, seconds in self.slow_branches.items()
-                    if any(branch in head for head in heads)), default=0.0)
 
-
-ROUTES: list[tuple[str, str, Handler]] = [
+GitHubDouble.ROUTES = [
     ("GET", r"/repos/(?P<o>[^/]+)/(?P<r>[^/]+)$", GitHubDouble.get_repo),
     ("GET", r"/repos/[^/]+/[^/]+/pulls$", GitHubDouble.list_pulls),
     ("POST", r"/repos/[^/]+/[^/]+/pulls$", GitHubDouble.create_pull),
@@ -284,76 +363,10 @@ ROUTES: list[tuple[str, str, Handler]] = [
      GitHubDouble.permission),
     ("GET", r"/orgs/(?P<org>[^/]+)/teams/(?P<team>[^/]+)/memberships/(?P<user>[^/]+)$",
      GitHubDouble.membership),
+    ("GET", r"/repos/[^/]+/[^/]+/deployments$", GitHubDouble.list_deployments),
+    ("POST", r"/repos/[^/]+/[^/]+/deployments$", GitHubDouble.create_deployment),
+    ("POST", r"/repos/[^/]+/[^/]+/deployments/(?P<id>\d+)/statuses$",
+     GitHubDouble.create_deployment_status),
+    ("GET", r"/repos/[^/]+/[^/]+/installation$", GitHubDouble.installation),
+    ("POST", r"/app/installations/(?P<id>\d+)/access_tokens$", GitHubDouble.access_token),
 ]
-
-
-def _handler(double: GitHubDouble) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def setup(self) -> None:
-            super().setup()
-            # Headers and body go out in two writes: without this, Nagle's algorithm and
-            # delayed ACKs add 200 ms to every keep-alive request.
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-        def _serve(self, method: str) -> None:
-            path, _, raw_query = self.path.partition("?")
-            query = dict(p.split("=", 1) for p in raw_query.split("&") if "=" in p)
-            query = {k: v.replace("%3A", ":").replace("%2F", "/") for k, v in query.items()}
-            length = int(self.headers.get("Content-Length") or 0)
-            body = json.loads(self.rfile.read(length) or b"{}") if length else {}
-            double.requests.append((method, path))
-            with double._lock:
-                fault = double.faults.pop(0) if double.faults else None
-            if fault == "502":
-                return self._reply(502, {"message": "Server Error"})
-            if fault == "secondary":
-                return self._reply(403, {"message": "You have exceeded a secondary rate limit. "
-                                                    "Please wait a few minutes before you try "
-                                                    "again.",
-                                         "documentation_url": "https://docs.github.com"},
-                                   {"Retry-After": "1"})
-            if fault == "timeout":
-                time.sleep(double.timeout_seconds)
-            time.sleep(double.delay(path, query, body))
-            for verb, pattern, handler in ROUTES:
-                match = re.match(pattern, path)
-                if verb == method and match:
-                    status, data = handler(double, query, body, match)
-                    return self._reply(status, data)
-            return self._reply(404, {"message": "Not Found"})
-
-        def _reply(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
-            payload = json.dumps(data).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(payload)))
-            # GitHub's primary rate limit headers, on every answer as GitHub sends them.
-            self.send_header("X-RateLimit-Limit", "5000")
-            self.send_header("X-RateLimit-Remaining", str(double.rate_remaining))
-            self.send_header("X-RateLimit-Used", str(5000 - double.rate_remaining))
-            self.send_header("X-RateLimit-Reset", str(int(time.time()) + 3600))
-            self.send_header("X-RateLimit-Resource", "core")
-            for key, value in (headers or {}).items():
-                self.send_header(key, value)
-            self.end_headers()
-            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                self.wfile.write(payload)  # the client may have given up (timeout faults)
-
-        def do_GET(self) -> None:
-            self._serve("GET")
-
-        def do_POST(self) -> None:
-            self._serve("POST")
-
-        def do_PATCH(self) -> None:
-            self._serve("PATCH")
-
-        def do_PUT(self) -> None:
-            self._serve("PUT")
-
-    return Handler

@@ -1,6 +1,7 @@
 """Debian's PostgreSQL server, started for the tests (and benches) on a loopback port in a
-temporary directory. initdb and pg_ctl refuse to run as root: as root they run as the
-`postgres` user through runuser."""
+temporary directory, with trust or (given a password) scram-sha-256 authentication.
+initdb and pg_ctl refuse to run as root: as root they run as the `postgres` user through
+runuser."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from urllib.parse import quote
 
 import psycopg
 
@@ -27,12 +29,14 @@ def postgres_bin() -> Path | None:
 class PostgresServer:
     """One throw-away cluster; `database()` hands out a fresh, empty database's URL."""
 
-    def __init__(self, durable: bool = False) -> None:
+    def __init__(self, password: str | None = None, durable: bool = False) -> None:
         bin_dir = postgres_bin()
         if bin_dir is None:
             raise FileNotFoundError("PostgreSQL server binaries (apt-get install postgresql)")
         self.bin = bin_dir
-        self.root = Path(tempfile.mkdtemp(prefix="hoist-pg-"))
+        self.password = password
+        self.root = Path(tempfile.mkdtemp(prefix="hoist-pg-"))  # not under a root-only tmp
+        self.dir = self.root
         self.port = free_port()
         self.durable = durable
         self._count = 0
@@ -42,13 +46,20 @@ class PostgresServer:
         command = [str(self.bin / args[0]), *args[1:]]
         if self._as_postgres:
             command = ["runuser", "-u", "postgres", "--", *command]
-        subprocess.run(command, check=True, capture_output=True, cwd="/")
+        subprocess.run(command, check=True, capture_output=True, cwd="/", timeout=120)
 
     def start(self) -> PostgresServer:
         if self._as_postgres:
             shutil.chown(self.root, "postgres", "postgres")
         data = self.root / "data"
-        self._run("initdb", "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
+        auth = ["-A", "trust"]
+        if self.password is not None:
+            secret = self.root / "pw"
+            secret.write_text(self.password + "\n")
+            if self._as_postgres:
+                shutil.chown(secret, "postgres", "postgres")
+            auth = ["--auth=scram-sha-256", f"--pwfile={secret}"]
+        self._run("initdb", "-D", str(data), "-U", "postgres", *auth, "-E", "UTF8",
                   "--no-sync")
         fast = "" if self.durable else "fsync = off\nsynchronous_commit = off\n" \
                                        "full_page_writes = off\n"
@@ -66,12 +77,19 @@ class PostgresServer:
 
     def pause(self) -> None:
         """Stop the server at once (as a crash would), keeping its data."""
-        with contextlib.suppress(subprocess.CalledProcessError):
-            self._run("pg_ctl", "-D", str(self.root / "data"), "-m", "immediate", "-w", "stop")
+        if (self.root / "data" / "postmaster.pid").exists():
+            with contextlib.suppress(subprocess.CalledProcessError):
+                self._run("pg_ctl", "-D", str(self.root / "data"), "-m", "immediate", "-w",
+                          "stop")
+
+    def url(self, db: str, driver: str = "") -> str:
+        """postgresql[+driver]://postgres[:<password>]@127.0.0.1:port/db"""
+        secret = f":{quote(self.password)}" if self.password is not None else ""
+        return f"postgresql{driver}://postgres{secret}@127.0.0.1:{self.port}/{db}"
 
     @property
     def admin_url(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        return self.url("postgres")
 
     def database(self, name: str | None = None) -> str:
         """A new empty database; its URL (postgresql://postgres@127.0.0.1:PORT/NAME)."""
@@ -79,7 +97,16 @@ class PostgresServer:
         name = name or f"hoist_{os.getpid()}_{self._count}"
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
+        return self.url(name)
+
+    def sql(self, statement: str, db: str = "postgres") -> str:
+        """Run SQL through psql; its unaligned output without headers."""
+        done = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h",
+                               "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", db,
+                               "-c", statement], capture_output=True, text=True, check=True,
+                              env={**os.environ, "PGPASSWORD": self.password or ""},
+                              timeout=60)
+        return done.stdout.strip()
 
     def stop(self) -> None:
         self.pause()

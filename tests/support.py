@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 import pytest
@@ -40,10 +40,14 @@ def need(*programs: str) -> None:
     would be a hidden failure."""
     missing = [p for p in programs if shutil.which(p) is None]
     if missing:
-        message = f"needs {', '.join(missing)} (apt-get install {' '.join(missing)})"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        lacking(f"needs {', '.join(missing)} (apt-get install {' '.join(missing)})")
+
+
+def lacking(message: str) -> NoReturn:
+    """Skip the test for what this machine lacks, or fail it under CI=true."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
 
 
 def wait_for(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
@@ -111,7 +115,9 @@ class ServiceProcess:
                 self.process.wait()
 
     def promotions(self) -> list[dict[str, Any]]:
-        data: list[dict[str, Any]] = httpx.get(f"{self.url}/api/promotions",
+        token = self.env.get("HOIST_UI_TOKEN")  # reads need it once it is set
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        data: list[dict[str, Any]] = httpx.get(f"{self.url}/api/promotions", headers=headers,
                                                timeout=5).json()["promotions"]
         return data
 

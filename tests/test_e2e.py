@@ -4,8 +4,6 @@ it, skopeo pushing an OCI layout, git remotes on disk; and SIGKILL at the worst 
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 import secrets
 import shutil
@@ -19,7 +17,7 @@ import pytest
 from bot.demo.manifests import EXAMPLE, distribution_envelope, make_manifests_repo
 from bot.demo.registry import LocalRegistry, free_port, write_oci_layout
 from tests.audit_check import assert_audit_reads_back
-from tests.support import FIXTURES, ServiceProcess, git, need, wait_for, write_htpasswd
+from tests.support import ServiceProcess, git, need, wait_for, write_htpasswd
 
 PROD_FILE = "apps/guestbook/overlays/prod/kustomization.yaml"
 DEV_FILE = "apps/guestbook/overlays/dev/kustomization.yaml"
@@ -166,72 +164,6 @@ def test_burst_to_authenticated_registry_coalesces_into_one_digest_pinned_promot
         origin, "show", f"main:{DEV_FILE}")
     log = (tmp_path / "hoist.log").read_text()
     assert '"event": "push.coalesced"' in log
-
-
-def _comment_event(number: int, user: str, body: str, comment_id: int) -> bytes:
-    """GitHub's issue_comment payload (the published example) for a comment on a PR."""
-    data = json.loads((FIXTURES / "github" / "issue_comment.created.json").read_text())
-    data["issue"]["number"] = number
-    data["comment"].update(id=comment_id, body=body)
-    data["comment"]["user"].update(login=user, type="User")
-    return json.dumps(data).encode()
-
-
-@pytest.mark.e2e
-def test_registry_push_to_github_pull_request_approved_by_two_writers(
-        tmp_path: Path, stop_after: Any) -> None:
-    need("git", "docker-registry", "skopeo")
-    from tests.github_double import GitHubDouble
-
-    reg_port = free_port()
-    hook_secret = "gh-" + secrets.token_hex(8)
-    origin_dir = tmp_path / "origin" / "manifests.git"
-    double = GitHubDouble(origin_dir)
-    service, origin, token = service_for(
-        tmp_path, f"localhost:{reg_port}", "",
-        {"HOIST_GITHUB_TOKEN": "ghs_test", "HOIST_GITHUB_API_URL": double.url,
-         "HOIST_GITHUB_REPOSITORY": "acme/manifests", "HOIST_GITHUB_WEBHOOK_SECRET": hook_secret,
-         "HOIST_GITHUB_BOT_LOGIN": "hoist-bot", "HOIST_GITHUB_PACE": "0"},
-        approval="{required: 2, permission: write}")
-    assert origin == origin_dir
-    double.start()
-    stop_after(double)
-    double.permissions.update(rita="read", bob="write", carol="write")
-    service.start()
-    stop_after(service)
-    registry = registry_for(service, tmp_path, reg_port, token, stop_after)
-    write_oci_layout(tmp_path / "layout", "1.4.2", "guestbook 1.4.2")
-    registry.push(tmp_path / "layout", "1.4.2", "acme/guestbook")
-
-    number = wait_for(lambda: next((n for n, p in double.pulls.items()
-                                    if p["head"] == "hoist/prod/guestbook"), None),
-                      "the prod pull request", 60)
-    # Labels are added by the next API call after the pull request is created.
-    wait_for(lambda: double.pulls[number]["labels"] == ["hoist", "env:prod"], "the labels")
-
-    def comment(user: str, body: str, comment_id: int) -> None:
-        payload = _comment_event(number, user, body, comment_id)
-        signature = "sha256=" + hmac.new(hook_secret.encode(), payload,
-                                         hashlib.sha256).hexdigest()
-        response = httpx.post(f"{service.url}/webhooks/github", content=payload, timeout=10,
-                              headers={"X-GitHub-Event": "issue_comment",
-                                       "X-GitHub-Delivery": f"d-{comment_id}",
-                                       "X-Hub-Signature-256": signature,
-                                       "Content-Type": "application/json"})
-        assert response.status_code == 202, response.text
-
-    comment("rita", "/hoist approve", 1)
-    wait_for(lambda: any("refused: @rita has read permission" in c["body"]
-                         for c in double.comments.get(number, [])), "rita refused")
-    comment("bob", "/hoist approve", 2)
-    comment("carol", "Ship it\n/hoist approve", 3)
-    wait_for(lambda: double.pulls[number]["merged"], "the prod pull request to merge", 30)
-    message = git(origin, "log", "-1", "--format=%B", "main")
-    assert message.startswith("chore(deploy): promote guestbook to 1.4.2 in prod\n")
-    assert "Hoist-Approved-By: bob, carol\n" in message
-    assert "Hoist-Environment: prod\n" in message
-    wait_for(lambda: service.promotion_in("prod", "promoted"), "prod promoted")
-    assert assert_audit_reads_back(origin, service.promotions()) == 3
 
 
 def running_service(tmp_path: Path, stop_after: Any) -> tuple[ServiceProcess, str]:

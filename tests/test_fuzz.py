@@ -28,9 +28,10 @@ from bot.core.commands import parse_commands
 from bot.core.events import ImagePushed, PullRequestActivity
 from bot.flows.services import Services
 from bot.settings import Settings
-from bot.sources import SOURCES, PayloadError
+from bot.sources import SOURCES, PayloadError, gitea_events, gitlab_events
 from bot.sources.github_events import pull_request_activity
 from bot.web.app import create_app
+from tests.payloads import PAYLOADS
 from tests.support import FIXTURES
 
 CASES = int(os.environ.get("HOIST_FUZZ_CASES", "10000"))
@@ -92,18 +93,9 @@ def mutations(seed_docs: list[Any]) -> st.SearchStrategy[Any]:
 
 
 def seeds(name: str) -> list[Any]:
-    """The vendor's published examples for a source (JSON with // comments allowed)."""
-    folder = {"gitlab": "registry/distribution", "ghcr": "github", "generic": ""}.get(
-        name, f"registry/{name}")
-    found = []
-    for path in sorted((FIXTURES / folder).glob("*.json*")) if folder else []:
-        if ".headers." in path.name:
-            continue
-        text = "\n".join(line for line in path.read_text().splitlines()
-                         if not line.lstrip().startswith("//"))
-        found.append(json.loads(text))
-    if name == "ghcr":
-        found = [f for f in found if "package" in f or "registry_package" in f]
+    """The published examples of a source (tests/payloads.py: shared fixtures and tests/data,
+    every generation), as JSON documents."""
+    found = [p.document() for p in PAYLOADS if p.source == name and p.path.suffix != ".txt"]
     if name in ("distribution", "gitlab"):  # the published envelope's manifest push has no tag
         tagged = copy.deepcopy(found[0])
         tagged["events"][0]["target"]["tag"] = "1.0.0"
@@ -179,6 +171,27 @@ def test_github_webhook_parser() -> None:
     fuzz("github webhook", st.tuples(bodies(docs), HEADERS), check)
 
 
+@pytest.mark.parametrize("forge", ["gitlab", "gitea"])
+def test_forge_webhook_parser(forge: str) -> None:
+    parse = gitlab_events.merge_request_activity if forge == "gitlab" else \
+        gitea_events.pull_request_activity
+
+    def check(case: tuple[bytes, dict[str, str]]) -> str:
+        body, headers = case
+        try:
+            activity = parse(headers, body)
+        except PayloadError:
+            return "refused"
+        assert all(isinstance(a, PullRequestActivity) for a in activity)
+        return "parsed" if activity else "nothing"
+
+    docs = [json.loads(f.read_text()) for f in sorted((FIXTURES / forge / "webhooks")
+                                                       .glob("*.json"))
+            if not f.name.endswith(".headers.json")]
+    events = st.fixed_dictionaries({"x-gitea-event": st.sampled_from(EVENTS)})
+    fuzz(f"{forge} webhook", st.tuples(bodies(docs), events | HEADERS), check)
+
+
 def test_chatops_parser() -> None:
     words = st.sampled_from(["/hoist", "approve", "hold", "resume", "abort", "retry", "promote",
                              "status", "help", "unquarantine", "prod", ">", "```", "`", "\n",
@@ -194,11 +207,12 @@ def test_chatops_parser() -> None:
 
 # --- every HTTP operation, generated from the app's own OpenAPI schema -------------------
 
-OPERATIONS = ["POST /webhooks/registry/{source}", "POST /webhooks/github", "GET /api/promotions",
+OPERATIONS = ["POST /webhooks/registry/{source}", "POST /webhooks/github",
+              "POST /webhooks/gitlab", "POST /webhooks/gitea", "GET /api/promotions",
               "GET /api/promotions/{pid}", "POST /api/promotions/{pid}/approve"]
 CONSTANT = ["GET /healthz", "GET /readyz", "GET /metrics"]  # no inputs: one case is all there is
 EVENTS = ["package", "registry_package", "issue_comment", "pull_request", "pull_request_review",
-          "ping", "push"]
+          "ping", "push", "pull_request_comment", "pull_request_approved"]
 
 
 @pytest.fixture
@@ -207,7 +221,8 @@ def api(tmp_path: Path, services: Services) -> Iterator[tuple[Any, httpx.AsyncCl
     the `source` path parameter narrowed to the known sources so bodies reach the parsers
     (unknown sources are test_app's business). Logs are silenced: 10,000 refusals each."""
     app = create_app(Settings(manifests_repo="unused", data_dir=tmp_path, webhook_secret="s",
-                              github_webhook_secret="g", api_token="a"), services)
+                              github_webhook_secret="g", gitlab_webhook_secret="gl",
+                              gitea_webhook_secret="gt", api_token="a"), services)
     spec = app.openapi()
     for parameter in spec["paths"]["/webhooks/registry/{source}"]["post"]["parameters"]:
         if parameter["name"] == "source":
@@ -228,6 +243,11 @@ def _credentials(case: Any, body: bytes, valid: bool, event: str) -> dict[str, s
     if valid and case.path == "/webhooks/github":
         headers["X-Hub-Signature-256"] = "sha256=" + hmac.new(b"g", body, hashlib.sha256).hexdigest()
         headers["X-GitHub-Event"] = event
+    elif valid and case.path == "/webhooks/gitlab":
+        headers["X-Gitlab-Token"] = "gl"
+    elif valid and case.path == "/webhooks/gitea":
+        headers["X-Gitea-Signature"] = hmac.new(b"gt", body, hashlib.sha256).hexdigest()
+        headers["X-Gitea-Event"] = event
     elif valid:
         headers["Authorization"] = "Bearer s" if case.path.startswith("/webhooks/") else "Bearer a"
     return headers

@@ -1,5 +1,6 @@
-"""The GitHub forge through real PyGithub against the GitHub double (backed by the real
-bare manifests repo), and the double's wire format against GitHub's published examples."""
+"""GitHub-only behaviour of the GitHub forge (real PyGithub against the GitHub double, backed
+by the real bare manifests repo), and the double's wire format against GitHub's published
+examples; what every forge does is in test_forge_contract.py."""
 
 from __future__ import annotations
 
@@ -11,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from bot.adapters.errors import MergeBlocked
-from bot.adapters.github import GitHubForge
+from bot.adapters.forges.github import GitHubForge
 from bot.core.events import ImagePushed, PullRequestActivity
 from bot.core.machine import State
 from bot.flows.services import Services
@@ -62,44 +62,6 @@ def comment(services: Services, number: int, user: str, body: str, key: str) -> 
     Worker(services).run_once()
 
 
-def test_pull_requests_for_each_environment_with_labels(gh: Services,
-                                                        double: GitHubDouble) -> None:
-    run(gh, push())
-    pulls = sorted(double.pulls.values(), key=lambda p: p["head"])
-    assert [(p["head"], p["state"], p["merged"]) for p in pulls] == [
-        ("hoist/dev/guestbook", "closed", True), ("hoist/prod/guestbook", "open", False),
-        ("hoist/staging/guestbook", "closed", True)]
-    prod = next(p for p in pulls if p["head"] == "hoist/prod/guestbook")
-    assert prod["labels"] == ["hoist", "env:prod"]
-    assert prod["title"] == "chore(deploy): promote guestbook to 1.4.2 in prod"
-    assert "2 approvals from people with write permission" in prod["body"]
-    origin = gh.git.url.removeprefix("file://")
-    message = git(origin, "log", "-1", "--format=%B", "main")
-    assert message.startswith("chore(deploy): promote guestbook to 1.4.2 in staging\n")
-    assert "Hoist-Environment: staging" in message
-
-
-def test_chatops_read_only_refused_two_writers_merge(gh: Services,
-                                                     double: GitHubDouble) -> None:
-    double.permissions.update(rita="read", bob="write", carol="maintain")
-    run(gh, push())
-    number = next(n for n, p in double.pulls.items() if p["head"] == "hoist/prod/guestbook")
-    comment(gh, number, "rita", "/hoist approve", "c1")
-    assert "refused: @rita has read permission" in double.comments[number][-1]["body"]
-    comment(gh, number, "bob", "LGTM\n/hoist approve", "c2")
-    comment(gh, number, "bob", "/hoist approve", "c3")
-    assert "nobody counts twice" in double.comments[number][-1]["body"]
-    comment(gh, number, "hoist-bot", "/hoist approve", "c4")
-    assert not double.pulls[number]["merged"]
-    comment(gh, number, "carol", "/hoist approve", "c5")
-    assert double.pulls[number]["merged"]
-    message = git(gh.git.url.removeprefix("file://"), "log", "-1", "--format=%B", "main")
-    assert "Hoist-Approved-By: bob, carol" in message
-    assert "Hoist-Environment: prod" in message
-    reactions = [content for _, content in double.reactions]
-    assert reactions.count("+1") == 2 and reactions.count("confused") == 3
-
-
 def test_hold_resume_status_help_and_unknown_pull_requests(gh: Services,
                                                            double: GitHubDouble) -> None:
     double.permissions.update(bob="write", carol="admin")
@@ -116,54 +78,6 @@ def test_hold_resume_status_help_and_unknown_pull_requests(gh: Services,
     assert "resumed." in reply and "/hoist promote <env>" in reply
     comment(gh, 999, "bob", "/hoist approve", "h4")  # a pull request Hoist does not know
     assert 999 not in double.comments
-
-
-def test_newer_push_supersedes_the_open_pull_request(gh: Services, double: GitHubDouble) -> None:
-    run(gh, push())
-    run(gh, push("1.5.0", "e2", "sha256:" + "d" * 64))
-    prod_pulls = [p for p in double.pulls.values() if p["head"] == "hoist/prod/guestbook"]
-    assert len(prod_pulls) == 1 and prod_pulls[0]["state"] == "open"
-    assert prod_pulls[0]["title"] == "chore(deploy): promote guestbook to 1.5.0 in prod"
-    number = next(n for n, p in double.pulls.items() if p["head"] == "hoist/prod/guestbook")
-    assert any(c["body"].startswith("Superseded: promotion") for c in double.comments[number])
-    states = sorted(p.state for p in gh.store.promotions() if p.environment == "prod")
-    assert states == [State.PROPOSED, State.SUPERSEDED]
-
-
-@pytest.mark.parametrize("faults", [("502", "502"), ("secondary",), ("timeout",),
-                                    ("502", "secondary", "timeout", "502")])
-def test_faults_are_survived_with_exactly_one_pull_request(gh: Services, double: GitHubDouble,
-                                                           faults: tuple[str, ...]) -> None:
-    double.inject(*faults)
-    run(gh, push())
-    heads = [p["head"] for p in double.pulls.values()]
-    assert sorted(heads) == ["hoist/dev/guestbook", "hoist/prod/guestbook",
-                             "hoist/staging/guestbook"]
-    states = {p.environment: p.state for p in gh.store.promotions()}
-    assert states == {"dev": State.PROMOTED, "staging": State.PROMOTED, "prod": State.PROPOSED}
-
-
-def test_branch_protection_refusal_holds_and_says_why(gh: Services, double: GitHubDouble) -> None:
-    double.merge_refusal = "Required status check \"ci\" is expected."
-    run(gh, push())
-    [dev] = [p for p in gh.store.promotions() if p.environment == "dev"]
-    assert dev.state is State.HELD
-    number = next(n for n, p in double.pulls.items() if p["head"] == "hoist/dev/guestbook")
-    assert "Required status check" in double.comments[number][-1]["body"]
-
-
-def test_other_4xx_are_not_retried(gh: Services, double: GitHubDouble) -> None:
-    forge = gh.forge
-    assert isinstance(forge, GitHubForge)
-    before = len(double.requests)
-    with pytest.raises(MergeBlocked):
-        double.merge_refusal = "Pull Request is not mergeable"
-        double.pulls[1] = {"head": "main", "base": "main", "title": "t", "body": "",
-                           "state": "open", "merged": False, "merge_commit_sha": None,
-                           "labels": []}
-        gh.store.record_change_request("p1", "main", "main", "t", "", 1)
-        forge.merge("p1", "0" * 40, "main", "t")
-    assert len(double.requests) - before == 2  # one GET, one PUT: no retries
 
 
 # The fields Hoist and PyGithub read, and their JSON types, in GitHub's published examples.
@@ -246,30 +160,6 @@ def test_abort_during_rollout_reverts_in_git_and_quarantines(
     comment(gh, number, "bob", "/hoist unquarantine", "a3")
     assert not gh.store.quarantined(prod.repository, DIGEST)
     app.stop()
-
-
-def test_reconcile_notices_a_merge_whose_webhook_was_lost(gh: Services,
-                                                          double: GitHubDouble) -> None:
-    run(gh, push())
-    number = next(n for n, p in double.pulls.items() if p["head"] == "hoist/prod/guestbook")
-    # Someone merges the prod pull request on GitHub; the webhook never arrives.
-    status, _ = double.merge_pull({}, {"merge_method": "squash"}, _match(r"(?P<n>\d+)",
-                                                                        str(number)))
-    assert status == 200
-    Worker(gh, reconcile_every=0).run_once()
-    prod = gh.store.promotion_for_number(number)
-    assert prod is not None and prod.state is State.PROMOTED
-    assert prod.merge_sha == double.pulls[number]["merge_commit_sha"]
-
-
-def test_reconcile_notices_a_pull_request_closed_by_hand(gh: Services,
-                                                         double: GitHubDouble) -> None:
-    run(gh, push())
-    number = next(n for n, p in double.pulls.items() if p["head"] == "hoist/prod/guestbook")
-    double.pulls[number]["state"] = "closed"
-    Worker(gh, reconcile_every=3600).run_once()  # a fresh worker reconciles at once
-    prod = gh.store.promotion_for_number(number)
-    assert prod is not None and prod.state is State.ABORTED
 
 
 def test_replicas_share_one_budget_of_github_writes(gh: Services, double: GitHubDouble) -> None:

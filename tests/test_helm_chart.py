@@ -102,6 +102,17 @@ def test_existing_secret_is_used_instead_of_rendering_one() -> None:
     assert objects["ConfigMap"]["data"]["HOIST_GITHUB_APP_ID"] == "123456"
 
 
+def test_gitlab_install_names_the_forge_and_keeps_its_token_secret() -> None:
+    objects = render(values(CHART / "ci" / "gitlab-values.yaml"))
+    config = objects["ConfigMap"]["data"]
+    assert (config["HOIST_FORGE"], config["HOIST_GITLAB_URL"], config["HOIST_GITLAB_PROJECT"]) \
+        == ("gitlab", "https://gitlab.example.com", "platform/deploy/manifests")
+    assert "HOIST_GITEA_URL" not in config
+    assert objects["Secret"]["stringData"] == {
+        "HOIST_WEBHOOK_SECRET": "change-me", "HOIST_GITLAB_TOKEN": "glpat-change-me",
+        "HOIST_GITLAB_WEBHOOK_SECRET": "change-me-too"}
+
+
 def test_full_install_renders_ingress_service_monitor_and_mounted_config() -> None:
     objects = render(values(CHART / "ci" / "full-values.yaml"))
     assert objects["Ingress"]["spec"]["rules"][0]["host"] == "hoist.example.com"

@@ -41,8 +41,12 @@ def test_names_keep_their_registry_prefix_style() -> None:
     ("@digest", f"ghcr.io/acme/app@{D}"),
 ])
 def test_pin_decides_the_written_form(pin: str, expected: str) -> None:
-    text = "containers:\n- image: ghcr.io/acme/app:1.0@sha256:" + "0" * 64 + "\n"
+    text = "containers:\n- image: ghcr.io/acme/app:1.0\n"
     assert edit(text, pin=pin, digest=D) == f"containers:\n- image: {expected}\n"
+    # A reference the file pins by digest keeps a digest, whatever the pin says.
+    pinned = "containers:\n- image: ghcr.io/acme/app:1.0@sha256:" + "0" * 64 + "\n"
+    assert edit(pinned, pin=pin, digest=D) == (
+        f"containers:\n- image: {expected if pin != 'tag' else expected + '@' + D}\n")
 
 
 def test_flux_kustomization_spec_images() -> None:
@@ -65,14 +69,13 @@ def test_helm_values_shapes(values: str) -> None:
     assert result.text == values.replace("1.0", NEW)
 
 
-def test_helm_digest_field_is_filled_and_missing_one_added_when_pinned() -> None:
+def test_helm_digest_field_is_filled_and_without_one_the_tag_carries_the_digest() -> None:
     text = 'image:\n  repository: ghcr.io/acme/app\n  tag: "1.0"\n  digest: ""\n'
     assert edit(text, digest=D, pin="tag@digest") == text.replace('"1.0"', f'"{NEW}"').replace(
         'digest: ""', f'digest: "{D}"')
+    # No key is added: the chart may not read one; tag@digest is what it renders.
     bare = "image:\n  repository: ghcr.io/acme/app\n  tag: '1.0'\n  pullPolicy: Always\n"
-    assert edit(bare, digest=D, pin="tag@digest") == (
-        f"image:\n  repository: ghcr.io/acme/app\n  tag: '{NEW}'\n  pullPolicy: Always\n"
-        f"  digest: {D}\n")
+    assert edit(bare, digest=D, pin="tag@digest") == bare.replace("'1.0'", f"'{NEW}@{D}'")
 
 
 def test_explicit_path_for_a_tag_no_detector_knows() -> None:

@@ -157,6 +157,9 @@ def test_compose_stack_waits_on_health_and_keeps_secrets_in_dotenv() -> None:
         assert services[name]["healthcheck"]["test"][0] == "CMD", name
     assert services["registry"]["depends_on"]["hoist"] == {"condition": "service_healthy"}
     assert services["prometheus"]["depends_on"]["hoist"] == {"condition": "service_healthy"}
+    # localhost:5000 means the same registry on the host and inside Hoist (the README's push).
+    assert services["registry"]["network_mode"] == "service:hoist"
+    assert "127.0.0.1:5000:5000" in services["hoist"]["ports"]
     assert set(stack["volumes"]) >= {"hoist-data", "registry-data", "prometheus-data"}
     assert services["hoist"]["env_file"] == ".env" and services["hoist"]["read_only"] is True
     assert "SECRET" not in json.dumps(services["hoist"].get("environment", {}))
@@ -175,7 +178,8 @@ def test_registry_config_written_at_start_points_notifications_at_hoist(tmp_path
     result = run("sh", ROOT / "compose" / "registry-start.sh", env=env)
     assert result.returncode == 0, result.stderr
     (endpoint,) = load(tmp_path / "seen.yml")["notifications"]["endpoints"]
-    assert endpoint["url"] == "http://hoist:8080/webhooks/registry/distribution"
+    # The registry shares Hoist's network namespace (docker-compose.yml): Hoist is local.
+    assert endpoint["url"] == "http://127.0.0.1:8080/webhooks/registry/distribution"
     assert endpoint["headers"] == {"Authorization": ["Bearer s3cret-value"]}
     del env["HOIST_WEBHOOK_SECRET"]
     refused = run("sh", ROOT / "compose" / "registry-start.sh", env=env)

@@ -86,3 +86,53 @@ def test_chain_starts_at_dev_and_moves_in_order() -> None:
     assert [e.name for e in next_environments(CONFIG, "dev", "guestbook")] == ["staging"]
     assert [e.name for e in next_environments(CONFIG, "staging", "guestbook")] == ["prod"]
     assert next_environments(CONFIG, "prod", "guestbook") == []
+
+
+def test_semver_policies_take_only_strict_semantic_versions() -> None:
+    """akuity/kargo#2438 and neighbours: no coercion of partial or all-digit tags."""
+    policy = image(semver=">=1.2.3")
+    for tag in ["917005", "1.24", "2022.05", "2022.05.01", "a1b2c3d", "1.2.3.4"]:
+        decision = decide_tag(policy, tag)
+        assert not decision.allowed and "not a semantic version" in decision.reason, tag
+    assert decide_tag(policy, "1.2.4").allowed and decide_tag(policy, "v1.10.0").allowed
+    # sort: semver without a range is a semver policy too.
+    assert "not a semantic version" in decide_tag(image(sort="semver"), "917005").reason
+
+
+def test_prereleases_by_full_precedence() -> None:
+    """fluxcd/flux2#1298: a prerelease of the bound is below it; an exact version is exact."""
+    ranged = image(semver=">=2.0.300", prerelease=True)
+    assert "outside" in decide_tag(ranged, "2.0.300-5-g1a2b3c4d").reason
+    assert decide_tag(ranged, "2.0.330-63-gc1cfb686").allowed
+    exact = image(semver="2.0.330", prerelease=True)
+    assert not decide_tag(exact, "2.0.330-rc.1").allowed and decide_tag(exact, "2.0.330").allowed
+    assert compare_tags(ranged.tags, "2.0.330-rc.10", "2.0.330-rc.9") > 0
+    assert compare_tags(ranged.tags, "2.0.330-rc.1", "2.0.330") < 0
+
+
+def test_prerelease_false_holds_under_every_ordering() -> None:
+    """argoproj-labs/argocd-image-updater#426: no prerelease unless explicitly allowed."""
+    for tags in ({"sort": "semver"}, {"semver": "*"}, {"sort": "semver", "regex": "^v"},
+                 {"sort": "alphabetical"}, {"sort": "pushed"}, {}):
+        assert "prerelease" in decide_tag(image(**tags), "v1.0.1-64.272fa09").reason, tags
+        assert decide_tag(image(**tags, prerelease=True), "v1.0.1-64.272fa09").allowed, tags
+
+
+def test_sort_pushed_has_no_order_the_last_push_wins() -> None:
+    policy = image(sort="pushed").tags
+    assert newest(policy, ["9c0ffee", "0a1b2c3", "5d41402"]) == "5d41402"
+    assert not is_downgrade(policy, "0a1b2c3", "9c0ffee")
+
+
+def test_a_named_key_sorts_when_the_regex_has_several_groups() -> None:
+    policy = image(regex=r"^(main|release)-(?P<key>\d+)$").tags
+    assert newest(policy, ["release-10", "main-100", "main-9"]) == "main-100"
+    assert is_downgrade(policy, "main-8", "release-10")
+
+
+def test_a_running_tag_todays_policy_does_not_allow_is_not_compared() -> None:
+    """After a policy change (regex -> semver), `link-1234` orders nothing: no downgrade."""
+    semver = image(semver=">=1.0.0").tags
+    assert not is_downgrade(semver, "1.0.0", "link-1234")
+    assert not is_downgrade(image(semver=">=2.0.0").tags, "2.0.0", "1.9.0")  # outside today's
+    assert is_downgrade(semver, "1.0.0", "1.4.2")

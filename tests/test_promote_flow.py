@@ -361,3 +361,28 @@ def test_registry_unreachable_while_resolving_keeps_the_promotion_for_later(
     Worker(services).run_once()
     dev = services.store.promotion(dev.id)
     assert dev.state is State.PROMOTED and dev.digest == "sha256:" + "f" * 64
+
+
+@pytest.mark.parametrize("target", ["apps/guestbook/base/service.yaml", "apps/podinfo/"])
+def test_a_target_without_a_reference_fails_the_promotion_with_the_reason(
+        services: Services, tmp_path: Path, target: str) -> None:
+    from fastapi.testclient import TestClient
+
+    from bot.settings import Settings
+    from bot.web.app import create_app
+    from tests.support import commit_file
+
+    text = (Path(__file__).parents[1] / "manifests-example/demo/hoist.yaml").read_text()
+    text = text.replace("      - {file: apps/guestbook/overlays/dev/kustomization.yaml, image: guestbook}",
+                        "      - {file: apps/guestbook/overlays/dev/kustomization.yaml, image: guestbook}\n"
+                        f"      - {{file: {target}, image: guestbook}}")
+    commit_file(services.git.url, "hoist.yaml", text, tmp_path / "cfg")
+    services.git.sync()
+    run(services, push())
+    [dev] = services.store.promotions()
+    reason = f"{target}: no reference to localhost:5000/acme/guestbook"
+    assert dev.state is State.FAILED and dev.reason == reason
+    assert git(origin(services), "branch", "--list", "hoist/*") == ""
+    client = TestClient(create_app(Settings(webhook_secret="s"), services))
+    shown = client.get(f"/api/promotions/{dev.id}").json()
+    assert (shown["state"], shown["reason"]) == ("failed", reason)

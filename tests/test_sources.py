@@ -24,52 +24,13 @@ from bot.settings import Settings
 from bot.sources import SOURCES, AuthError, build_sources
 from bot.sources.generic import GenericSource
 from bot.web.app import create_app
-from tests.support import FIXTURES
+from tests.payloads import PAYLOADS, Payload
+from tests.support import DATA, FIXTURES
 
 SECRET = "It's a Secret to Everybody"
 REG = FIXTURES / "registry"
 GH = FIXTURES / "github"
-
-
-def push(registry: str | None, repository: str, tag: str | None,
-         digest: str | None) -> dict[str, Any]:
-    return {"registry": registry, "repository": repository, "tag": tag, "digest": digest}
-
-
-CASES = [
-    ("dockerhub", REG / "dockerhub/push.json",
-     [push("docker.io", "svendowideit/testhook", "latest", None)]),
-    ("harbor", REG / "harbor/push_artifact.default.json",
-     [push("hub.harbor.com", "test-webhook/debian", "latest",
-           "sha256:8a9e9863dbb6e10edb5adfe917c00da84e1700fa76e7ed02476aa6e6fb8ee0d8")]),
-    ("harbor", REG / "harbor/push_artifact.cloudevents.jsonc",
-     [push("localhost", "harbor/alpine", None,
-           "sha256:954b378c375d852eb3c63ab88978f640b4348b01c1b3456a024a81536dafbbf4")]),
-    ("quay", REG / "quay/repo_push.json", [push("quay.io", "dgangaia/test", "latest", None)]),
-    ("acr", REG / "acr/push.json",
-     [push("myregistry.azurecr.io", "hello-world", "v1",
-           "sha256:xxxxd5c8786bb9e621a45ece0dbxxxx1cdc624ad20da9fe62e9d25490f33xxxx")]),
-    ("ecr", REG / "ecr/image_push.json",
-     [push("123456789012.dkr.ecr.us-west-2.amazonaws.com", "my-repository-name", "latest",
-           "sha256:7f5b2640fe6fb4f46592dfd3410c4a79dac4f89e4782432e0378abcd1234")]),
-    ("gar", REG / "gar/artifact_registry.insert_tag.json",
-     [push("us-west1-docker.pkg.dev", "my-project/my-repo/hello-world", "1.1",
-           "sha256:6ec128e26cd5...")]),
-    ("gar", REG / "gar/pubsub_push_envelope.json", []),  # its data is not an AR message
-    ("artifactory", REG / "artifactory/docker_pushed.json",
-     [push("example.jfrog.io", "docker-remote-cache/library/ubuntu", "latest",
-           "sha256:35c4a2c15539c6c1e4e5fa4e554dac323ad0107d8eb5c582d6ff386b383b7dce")]),
-    ("distribution", REG / "distribution/push_envelope.json", []),
-    ("gitlab", REG / "distribution/push_envelope.json", []),
-    ("ghcr", GH / "package.published.json",
-     [push("ghcr.io", "codertocat/hello-world", None,
-           "sha256:6c62fb45fe66bfb1ea9a66abc38f6a0cc974292b")]),
-    ("ghcr", GH / "registry_package.published.json",
-     [push("ghcr.io", "codertocat/hello-world", None,
-           "sha256:6c62fb45fe66bfb1ea9a66abc38f6a0cc974292b")]),
-    ("ghcr", GH / "ping.json", []),
-]
-IDS = [f"{source}:{path.name}" for source, path, _ in CASES]
+IDS = [p.id for p in PAYLOADS]
 
 
 def auth_headers(source: str, body: bytes) -> dict[str, str]:
@@ -84,11 +45,18 @@ def auth_headers(source: str, body: bytes) -> dict[str, str]:
     }.get(source, {"Authorization": f"Bearer {SECRET}"})
 
 
-@pytest.mark.parametrize(("source", "path", "expected"), CASES, ids=IDS)
-def test_fixture_parses_through_the_cli(source: str, path: Path, expected: list[dict[str, Any]],
+@pytest.mark.parametrize("payload", PAYLOADS, ids=IDS)
+def test_fixture_parses_through_the_cli(payload: Payload,
                                         capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["parse-event", "--source", source, str(path)]) == 0
-    assert [json.loads(line) for line in capsys.readouterr().out.splitlines()] == expected
+    headers = [arg for name, value in payload.headers.items()
+               for arg in ("--header", f"{name}: {value}")]
+    code = main(["parse-event", "--source", payload.source, *headers, str(payload.path)])
+    out, err = capsys.readouterr()
+    if payload.expected is None:  # not JSON as published: one line, exit 2
+        assert (code, out, err.count("\n")) == (2, "", 1) and "not valid JSON" in err
+        return
+    assert code == 0, err
+    assert [json.loads(line) for line in out.splitlines()] == payload.expected
 
 
 @pytest.fixture
@@ -97,15 +65,12 @@ def client(tmp_path: Path, services: Services) -> TestClient:
     return TestClient(create_app(settings, services, sources=build_sources()))
 
 
-@pytest.mark.parametrize(("source", "path", "expected"), CASES, ids=IDS)
+@pytest.mark.parametrize("payload", PAYLOADS, ids=IDS)
 def test_fixture_accepted_over_http_and_tampered_copy_refused(
-        client: TestClient, services: Services, source: str, path: Path,
-        expected: list[dict[str, Any]]) -> None:
-    body = path.read_bytes()
-    headers = auth_headers(source, body)
+        client: TestClient, services: Services, payload: Payload) -> None:
+    source, body = payload.source, payload.path.read_bytes()
+    headers = auth_headers(source, body) | payload.headers
     url = f"/webhooks/registry/{source}"
-    if source == "ghcr":
-        headers["X-GitHub-Event"] = path.name.split(".")[0]
     # A flipped byte in the body (signed sources) or in the token (token sources) fails.
     tampered_body = body.replace(b"e", b"f", 1)
     tampered_headers = auth_headers(source, body)
@@ -117,9 +82,12 @@ def test_fixture_accepted_over_http_and_tampered_copy_refused(
     assert refused.status_code == 401, refused.text
     assert services.store.pending_events() == []
     response = client.post(url, content=body, headers=headers)
+    if payload.expected is None:
+        assert response.status_code == 400 and "JSON" in response.json()["error"]
+        return
     assert response.status_code == 202, response.text
-    assert response.json()["pushes"] == expected
-    assert len(services.store.pending_events()) == len(expected)
+    assert response.json()["pushes"] == payload.expected
+    assert len(services.store.pending_events()) == len(payload.expected)
 
 
 def test_query_token_for_senders_without_headers(client: TestClient) -> None:
@@ -133,7 +101,7 @@ def test_github_route_uses_its_own_secret(tmp_path: Path, services: Services) ->
     settings = Settings(manifests_repo="unused", data_dir=tmp_path, webhook_secret="other",
                         github_webhook_secret=SECRET)
     client = TestClient(create_app(settings, services))
-    body = (GH / "package.published.json").read_bytes()
+    body = (DATA / "github/package.published.container.2025.json").read_bytes()
     headers = auth_headers("ghcr", body) | {"X-GitHub-Delivery": "d-1"}
     assert client.post("/webhooks/github", content=body, headers=headers).status_code == 202
     again = client.post("/webhooks/github", content=body, headers=headers)

@@ -1,4 +1,4 @@
-"""Argo CD sync checks, freeze windows, soak time and notifications."""
+"""Argo CD sync checks, freeze windows, soak time, and being told once synced."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import pytest
 import respx
 
 from bot.adapters.argocd import ArgoCdClient, ArgoCdError
-from bot.adapters.notify import Notifier
 from bot.core.analysis import Outcome, judge_sync
 from bot.core.events import ImagePushed
 from bot.core.freeze import frozen
 from bot.core.machine import State
+from bot.core.notices import Kind, Notice
 from bot.core.rollout_config import FreezeWindow
 from bot.flows.services import Services
 from bot.worker import Worker
@@ -80,19 +80,6 @@ def test_freeze_windows() -> None:
     assert frozen([weekend], datetime(2026, 11, 23, tzinfo=UTC).timestamp()) is None
 
 
-@respx.mock
-def test_notifications_retry_and_never_raise() -> None:
-    hook = respx.post("https://hooks.test/x")
-    hook.side_effect = [httpx.Response(503), httpx.Response(200)]
-    Notifier("https://hooks.test/x")("Promoted guestbook 1.4.2 in dev.")
-    assert hook.call_count == 2
-    assert hook.calls[1].request.content == b'{"text":"Promoted guestbook 1.4.2 in dev."}'
-    hook.side_effect = None
-    hook.mock(return_value=httpx.Response(400))
-    Notifier("https://hooks.test/x")("x")  # logged, not raised
-    Notifier(None)("nothing configured")
-
-
 def _config(services: Services, tmp_path: Path, dev_extra: str) -> None:
     text = (Path(__file__).parents[1] / "manifests-example/demo/hoist.yaml").read_text()
     text = text.replace("    approval: none             # merged as soon as it is proposed\n",
@@ -138,7 +125,7 @@ def test_rollout_waits_for_argocd_to_sync_our_commit(services: Services,
     route = respx.get(APP)
     route.mock(return_value=httpx.Response(200, json=app_json("0" * 40, "OutOfSync",
                                                               "Running", "Progressing")))
-    notes: list[str] = []
+    notes: list[Notice] = []
     services.notify = notes.append
     _push(services)
     Worker(services).run_once()
@@ -149,4 +136,5 @@ def test_rollout_waits_for_argocd_to_sync_our_commit(services: Services,
     time.sleep(1.05)
     Worker(services).run_once()
     assert _states(services)["dev"] is State.PROMOTED
-    assert notes[0] == "Promoted guestbook 1.4.2 in dev."  # then staging follows
+    # Told once dev runs our commit (then staging follows).
+    assert (notes[0].kind, notes[0].title) == (Kind.PROMOTED, "guestbook 1.4.2 promoted in dev")

@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bot.adapters.forges.local import LocalForge
 from bot.adapters.git import GitRepo
-from bot.adapters.local_forge import LocalForge
 from bot.adapters.store import ChangeRequest, Store
 from bot.core.events import ImagePushed
 from bot.core.machine import State

@@ -8,7 +8,7 @@ import os
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +16,7 @@ from pathlib import Path
 import structlog
 
 from ..telemetry import timed_call
+from .signing import SIGNATURE_TIME_ENV
 
 log = structlog.get_logger()
 
@@ -42,38 +43,49 @@ class GitRepo:
     """
 
     def __init__(self, url: str, path: Path, identity: Identity = Identity(),
-                 token: str | None = None) -> None:
+                 token: str | Callable[[], str] | None = None,
+                 signing: Mapping[str, str] | None = None) -> None:
         self.url = url
         self.path = path
         self.identity = identity
-        # Branch tips as last fetched or pushed: refs change only in sync() and push(), so a
-        # hot path (the worker reads hoist.yaml's commit every pass) forks no git for them.
+        # Branch tips as last fetched or pushed (refs change only in sync() and push()).
         self._tips: dict[str, str | None] = {}
-        # An https token travels as a header in the environment, never in a URL or on disk.
-        self._auth_env: dict[str, str] = {}
-        if token and url.startswith("https://"):
-            basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
-            self._auth_env = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "http.extraHeader",
-                              "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}"}
+        # The signing set-up (signing.py) travels as config in the environment, never in the
+        # cache's config on disk.
+        self._signing = dict(signing or {})
+        self.signed = bool(self._signing)
+        # The forge's token, or a function giving the current one (a GitHub App's
+        # installation token expires within the hour).
+        self.token: str | Callable[[], str] | None = token
         self._lock = threading.RLock()
+
+    @property
+    def _config_env(self) -> dict[str, str]:
+        """Signing config and an https token (as a header: never in a URL or on disk; GitHub,
+        GitLab and Gitea all take it as the Basic password), as GIT_CONFIG_* variables."""
+        config = dict(self._signing)
+        token = self.token() if callable(self.token) else self.token
+        if token and self.url.startswith("https://"):
+            basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+            config["http.extraHeader"] = f"Authorization: Basic {basic}"
+        env = {"GIT_CONFIG_COUNT": str(len(config))} if config else {}
+        for i, (key, value) in enumerate(config.items()):
+            env |= {f"GIT_CONFIG_KEY_{i}": key, f"GIT_CONFIG_VALUE_{i}": value}
+        return env
 
     @contextmanager
     def _exclusive(self) -> Iterator[None]:
-        """Fetches, pushes and worktrees one at a time: across the worker threads (a lock)
-        and across processes sharing the cache (a file lock beside it), since concurrent
-        ref updates in one repository fail with 'cannot lock ref'."""
+        """Fetches, pushes and worktrees one at a time, across threads and the processes
+        sharing the cache (concurrent ref updates in one repository fail: 'cannot lock ref')."""
         with self._lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.path.parent / f"{self.path.name}.lock", "a") as lock:
-                fcntl.flock(lock, fcntl.LOCK_EX)
-                try:
-                    yield
-                finally:
-                    fcntl.flock(lock, fcntl.LOCK_UN)
+                fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+                yield
 
     def _run(self, *args: str, env: dict[str, str] | None = None, check: bool = True,
              input: str | None = None) -> subprocess.CompletedProcess[str]:
-        full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **self._auth_env,
+        full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C", **self._config_env,
                     **(env or {})}
         with timed_call("git", args[0]):
             result = subprocess.run(
@@ -168,15 +180,20 @@ class GitRepo:
         return self.commit_tree(tree, parent, message, when)
 
     def commit_tree(self, tree: str, parent: str, message: str, when: float) -> str:
-        """A commit object for tree with one parent."""
+        """A commit object for tree with one parent, signed when a key is set up."""
+        sign = ["-S"] if self.signed else []  # commit-tree ignores commit.gpgSign
+        return self._run("commit-tree", tree, "-p", parent, *sign, "-F", "-",
+                         env=self._commit_env(when), input=message).stdout.strip()
+
+    def _commit_env(self, when: float) -> dict[str, str]:
+        """Identity and dates fixed to `when`; an OpenPGP signature is made at `when` too."""
         stamp = f"{int(when)} +0000"
-        env = {
+        return {
             "GIT_AUTHOR_NAME": self.identity.name, "GIT_AUTHOR_EMAIL": self.identity.email,
             "GIT_COMMITTER_NAME": self.identity.name, "GIT_COMMITTER_EMAIL": self.identity.email,
             "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp,
+            SIGNATURE_TIME_ENV: str(int(when)),
         }
-        return self._run("commit-tree", tree, "-p", parent, "-F", "-", env=env,
-                         input=message).stdout.strip()
 
     def replay(self, sha: str, onto: str, message: str, when: float) -> str:
         """sha's change applied on top of onto (a cherry-pick without a working tree)."""
@@ -240,11 +257,7 @@ class GitRepo:
         revert cleanly. Returns the last revert commit (not pushed)."""
         tip = self.tip(branch)
         assert tip is not None
-        stamp = f"{int(when)} +0000"
-        env = {**os.environ, "GIT_AUTHOR_NAME": self.identity.name,
-               "GIT_AUTHOR_EMAIL": self.identity.email, "GIT_COMMITTER_NAME": self.identity.name,
-               "GIT_COMMITTER_EMAIL": self.identity.email, "GIT_AUTHOR_DATE": stamp,
-               "GIT_COMMITTER_DATE": stamp}
+        env = {**os.environ, **self._config_env, **self._commit_env(when)}
         with tempfile.TemporaryDirectory() as tmp, self._exclusive():
             work = Path(tmp) / "work"
             self._run("worktree", "add", "-q", "--detach", str(work), tip)

@@ -24,7 +24,7 @@ class OidcVerifier:
         self.email = email
         self.ttl = ttl
         self._keys: dict[str, Any] = {}
-        self._fetched: float | None = None  # monotonic time of the last fetch; never yet
+        self._fetched: float | None = None  # never fetched (monotonic time starts at boot)
         self._lock = threading.Lock()
 
     def _key(self, kid: str) -> Any:

@@ -8,8 +8,10 @@ import hashlib
 import json
 import os
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,16 +39,24 @@ MANIFEST_TYPES = ", ".join((
 INDEX_TYPES = {"application/vnd.oci.image.index.v1+json",
                "application/vnd.docker.distribution.manifest.list.v2+json"}
 _CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
+_API_PATH = re.compile(r"/(?:manifests|blobs|tags)/")  # what follows the repository name
 
 
 class RegistryError(RuntimeError):
     """The registry refused or failed; the message says how (never with credentials)."""
 
 
-class _Retryable(RegistryError):
+class RegistryBusy(RegistryError):
+    """429, 5xx or unreachable: worth trying again, after `retry_after` seconds if the
+    registry said (Retry-After, RFC 9110 §10.2.3; RateLimit-Reset when nothing is left)."""
+
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class RepositoryUnknown(RegistryError):
+    """404: the registry has no such repository (or tag)."""
 
 
 @dataclass(frozen=True)
@@ -89,7 +99,7 @@ def _host_of(host: str) -> str:
 
 def _wait(state: RetryCallState) -> float:
     exc = state.outcome.exception() if state.outcome else None
-    if isinstance(exc, _Retryable) and exc.retry_after is not None:
+    if isinstance(exc, RegistryBusy) and exc.retry_after is not None:
         return min(exc.retry_after, 60.0)
     return float(wait_exponential(multiplier=0.5, max=20)(state))
 
@@ -116,11 +126,17 @@ class RegistryClient:
         host, _, path = normalize_name(image).partition("/")
         return host, path
 
-    @retry(retry=retry_if_exception(lambda e: isinstance(e, _Retryable)),
+    @retry(retry=retry_if_exception(lambda e: isinstance(e, RegistryBusy)),
            stop=stop_after_attempt(5), wait=_wait, reraise=True)
     def _request(self, method: str, host: str, path: str, accept: str) -> httpx.Response:
+        """One API call, retried while the registry is busy (sleeping up to a minute)."""
+        return self._attempt(method, host, path, accept)
+
+    def _attempt(self, method: str, host: str, path: str, accept: str) -> httpx.Response:
+        """One API call (answering an auth challenge once); RegistryBusy, RepositoryUnknown
+        or RegistryError when it fails. `path` follows /v2/ and may carry a query."""
         url = f"{self._base(host)}/v2/{path}"
-        scope = f"repository:{path.split('/manifests/')[0].split('/blobs/')[0]}:pull"
+        scope = f"repository:{_API_PATH.split(path)[0]}:pull"
         headers = {"Accept": accept}
         token = self._tokens.get((host, scope))
         if token:
@@ -133,14 +149,16 @@ class RegistryClient:
                 self._tokens[(host, scope)] = headers["Authorization"]
                 response = self.http.request(method, url, headers=headers)
         except httpx.TransportError as exc:
-            raise _Retryable(f"{host} unreachable: {type(exc).__name__}") from None
+            raise RegistryBusy(f"{host} unreachable: {type(exc).__name__}") from None
         remaining = response.headers.get("ratelimit-remaining", "")
         if remaining.split(";")[0] == "0":
             log.warning("registry.rate_limit_exhausted", host=host)
         if response.status_code == 429 or response.status_code >= 500:
-            after = response.headers.get("retry-after")
-            raise _Retryable(f"{host} answered {response.status_code}",
-                             float(after) if after and after.isdigit() else None)
+            raise RegistryBusy(f"{host} answered {response.status_code}",
+                               _seconds(response.headers.get("retry-after")
+                                        or response.headers.get("ratelimit-reset")))
+        if response.status_code == 404:
+            raise RepositoryUnknown(f"{host} answered 404 for {path}")
         if response.status_code >= 400:
             raise RegistryError(f"{host} answered {response.status_code} for {path}")
         return response
@@ -163,7 +181,7 @@ class RegistryClient:
         try:
             reply = self.http.get(realm, params=params, auth=auth)
         except httpx.TransportError as exc:
-            raise _Retryable(f"token service of {host} unreachable: {type(exc).__name__}") from None
+            raise RegistryBusy(f"token service of {host} unreachable: {type(exc).__name__}") from None
         if reply.status_code != 200:
             raise RegistryError(f"token service of {host} answered {reply.status_code}")
         body: dict[str, Any] = reply.json()
@@ -181,6 +199,32 @@ class RegistryClient:
             return digest
         body = self._request("GET", host, f"{path}/manifests/{tag}", MANIFEST_TYPES).content
         return "sha256:" + hashlib.sha256(body).hexdigest()
+
+    def tags(self, image: str, page: int = 1000) -> list[str]:
+        """Every tag of the repository, following `Link: <…>; rel="next"` pages (OCI
+        distribution spec, "Listing Tags"); [] when the repository does not exist yet.
+        Made once, not retried: RegistryBusy says when the registry wants to be asked
+        again, and the caller (flows/poll.py) waits that long without blocking."""
+        host, path = self._split(image)
+        listed: list[str] = []
+        query: str | None = f"{path}/tags/list?n={page}"
+        for _ in range(10_000):  # a registry whose next link loops is not followed forever
+            if query is None:
+                break
+            try:
+                response = self._attempt("GET", host, query, "application/json")
+            except RepositoryUnknown:
+                return listed
+            listed += response.json().get("tags") or []
+            query = _next_page(response, self._base(host))
+        return listed
+
+    def digest(self, image: str, tag: str) -> str:
+        """The digest a tag points at, by one HEAD request, not retried (see tags())."""
+        host, path = self._split(image)
+        response = self._attempt("HEAD", host, f"{path}/manifests/{tag}", MANIFEST_TYPES)
+        found: str | None = response.headers.get("docker-content-digest")
+        return found or self.resolve(image, tag)
 
     def manifest(self, image: str, reference: str) -> tuple[str, dict[str, Any]]:
         """(media type, parsed manifest) for a tag or digest."""
@@ -207,3 +251,31 @@ class RegistryClient:
         platform = "/".join(x for x in (blob.get("os"), blob.get("architecture"),
                                         blob.get("variant")) if x)
         return {platform} if platform else set()
+
+
+def _seconds(value: str | None) -> float | None:
+    """Retry-After as seconds: delay-seconds or an HTTP-date (RFC 9110 §10.2.3)."""
+    if not value:
+        return None
+    value = value.split(";")[0].strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _next_page(response: httpx.Response, base: str) -> str | None:
+    """The path after /v2/ of the next page, or None; a link to another host is ignored
+    (credentials are never sent elsewhere)."""
+    link = response.links.get("next", {}).get("url")
+    if not link:
+        return None
+    target = response.url.join(link)
+    if f"{target.scheme}://{target.netloc.decode()}" != base or not target.path.startswith("/v2/"):
+        log.warning("registry.foreign_next_link", link=link)
+        return None
+    query = target.query.decode()
+    return target.path.removeprefix("/v2/") + (f"?{query}" if query else "")

@@ -70,7 +70,12 @@ def judge_metric(rule: MetricRule, canary: Reading, baseline: Reading | None = N
         elif value / base > rule.max_ratio:
             return Verdict(rule.name, Outcome.FAIL, f"{value:g} is {value / base:.2f}x baseline "
                                                      f"{base:g} > max_ratio {rule.max_ratio:g}")
-    return Verdict(rule.name, Outcome.PASS, f"{value:g} within thresholds")
+    bounds = [f"max {rule.max:g}" if rule.max is not None else "",
+              f"min {rule.min:g}" if rule.min is not None else "",
+              f"{value / baseline.value:.2f}x baseline, max_ratio {rule.max_ratio:g}"
+              if rule.max_ratio is not None and baseline is not None and baseline.value else ""]
+    within = ", ".join(b for b in bounds if b)
+    return Verdict(rule.name, Outcome.PASS, f"{value:g} within {within or 'thresholds'}")
 
 
 def judge_health(status: int | None, latency: float | None, max_latency: float | None,

@@ -13,6 +13,7 @@ from ruamel.yaml.error import MarkedYAMLError
 from .durations import Duration
 from .images import InvalidReference, validate_name
 from .rollout_config import Canary, FreezeWindow, Sync, _Model
+from .versions import VersionError, parse_range
 
 Pin = Literal["tag", "tag@digest", "@digest"]
 
@@ -27,22 +28,45 @@ class ConfigError(ValueError):
 
 
 MUTABLE_TAGS = ("latest", "main", "master", "stable", "edge", "nightly", "dev", "develop")
+
+
 class TagPolicy(_Model):
-    """Which pushed tags may be promoted and how they are ordered."""
+    """Which pushed tags may be promoted and how they are ordered.
+
+    `semver` is a range (core/versions.py: strict SemVer 2.0.0, node-semver range syntax);
+    `sort` is `semver` (precedence, semver.org §11), `numeric` (the regex's sort key),
+    `alphabetical`, or `pushed` (the latest push wins; no downgrade check: commit-SHA tags
+    have no order of their own). `prerelease: false` refuses SemVer prereleases under every
+    ordering.
+    """
 
     semver: str | None = None
     prerelease: bool = False
-    regex: str | None = None  # allow only tags matching it; a group is the sort key
+    regex: str | None = None  # allow only tags matching it; one group (or `key`) is the sort key
     ignore: list[str] = []  # tags matching any of these are never promoted
-    sort: Literal["semver", "numeric", "alphabetical"] | None = None
+    sort: Literal["semver", "numeric", "alphabetical", "pushed"] | None = None
     allow_downgrade: bool = False
     mutable: list[str] = list(MUTABLE_TAGS)  # refused unless pinned by digest
+
+    @field_validator("semver")
+    @classmethod
+    def _range(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_range(value)
+            except VersionError as exc:
+                raise ValueError(str(exc)) from None
+        return value
 
     @field_validator("regex")
     @classmethod
     def _regex(cls, value: str | None) -> str | None:
         if value is not None:
-            _compile(value)
+            pattern = _compile(value)
+            if pattern.groups > 1 and "key" not in pattern.groupindex:
+                raise ValueError(
+                    f"{value!r} has {pattern.groups} capturing groups: name the one that sorts "
+                    "(?P<key>...), or make the others non-capturing (?:...)")
         return value
 
     @field_validator("ignore")
@@ -76,6 +100,7 @@ class ImageConfig(_Model):
     pin: Pin = "tag"
     platforms: list[str] = []  # each pushed image must offer these, e.g. linux/amd64
     coalesce: Duration = 0.0  # seconds a burst of pushes may take; the newest allowed wins
+    poll: Duration | None = Field(default=None, gt=0)  # list tags this often (flows/poll.py)
 
     @field_validator("platforms")
     @classmethod

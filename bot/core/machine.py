@@ -33,7 +33,9 @@ _ALLOWED: dict[State, frozenset[State]] = {
     State.PROPOSED: frozenset({State.APPROVED, State.HELD, State.MERGED, *_STOPS}),
     State.APPROVED: frozenset({State.MERGED, State.HELD, *_STOPS}),
     State.MERGED: frozenset({State.ANALYZING, State.PROMOTED, State.REVERTING, State.FAILED}),
-    State.ANALYZING: frozenset({State.PROMOTED, State.REVERTING, State.HELD, State.ABORTED}),
+    # ANALYZING → ANALYZING records a canary step passed (its readings in the note).
+    State.ANALYZING: frozenset({State.ANALYZING, State.PROMOTED, State.REVERTING, State.HELD,
+                                State.ABORTED}),
     State.REVERTING: frozenset({State.REVERTED}),
     State.HELD: frozenset({State.RECEIVED, State.PROPOSED, State.ANALYZING, State.REVERTING,
                            *_STOPS}),

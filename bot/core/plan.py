@@ -125,8 +125,9 @@ def plan_environment(
     so one commit, however many files hold the image.
 
     `files` maps each candidate path (see candidate_files) to its text, None when missing.
-    A named file that holds no reference to the image is an error; a directory may hold
-    files that do not.
+    Raises PlanError for a target without a reference to the image (`FILE: no reference to
+    IMAGE`: a named file that holds none, or a directory none of whose files does), for
+    files that cannot be read or edited safely, and for edits the engine refuses.
     """
     env = config.environment(environment)
     image = config.images[image_key]
@@ -137,6 +138,7 @@ def plan_environment(
     for target in targets_for(env, image_key):
         paths = sorted(p for p in files if p.startswith(target.file)) if target.is_directory \
             else [target.file]
+        referenced = False
         for path in paths:
             text = files.get(path)
             if text is None:
@@ -148,11 +150,12 @@ def plan_environment(
                 result = set_image(text, image.repository, tag, digest, image.pin, explicit)
             except ManifestError as exc:
                 raise PlanError(f"{path}: {exc}") from None
-            if not result.references and not target.is_directory:
-                raise PlanError(f"{path}: holds no reference to {image.repository}")
+            referenced = referenced or result.references > 0
             if result.changes and all(e.file != path for e in edits):
                 old_version = old_version or version_of(result.changes[0])
                 edits.append(FileEdit(path, result.text, result.changes))
+        if not referenced:
+            raise PlanError(f"{target.file}: no reference to {image.repository}")
     new_version = "@".join(p for p in (written_tag or "", written_digest or "") if p)
     return Plan(
         environment, image_key, image.repository, str(new_ref), old_version, new_version, tuple(edits)

@@ -82,9 +82,10 @@ def write_oci_layout(layout: Path, tag: str, content: str) -> str:
 
 
 class LocalRegistry:
-    """docker-registry on 127.0.0.1:port whose notifications go to `notify_url`."""
+    """docker-registry on 127.0.0.1:port whose notifications go to `notify_url` (None: it
+    sends none, like a registry that cannot call)."""
 
-    def __init__(self, workdir: Path, port: int, notify_url: str, token: str,
+    def __init__(self, workdir: Path, port: int, notify_url: str | None, token: str,
                  htpasswd: Path | None = None) -> None:
         self.workdir = workdir
         self.port = port
@@ -101,18 +102,20 @@ class LocalRegistry:
     def _config(self) -> str:
         auth = {"htpasswd": {"realm": "hoist-test", "path": str(self.htpasswd)}} \
             if self.htpasswd else {}
-        return json.dumps({
+        config: dict[str, Any] = {
             "auth": auth,
             "version": 0.1,
             "log": {"level": "warn"},
             "storage": {"filesystem": {"rootdirectory": str(self.workdir / "storage")}},
             "http": {"addr": f"127.0.0.1:{self.port}"},
-            "notifications": {"endpoints": [{
+        }
+        if self.notify_url is not None:
+            config["notifications"] = {"endpoints": [{
                 "name": "hoist", "url": self.notify_url,
                 "headers": {"Authorization": [f"Bearer {self.token}"]},
                 "timeout": "2s", "threshold": 10, "backoff": "1s",
-            }]},
-        })
+            }]}
+        return json.dumps(config)
 
     def start(self, timeout: float = 20.0) -> None:
         """Start the registry and wait until it answers /v2/."""

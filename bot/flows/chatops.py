@@ -14,6 +14,7 @@ from ..core import commands as chat
 from ..core.events import PullRequestActivity
 from ..core.machine import FINAL, State
 from ..core.policy import targets_for
+from .announce import announce, announce_lifted
 from .approve import NotApprovable, approve
 from .rollout import revert
 from .services import Services
@@ -40,6 +41,8 @@ def handle_comments(services: Services,
             if promotion is not None:  # read again: it may have moved before we held it
                 promotion = services.store.promotion(promotion.id)
             _handle(services, promotion, comment)
+            if promotion is not None:
+                announce(services, promotion, services.store.promotion(promotion.id))
             services.store.comment_done(comment.key)
             done += 1
     return done
@@ -99,7 +102,7 @@ def _commands(services: Services, p: Promotion, comment: PullRequestActivity) ->
         log.info("chatops.command", id=p.id, user=comment.user, command=command.name,
                  outcome=outcome)
     if comment.comment_id is not None:
-        services.forge.react(comment.comment_id, "+1" if ok else "confused")
+        services.forge.react(comment.number, comment.comment_id, "+1" if ok else "confused")
     services.forge.comment(comment.number, f"@{comment.user}: " + "\n".join(replies))
 
 
@@ -151,6 +154,7 @@ def _apply(services: Services, p: Promotion, command: chat.Command,
         return _promote_to(services, p, argument)
     if name == "unquarantine":
         if p.digest and store.unquarantine(p.repository, p.digest):
+            announce_lifted(services, p, user)
             return f"`{p.digest}` may be promoted again.", True
         return "that digest is not quarantined.", False
     if name == "status":

@@ -18,8 +18,9 @@ from ..core.freeze import frozen
 from ..core.machine import State
 from ..core.plan import Plan, PlanError, branch_name, candidate_files, plan_environment
 from ..core.policy import targets_for
-from ..core.tags import compare_tags, valid_digest
+from ..core.tags import is_newer, valid_digest
 from ..failpoints import failpoint
+from .announce import announce
 from .rollout import analyze, resume_revert, start_rollout
 from .services import Services
 
@@ -33,6 +34,7 @@ def advance(services: Services, promotion: Promotion) -> Promotion:
         if step is None:
             return promotion
         moved = step(services, promotion)
+        announce(services, promotion, moved)
         if moved.state == promotion.state:
             return moved
         promotion = moved
@@ -165,7 +167,7 @@ def _manual_change(services: Services, p: Promotion, plan: Plan,
     in_git = (plan.old_version or "").split("@")[0] or None
     if last is None or in_git is None or in_git == last or p.tag is None:
         return None
-    if compare_tags(policy, p.tag, last) > 0:
+    if is_newer(policy, p.tag, last):
         return None
     if any((t["note"] or "").startswith("resumed by") for t in services.store.transitions(p.id)):
         return None

@@ -56,13 +56,14 @@ def _canary(env: Environment) -> Canary:
     return env.canary or Canary()
 
 
-def promote(services: Services, p: Promotion, env: Environment, now: float) -> Promotion:
-    """The environment runs the new image healthily: start what follows, after the soak."""
-    services.notify(f"Promoted {p.image_key} {p.tag} in {p.environment}.")
+def promote(services: Services, p: Promotion, env: Environment, now: float,
+            note: str | None = None) -> Promotion:
+    """The environment runs the new image healthily: start what follows, after the soak.
+    `note` records what the last canary step measured."""
     if env.soak > 0:
         log.info("promotion.promoted", id=p.id, env=p.environment, soak=env.soak)
-        return services.store.transition(p.id, State.PROMOTED, next_at=now + env.soak)
-    p = services.store.transition(p.id, State.PROMOTED)
+        return services.store.transition(p.id, State.PROMOTED, note, next_at=now + env.soak)
+    p = services.store.transition(p.id, State.PROMOTED, note)
     start_successors(services, p)
     return p
 
@@ -126,15 +127,18 @@ def analyze(services: Services, p: Promotion, now: float | None = None) -> Promo
               + "; ".join(f"{v.check}: {v.detail}" for v in blame))
         return services.store.transition(p.id, State.HELD, reason="analysis inconclusive")
     if decision is Decision.ADVANCE:
+        # The step's readings are recorded with it, for the page and the forge.
+        passed = (f"step {index + 1} of {len(canary.steps)} ({step.weight}%) passed: "
+                  + ("; ".join(f"{v.check}: {v.detail}" for v in verdicts) or "no checks"))
         if index + 1 < len(canary.steps):
             shifting = time.monotonic()
             _shift_traffic(services, p, env, canary.steps[index + 1].weight)
             # The step's bake counts from when its weights were pushed, not from when the
             # push began (a slow git remote must not shorten it).
             live = now + (time.monotonic() - shifting)
-            return services.store.update(p.id, step=index + 1, step_started=live,
-                                         last_check=live, tally={})
-        return promote(services, p, env, now)
+            return services.store.transition(p.id, State.ANALYZING, passed, step=index + 1,
+                                             step_started=live, last_check=live, tally={})
+        return promote(services, p, env, now, passed)
     return p
 
 
@@ -243,7 +247,6 @@ def _fail(services: Services, p: Promotion, env: Environment,
           evidence: list[Verdict]) -> Promotion:
     reason = "; ".join(f"{v.check}: {v.detail}" for v in evidence) or "analysis failed"
     log.warning("rollout.failed", id=p.id, env=p.environment, reason=reason)
-    services.notify(f"Rollout of {p.image_key} {p.tag} in {p.environment} failed: {reason}.")
     if env.on_failure == "hold":
         _tell(services, p, f"Canary analysis failed: {reason}. The rollout is held.")
         return services.store.transition(p.id, State.HELD, reason=f"analysis failed: {reason}")
@@ -288,7 +291,6 @@ def revert(services: Services, p: Promotion, evidence: list[str]) -> Promotion:
     _tell(services, p, "Reverted in git: " + "; ".join(evidence) +
           (f". Digest `{p.digest}` is quarantined until `/hoist unquarantine`." if p.digest
            else "."))
-    services.notify(f"Reverted {p.image_key} {p.tag} in {p.environment} in git.")
     return services.store.transition(p.id, State.REVERTED)
 
 

@@ -3,41 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from ..adapters.argocd import ArgoCdClient
+from ..adapters.forges import Forge
 from ..adapters.git import GitRepo
 from ..adapters.prometheus import PrometheusClient, probe_health
 from ..adapters.registry import RegistryClient
-from ..adapters.store import ChangeRequest, Store
+from ..adapters.store import Store
 from ..core.config import Config
+from ..core.notices import DeploymentUpdate, Notice, Subject
+from ..core.polling import PollSetting
+
+__all__ = ["Forge", "Services"]
 
 
-class Forge(Protocol):
-    """Where change requests live: `local` (the store) or `github` (pull requests)."""
+class Deployments(Protocol):
+    """Where the forge shows which version runs in which environment: GitHub Deployments
+    (adapters/deployments.py); a forge without them may map updates to commit statuses."""
 
-    name: str
-
-    def propose(self, promotion_id: str, branch: str, base: str, title: str, body: str,
-                labels: tuple[str, ...] = ()) -> ChangeRequest: ...
-
-    def merge(self, promotion_id: str, commit: str, base: str, message: str,
-              method: str = "squash") -> str: ...
-
-    def comment(self, number: int, body: str) -> None: ...
-
-    def react(self, comment_id: int, content: str) -> None: ...
-
-    def permission(self, user: str) -> str: ...
-
-    def teams_of(self, user: str, teams: list[str]) -> list[str]: ...
-
-    def close(self, number: int, comment: str) -> None: ...
-
-    def pull_state(self, number: int) -> tuple[str, str | None] | None:
-        """("open" | "merged" | "closed", merge sha) of a change request, if the forge
-        keeps state of its own (the local forge's state is the store)."""
+    def report(self, subject: Subject, updates: list[DeploymentUpdate]) -> None:
+        """Record these statuses for the subject's merge commit; never raises."""
         ...
 
 
@@ -53,4 +40,7 @@ class Services:
     probe: Callable[[str, float, str | None],
                     tuple[int | None, float | None, str | None, str | None]] = probe_health
     argocd: Callable[[str], ArgoCdClient] = lambda server: ArgoCdClient(server, None)
-    notify: Callable[[str], None] = lambda text: None
+    notify: Callable[[Notice], None] = lambda notice: None  # queues; never blocks or raises
+    deployments: Deployments | None = None
+    public_url: str | None = None  # where people reach Hoist's page (HOIST_PUBLIC_URL)
+    polling: PollSetting = field(default_factory=PollSetting)  # HOIST_POLL_REGISTRIES

@@ -1,13 +1,19 @@
-"""Registry webhook sources, by the name used in routes and `hoist parse-event`."""
+"""Registry webhook sources, by the name used in routes and `hoist parse-event`: one module
+per registry format, each with verify(headers, body, secret) and parse(headers, body)."""
 
 from __future__ import annotations
 
+from .acr import AcrSource
+from .artifactory import ArtifactorySource
 from .base import AuthError, PayloadError, Source, lower_headers
-from .cloud import AcrSource, EcrSource, GarSource, JwtVerifier, sns_confirmation_url
 from .distribution import DistributionSource, GitLabSource
+from .dockerhub import DockerHubSource
+from .ecr import EcrSource, sns_confirmation_url
+from .gar import GarSource, JwtVerifier
 from .generic import GenericSource
 from .ghcr import GhcrSource
-from .vendors import ArtifactorySource, DockerHubSource, HarborSource, QuaySource
+from .harbor import HarborSource
+from .quay import QuaySource
 
 
 def build_sources(gar_jwt_verifier: JwtVerifier | None = None) -> dict[str, Source]:

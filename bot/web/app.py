@@ -5,7 +5,6 @@ from __future__ import annotations
 import hmac
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
 
 import httpx
 import structlog
@@ -21,9 +20,11 @@ from ..flows.approve import NotApprovable, approve
 from ..flows.services import Services
 from ..settings import Settings
 from ..sources import SOURCES, Source
+from .access import may_read
 from .errors import error
 from .metrics import Metrics
 from .openapi import API_WRITE
+from .ui import install_ui
 from .webhooks import webhook_router
 
 log = structlog.get_logger()
@@ -101,12 +102,16 @@ def create_app(
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/api/promotions")
-    async def list_promotions(limit: int = 100) -> dict[str, Any]:
+    async def list_promotions(request: Request, limit: int = 100) -> JSONResponse:
+        if not may_read(settings, request):
+            return error(401, "reads need HOIST_UI_TOKEN as a bearer token")
         found = await run_in_threadpool(store.promotions, max(1, min(limit, 1000)))
-        return {"promotions": [p.public() for p in found]}
+        return JSONResponse({"promotions": [p.public() for p in found]})
 
     @app.get("/api/promotions/{pid}")
-    async def get_promotion(pid: str) -> JSONResponse:
+    async def get_promotion(request: Request, pid: str) -> JSONResponse:
+        if not may_read(settings, request):
+            return error(401, "reads need HOIST_UI_TOKEN as a bearer token")
         try:
             p = await run_in_threadpool(store.promotion, pid)
         except KeyError:
@@ -114,6 +119,8 @@ def create_app(
         data = p.public()
         data["transitions"] = await run_in_threadpool(store.transitions, pid)
         return JSONResponse(data)
+
+    install_ui(app, settings, services)
 
     @app.post("/api/promotions/{pid}/approve", openapi_extra=API_WRITE)
     async def approve_promotion(pid: str, request: Request) -> JSONResponse:

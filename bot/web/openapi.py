@@ -25,6 +25,17 @@ GITHUB_WEBHOOK: dict[str, Any] = {**_ANY_JSON, "parameters": [
     _header("X-GitHub-Delivery", "the delivery id, used to recognise redeliveries"),
     _header("X-Hub-Signature-256", "`sha256=<hex HMAC of the body>` with the GitHub secret"),
 ]}
+GITLAB_WEBHOOK: dict[str, Any] = {**_ANY_JSON, "parameters": [
+    _header("X-Gitlab-Token", "the webhook's secret token (HOIST_GITLAB_WEBHOOK_SECRET)"),
+    _header("X-Gitlab-Event", "Note Hook, Merge Request Hook, ... (routing uses the body)"),
+    _header("Idempotency-Key", "the same for every retry of a delivery"),
+    _header("X-Gitlab-Event-UUID", "the delivery id, when there is no Idempotency-Key"),
+]}
+GITEA_WEBHOOK: dict[str, Any] = {**_ANY_JSON, "parameters": [
+    _header("X-Gitea-Event", "issue_comment, pull_request, ... (X-Forgejo-Event on Forgejo)"),
+    _header("X-Gitea-Signature", "hex HMAC-SHA256 of the body (X-Forgejo-Signature)"),
+    _header("X-Gitea-Delivery", "the delivery id (X-Forgejo-Delivery)"),
+]}
 API_WRITE: dict[str, Any] = {"parameters": [
     _header("Authorization", "`Bearer <HOIST_API_TOKEN>`"),
     _header("X-Hoist-User", "who approves, recorded in the Hoist-Approved-By trailer"),

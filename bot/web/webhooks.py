@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable
 
@@ -13,15 +14,23 @@ from fastapi.responses import JSONResponse
 
 from ..adapters.store import Store
 from ..adapters.store.group_commit import GroupCommit
-from ..core.events import ImagePushed
+from ..core.events import ImagePushed, PullRequestActivity
 from ..settings import Settings
-from ..sources import AuthError, PayloadError, Source, lower_headers, sns_confirmation_url
+from ..sources import (
+    AuthError,
+    PayloadError,
+    Source,
+    gitea_events,
+    gitlab_events,
+    lower_headers,
+    sns_confirmation_url,
+)
 from ..sources.base import QUERY_TOKEN_HEADER
 from ..sources.ghcr import GhcrSource
 from ..sources.github_events import pull_request_activity
 from .errors import error
 from .metrics import Metrics
-from .openapi import GITHUB_WEBHOOK, REGISTRY_WEBHOOK
+from .openapi import GITEA_WEBHOOK, GITHUB_WEBHOOK, GITLAB_WEBHOOK, REGISTRY_WEBHOOK
 
 log = structlog.get_logger()
 MAX_BODY = 1 << 20
@@ -51,7 +60,8 @@ async def _read_limited(request: Request) -> bytes | None:
 def webhook_router(settings: Settings, store: Store, sources: dict[str, Source],
                    metrics: Metrics, wake: Callable[[], None],
                    confirm_sns: Callable[[str], None]) -> APIRouter:
-    """Routes /webhooks/registry/{source} and /webhooks/github."""
+    """Routes /webhooks/registry/{source}, /webhooks/github, /webhooks/gitlab and
+    /webhooks/gitea."""
     router = APIRouter()
 
     async def read(request: Request, source: str) -> tuple[dict[str, str], bytes] | JSONResponse:
@@ -155,13 +165,8 @@ def webhook_router(settings: Settings, store: Store, sources: dict[str, Source],
                 activity = pull_request_activity(headers, body)
             except PayloadError as exc:
                 return error(400, f"unexpected {event} payload: {exc}")
-            added = await run_in_threadpool(store.add_comments, activity, time.time())
-            metrics.webhooks.labels("github", "accepted").inc()
-            if added:
-                wake()
-            # Activity on pull requests Hoist does not know is acknowledged and dropped.
-            return JSONResponse({"accepted": added, "event": event}, status_code=202)
-        if event not in ("package", "registry_package"):
+            return await chatops("github", activity, event)
+        if event not in handler.events:
             return JSONResponse({"ignored": event}, status_code=202)
         try:
             pushes = handler.parse(headers, body)
@@ -169,4 +174,77 @@ def webhook_router(settings: Settings, store: Store, sources: dict[str, Source],
             return error(400, str(exc))
         return await accept("github", pushes, started)
 
+    async def chatops(source: str, activity: list[PullRequestActivity],
+                      event: str) -> JSONResponse:
+        """Store activity on change requests Hoist opened; anything else is acknowledged
+        and dropped, with nothing stored."""
+        def store_known() -> int:
+            known = [a for a in activity if store.promotion_for_number(a.number) is not None]
+            return store.add_comments(known, time.time()) if known else 0
+
+        added = await run_in_threadpool(store_known)
+        metrics.webhooks.labels(source, "accepted").inc()
+        if added:
+            wake()
+        return JSONResponse({"accepted": added, "event": event}, status_code=202)
+
+    def forge_verify(source: str, check: Callable[[dict[str, str], bytes, str], None],
+                     headers: dict[str, str], body: bytes,
+                     secret: str | None) -> JSONResponse | None:
+        if secret is None:
+            return None  # a local demo only
+        try:
+            check(headers, body, secret)
+        except AuthError as exc:
+            metrics.webhooks.labels(source, "unauthorized").inc()
+            log.warning("webhook.unauthorized", source=source, reason=str(exc))
+            return error(401, str(exc))
+        return None
+
+    @router.post("/webhooks/gitlab", status_code=202, openapi_extra=GITLAB_WEBHOOK)
+    async def gitlab_webhook(request: Request) -> JSONResponse:
+        secret = settings.gitlab_webhook_secret
+        if secret is None and not settings.insecure_demo:
+            return error(404, "GitLab webhooks are not enabled: set HOIST_GITLAB_WEBHOOK_SECRET")
+        read_result = await read(request, "gitlab_forge")
+        if isinstance(read_result, JSONResponse):
+            return read_result
+        headers, body = read_result
+        refused = forge_verify("gitlab_forge", gitlab_events.verify, headers, body, secret)
+        if refused:
+            return refused
+        try:
+            activity = gitlab_events.merge_request_activity(headers, body)
+        except PayloadError as exc:
+            return error(400, f"unexpected GitLab payload: {exc}")
+        # Routed on the body: X-Gitlab-Event may say Service Hook or System Hook.
+        kind = json_kind(body)
+        return await chatops("gitlab_forge", activity, kind)
+
+    @router.post("/webhooks/gitea", status_code=202, openapi_extra=GITEA_WEBHOOK)
+    async def gitea_webhook(request: Request) -> JSONResponse:
+        secret = settings.gitea_webhook_secret
+        if secret is None and not settings.insecure_demo:
+            return error(404, "Gitea webhooks are not enabled: set HOIST_GITEA_WEBHOOK_SECRET")
+        read_result = await read(request, "gitea")
+        if isinstance(read_result, JSONResponse):
+            return read_result
+        headers, body = read_result
+        refused = forge_verify("gitea", gitea_events.verify, headers, body, secret)
+        if refused:
+            return refused
+        event = headers.get("x-forgejo-event") or headers.get("x-gitea-event") or ""
+        if not event:
+            return error(400, "missing X-Gitea-Event (or X-Forgejo-Event) header")
+        try:
+            activity = gitea_events.pull_request_activity(headers, body)
+        except PayloadError as exc:
+            return error(400, f"unexpected {event} payload: {exc}")
+        return await chatops("gitea", activity, event)
+
     return router
+
+
+def json_kind(body: bytes) -> str:
+    """The `object_kind` of a JSON object body that parsed already."""
+    return str(json.loads(body).get("object_kind") or "")

@@ -16,14 +16,15 @@ from .chatops import ChatOpsRecords
 from .engine import BadDatabaseUrl, StoreUnavailable, database_url, dialect, make_engine, shown
 from .leases import Leases
 from .migrate import HEAD, SchemaError, check
+from .poll import PollCursor, PollRecords
 from .promotions import Promotions
 from .records import ChangeRequest, NewPromotion, Promotion
 
-__all__ = ["HEAD", "BadDatabaseUrl", "ChangeRequest", "NewPromotion", "Promotion",
+__all__ = ["HEAD", "BadDatabaseUrl", "ChangeRequest", "NewPromotion", "PollCursor", "Promotion",
            "SchemaError", "Store", "StoreUnavailable"]
 
 
-class Store(Promotions, ChangeRequests, ChatOpsRecords, Leases, RateBudget):
+class Store(Promotions, ChangeRequests, ChatOpsRecords, Leases, RateBudget, PollRecords):
     """One store over SQLite or PostgreSQL; every write is one transaction.
 
     `target` is a file path (SQLite) or a URL (`sqlite:///path`,

@@ -7,7 +7,7 @@ import json
 import time
 from typing import Any
 
-from sqlalchemy import Select, and_, desc, func, insert, select, update
+from sqlalchemy import Select, and_, desc, false, func, insert, or_, select, true, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from ulid import ULID
@@ -42,10 +42,18 @@ class Promotions(Inbox):
             with self._tx() as db:
                 for n in new:
                     version_key = n.digest or n.tag or ""
+                    # The same image: same version key, same digest, or the same tag where
+                    # one side has no digest (a Docker Hub webhook and a registry poll of one
+                    # push).
+                    same = or_(promotions.c.version_key == version_key,
+                               promotions.c.digest == n.digest if n.digest else false(),
+                               and_(promotions.c.tag == n.tag,
+                                    or_(promotions.c.version_key == promotions.c.tag,
+                                        true() if n.digest is None else false()))
+                               if n.tag is not None else false())
                     exists = db.execute(select(promotions.c.id).where(
                         promotions.c.repository == n.repository,
-                        promotions.c.version_key == version_key,
-                        promotions.c.environment == n.environment)).first()
+                        promotions.c.environment == n.environment, same)).first()
                     if exists:
                         continue
                     pid = str(ULID())

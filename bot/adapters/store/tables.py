@@ -135,3 +135,13 @@ forge_writes = Table(
     Column("at", Float, nullable=False),
     Index("forge_writes_at", "forge", "at"),
 )
+
+# Registry polling (flows/poll.py): per repository, tags seen (JSON tag -> digest, NULL
+# until the first listing) and when to list them next.
+poll_cursors = Table(
+    "poll_cursors", metadata,
+    Column("repository", Text, primary_key=True),
+    Column("seen", Text),
+    Column("next_at", Float, nullable=False),
+    Column("failures", Integer, nullable=False, server_default="0"),
+)

@@ -84,7 +84,8 @@ def kustomize_images(doc: int, path: Path, node: MappingNode, keys: dict[str, No
 
 def helm_image_maps(doc: int, path: Path, node: MappingNode, keys: dict[str, Node],
              text: str) -> list[ImageSite]:
-    """Helm values `{registry?, repository, tag?, digest?}` mappings, at any depth."""
+    """Helm values `{registry?, repository, tag?, digest?}` mappings, at any depth. Hoist
+    never adds a key to them: which keys a chart reads is the chart's choice."""
     if "tag" not in keys and "digest" not in keys:
         return []
     name_key = "repository"
@@ -105,7 +106,34 @@ def helm_image_maps(doc: int, path: Path, node: MappingNode, keys: dict[str, Nod
             return []
         if found is not None:
             fields.append(Field(key, found, (*path, key)))
-    return [ImageSite(doc, path, "helm", name, tuple(fields), node)]
+    return [ImageSite(doc, path, "helm", name, tuple(fields))]
+
+
+_SIBLING_TAG_KEYS = ("tag", "imageTag", "version")
+
+
+def image_with_sibling_tag(doc: int, path: Path, node: MappingNode, keys: dict[str, Node],
+                           text: str) -> list[ImageSite]:
+    """`image: repo` (no tag) with its tag beside it in `tag`, `imageTag` or `version`, and
+    maybe a `digest` (charts such as redis-ha's exporter)."""
+    image = scalar(keys.get("image"), text)
+    if image is None or image.style in ("|", ">") or (len(path) >= 2 and path[-2] in (
+            "containers", "initContainers", "ephemeralContainers")):
+        return []
+    tag_key = next((k for k in _SIBLING_TAG_KEYS if k in keys), None)
+    if tag_key is None:
+        return []
+    try:
+        ref = parse_image_ref(image.value)
+    except InvalidReference:
+        return []
+    tag = scalar(keys[tag_key], text)
+    if ref.tag or ref.digest or tag is None:
+        return []
+    fields = [Field("name", image, (*path, "image")), Field("tag", tag, (*path, tag_key))]
+    if (digest := scalar(keys.get("digest"), text)) is not None:
+        fields.append(Field("digest", digest, (*path, "digest")))
+    return [ImageSite(doc, path, "helm", ref.name, tuple(fields))]
 
 
 def argocd_parameters(doc: int, path: Path, node: MappingNode, keys: dict[str, Node],
@@ -115,26 +143,27 @@ def argocd_parameters(doc: int, path: Path, node: MappingNode, keys: dict[str, N
     params = keys.get("parameters")
     if not isinstance(params, SequenceNode):
         return []
-    named: dict[str, tuple[int, Scalar]] = {}
+    named: dict[str, tuple[int, Scalar, MappingNode]] = {}
     for i, item in enumerate(params.value):
         param_name = scalar(get(item, "name"), text)
         param_value = scalar(get(item, "value"), text)
-        if param_name is not None and param_value is not None:
-            named[param_name.value] = (i, param_value)
+        if param_name is not None and param_value is not None and isinstance(item, MappingNode):
+            named[param_name.value] = (i, param_value, item)
     sites = []
-    for param, (i, value) in named.items():
+    for param, (i, value, item) in named.items():
         here = (*path, "parameters", i, "value")
         prefix, _, last = param.rpartition(".")
         if last == "repository":
             fields = [Field("name", value, here)]
             for role in ("tag", "digest"):
                 if (found := named.get(f"{prefix}.{role}" if prefix else role)) is not None:
-                    fields.append(Field(role, found[1], (*path, "parameters", found[0], "value")))
+                    fields.append(Field(role, found[1], (*path, "parameters", found[0], "value"),
+                                        entry=found[2]))
             if len(fields) > 1 and _ref_name(value.value) is not None:
                 sites.append(ImageSite(doc, here, "argocd-parameters", value.value, tuple(fields)))
         elif _IMAGE_KEY.search(last) and (name := _ref_name(value.value, True)) is not None:
             sites.append(ImageSite(doc, here, "argocd-parameters", name,
-                                   (Field("ref", value, here),)))
+                                   (Field("ref", value, here, entry=item),)))
     return sites
 
 
@@ -170,5 +199,6 @@ def could_hold_image(keys: dict[str, Node]) -> bool:
 
 
 DETECTORS: tuple[Detector, ...] = (
-    image_values, kustomize_images, helm_image_maps, argocd_parameters, argocd_kustomize_images,
+    image_values, kustomize_images, helm_image_maps, image_with_sibling_tag, argocd_parameters,
+    argocd_kustomize_images,
 )

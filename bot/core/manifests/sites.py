@@ -13,6 +13,8 @@ class Field:
 
     role: "ref" (a whole name:tag@digest), "tag", "digest" or "name" (never rewritten).
     prefix: text kept before a ref inside the same string (Argo CD's `old=new:tag`).
+    entry: the Argo CD `helm.parameters` entry the value belongs to, where `forceString`
+    goes when Helm's `--set` would not read the new value as a string.
     """
 
     role: str
@@ -20,6 +22,7 @@ class Field:
     path: Path
     prefix: str = ""
     alias_of: Path | None = None  # set when this occurrence is an alias of that path
+    entry: MappingNode | None = None
 
 
 @dataclass(frozen=True)
@@ -27,8 +30,9 @@ class ImageSite:
     """One image reference in a document.
 
     kind: container | value | kustomize | helm | argocd-parameters | argocd-kustomize |
-    marker | explicit. `mapping` is where a missing tag/digest key may be added (None: the
-    format has no place for one).
+    marker | explicit. `mapping` is where a missing tag/digest key may be added: only for
+    shapes whose reader defines those keys (Kustomize's `newTag`/`digest`); None for
+    shapes whose keys are a chart's own choice, where Hoist never adds one.
     """
 
     document: int

@@ -1,0 +1,68 @@
+"""Forges: where change requests live. One interface, four implementations:
+
+- `local`  (local.py)  the store is the change request; merging is a git push;
+- `github` (github.py) pull requests through PyGithub (a token or a GitHub App);
+- `gitlab` (gitlab.py) merge requests through python-gitlab;
+- `gitea`  (gitea.py)  pull requests on Gitea or Forgejo, REST API v1 over httpx.
+
+Every forge passes the same contract suite (tests/test_forge_contract.py) against its
+loopback double. Numbers are the forge's own per-repository numbers (a GitHub or Gitea
+pull-request number, a GitLab merge-request iid); comment ids are the forge's ids of a
+comment (a GitLab note id)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from ..store import ChangeRequest
+
+__all__ = ["Forge"]
+
+
+class Forge(Protocol):
+    """What flows need from a forge. Calls block (the worker thread makes them) and retry
+    on 5xx, timeouts and 429/rate limits, never on other 4xx; a refused merge raises
+    `adapters.errors.MergeBlocked`."""
+
+    name: str
+
+    def propose(self, promotion_id: str, branch: str, base: str, title: str, body: str,
+                labels: tuple[str, ...] = ()) -> ChangeRequest:
+        """Find the open change request of `branch` into `base` and update its title and
+        body in place, or open one; add `labels`; record it in the store."""
+        ...
+
+    def merge(self, promotion_id: str, commit: str, base: str, message: str,
+              method: str = "squash") -> str:
+        """Merge the promotion's change request (head must still be `commit`) with
+        `message` (title, blank line, body with trailers) by `method` (squash, merge,
+        rebase); the sha that landed on `base`. Idempotent."""
+        ...
+
+    def comment(self, number: int, body: str) -> None:
+        """Post a comment (a GitLab note) on change request `number`."""
+        ...
+
+    def react(self, number: int, comment_id: int, content: str) -> None:
+        """React to a comment of change request `number`: `+1` or `confused` (GitHub's
+        reaction names; each forge maps them onto its own)."""
+        ...
+
+    def permission(self, user: str) -> str:
+        """The user's role on the repository on the ladder none < read < triage < write <
+        maintain < admin (each forge maps its own roles onto it)."""
+        ...
+
+    def teams_of(self, user: str, teams: list[str]) -> list[str]:
+        """Which of `teams` (GitHub `org/slug`, GitLab group path, Gitea `org/team`) the
+        user is a member of."""
+        ...
+
+    def close(self, number: int, comment: str) -> None:
+        """Close a change request with a comment saying why."""
+        ...
+
+    def pull_state(self, number: int) -> tuple[str, str | None] | None:
+        """("open" | "merged" | "closed", merge sha) of a change request, if the forge
+        keeps state of its own (the local forge's state is the store)."""
+        ...

@@ -1,0 +1,33 @@
+"""`hoist db backup` and `hoist db restore`: the store copied out, and back into an empty
+data directory (or database)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .cli import UsageError
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from .adapters.backup import BackupError, backup
+    from .settings import Settings
+
+    settings = Settings.from_env()
+    try:
+        print(backup(settings.data_dir, settings.database_url, Path(args.file)))
+    except (BackupError, OSError) as exc:
+        raise UsageError(str(exc)) from None
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from .adapters.backup import BackupError, restore
+    from .settings import Settings
+
+    settings = Settings.from_env()
+    try:
+        print(restore(Path(args.file), settings.data_dir, settings.database_url))
+    except (BackupError, OSError) as exc:
+        raise UsageError(str(exc)) from None
+    return 0

@@ -1,0 +1,196 @@
+"""GitLab's and Gitea's webhooks, from their published payloads: what each parser makes of
+them, how each route authenticates, and that only activity on change requests Hoist opened
+is stored (once, however often it is delivered)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from bot.adapters.store import NewPromotion
+from bot.core.events import PullRequestActivity
+from bot.flows.services import Services
+from bot.settings import Settings
+from bot.sources import AuthError, PayloadError, gitea_events, gitlab_events
+from bot.web.app import create_app
+from tests.support import FIXTURES
+
+GL = FIXTURES / "gitlab" / "webhooks"
+GT = FIXTURES / "gitea" / "webhooks"
+GITEA_TEST_SECRET = "IsWishesWereHorsesWedAllBeEatingSteak!"  # go-playground's test secret
+
+
+def payload(folder: Path, name: str) -> tuple[dict[str, str], bytes]:
+    """A published body and the headers published with it (lower-cased)."""
+    headers_file = folder / f"{name}.headers.json"
+    headers = json.loads(headers_file.read_text()) if headers_file.exists() else {}
+    return {k.lower(): v for k, v in headers.items()}, (folder / f"{name}.json").read_bytes()
+
+
+def gitlab(name: str) -> list[PullRequestActivity]:
+    return gitlab_events.merge_request_activity(*payload(GL, name))
+
+
+def gitea(name: str, event: str | None = None) -> list[PullRequestActivity]:
+    headers, body = payload(GT, name)
+    if event:
+        headers["x-gitea-event"] = event
+    return gitea_events.pull_request_activity(headers, body)
+
+
+def test_gitlab_notes_on_merge_requests_are_chatops_comments() -> None:
+    [note] = gitlab("note_merge_request")
+    assert (note.number, note.comment_id, note.user, note.kind) == (1, 1244, "root", "comment")
+    assert note.body == "This MR needs work." and note.key == "gitlab:note:1244"
+    [com] = gitlab("note_merge_request_gitlab_com")
+    assert (com.number, com.user, com.body) == (1, "sytses", "lgtm")
+    assert gitlab("note_issue") == []  # a note on anything else is acknowledged, ignored
+
+
+def test_gitlab_merge_request_actions_routed_on_the_body() -> None:
+    [merged] = gitlab("merge_request_merge")  # sent as X-Gitlab-Event: Service Hook
+    assert (merged.number, merged.kind, merged.user, merged.body) == (
+        4, "merged", "anbraten", "43411b53d670203e887c4985c4e58e8e6b7c109e")
+    [closed] = gitlab("merge_request_close")
+    assert (closed.number, closed.kind, closed.body) == (4, "closed", "")
+    [approved] = gitlab("merge_request_approved")
+    assert (approved.number, approved.kind, approved.user) == (3, "review", "anbraten")
+    for ignored in ("merge_request_open", "merge_request_update", "merge_request_docs",
+                    "pipeline", "push_hook_event_docs"):
+        assert gitlab(ignored) == [], ignored
+    system_hook = {"x-gitlab-event": "System Hook"}
+    assert gitlab_events.merge_request_activity(
+        system_hook, (GL / "merge_request_merge.json").read_bytes())[0].kind == "merged"
+
+
+def test_gitlab_delivery_keys_survive_retries() -> None:
+    body = (GL / "merge_request_close.json").read_bytes()
+    first = gitlab_events.merge_request_activity({"idempotency-key": "k1",
+                                                  "x-gitlab-event-uuid": "u1"}, body)
+    retry = gitlab_events.merge_request_activity({"idempotency-key": "k1",
+                                                  "x-gitlab-event-uuid": "u2"}, body)
+    assert first[0].key == retry[0].key == "gitlab:k1"
+    assert gitlab_events.merge_request_activity({"x-gitlab-event-uuid": "u3"}, body)[0].key \
+        == "gitlab:u3"
+
+
+def test_gitlab_edited_and_system_notes_never_count() -> None:
+    data = json.loads((GL / "note_merge_request.json").read_text())
+    data["object_attributes"]["action"] = "update"
+    assert gitlab_events.merge_request_activity({}, json.dumps(data).encode()) == []
+    data["object_attributes"].update(action="create", system=True)
+    assert gitlab_events.merge_request_activity({}, json.dumps(data).encode()) == []
+    with pytest.raises(PayloadError):
+        gitlab_events.merge_request_activity({}, b'{"object_kind": "note"}')
+
+
+def test_gitlab_token_is_compared_whole() -> None:
+    gitlab_events.verify({"x-gitlab-token": "s3cret"}, b"{}", "s3cret")
+    for wrong in ({}, {"x-gitlab-token": "s3cre"}, {"authorization": "Bearer s3cret"}):
+        with pytest.raises(AuthError):
+            gitlab_events.verify(wrong, b"{}", "s3cret")
+
+
+def test_gitea_comments_on_pull_requests_only() -> None:
+    [signed] = gitea("pull_request_comment_signed", "issue_comment")  # what Gitea really sends
+    assert (signed.number, signed.comment_id, signed.user, signed.body) == (2, 6, "example",
+                                                                           "example")
+    assert signed.key == "gitea:comment:6"
+    [older] = gitea("pull_request_comment_created")  # no is_pull: issue.pull_request is set
+    assert (older.number, older.comment_id, older.user, older.body) == (2, 45, "unknwon",
+                                                                       "run gofmt")
+    assert gitea("issue_comment_signed") == []  # a comment on a plain issue
+    assert gitea("pull_request_comment_signed")[0].number == 2  # as go-playground labels it
+
+
+def test_gitea_pull_requests_merged_closed_and_reviewed() -> None:
+    [merged] = gitea("pull_request_merged")
+    assert (merged.number, merged.kind, merged.user, merged.body) == (
+        1, "merged", "anbraten", "f2440f050054df0f8ecabcace648f1683509064c")
+    [closed] = gitea("pull_request_closed")
+    assert (closed.number, closed.kind, closed.body) == (1, "closed", "")
+    [review] = gitea("pull_request_review_approved", "pull_request_approved")
+    assert (review.number, review.kind, review.user) == (7, "review", "a_nice_user")
+    for ignored in ("pull_request_opened", "pull_request_synchronized", "push_signed"):
+        assert gitea(ignored) == [], ignored
+
+
+def test_gitea_and_forgejo_signatures() -> None:
+    for name in ("pull_request_comment_signed", "issue_comment_signed", "push_signed",
+                 "pull_request_opened_signed"):
+        headers, body = payload(GT, name)
+        gitea_events.verify(headers, body, GITEA_TEST_SECRET)
+        with pytest.raises(AuthError):
+            gitea_events.verify(headers, body + b" ", GITEA_TEST_SECRET)
+    body = b'{"action": "created"}'
+    forgejo = {"x-forgejo-signature": hmac.new(b"k", body, hashlib.sha256).hexdigest()}
+    gitea_events.verify(forgejo, body, "k")
+    with pytest.raises(AuthError):
+        gitea_events.verify({}, body, "k")
+
+
+# the routes ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def client(tmp_path: Path, services: Services) -> TestClient:
+    settings = Settings(manifests_repo="unused", data_dir=tmp_path, webhook_secret="reg",
+                        gitlab_webhook_secret="gl-secret",
+                        gitea_webhook_secret=GITEA_TEST_SECRET)
+    return TestClient(create_app(settings, services))
+
+
+def known(services: Services, number: int) -> None:
+    """A promotion whose change request is number `number`."""
+    [p] = services.store.ingest([], [NewPromotion("guestbook", "prod", "acme/guestbook",
+                                                  "1.4.2", None, time.time(), None)])
+    services.store.record_change_request(p.id, "hoist/prod/guestbook", "main", "t", "b",
+                                         number)
+
+
+def test_gitlab_route(client: TestClient, services: Services) -> None:
+    headers, body = payload(GL, "note_merge_request")
+    url = "/webhooks/gitlab"
+    assert client.post(url, content=body, headers=headers).status_code == 401
+    wrong = client.post(url, content=body, headers=headers | {"X-Gitlab-Token": "nope"})
+    assert wrong.status_code == 401 and "X-Gitlab-Token" in wrong.json()["error"]
+    ok = headers | {"X-Gitlab-Token": "gl-secret"}
+    unknown = client.post(url, content=body, headers=ok)  # Hoist opened no !1
+    assert unknown.status_code == 202 and unknown.json()["accepted"] == 0
+    assert services.store.pending_comments() == []
+    known(services, 1)
+    assert client.post(url, content=body, headers=ok).json() == {"accepted": 1,
+                                                                  "event": "note"}
+    assert client.post(url, content=body, headers=ok).json()["accepted"] == 0  # redelivered
+    issue_headers, issue_body = payload(GL, "note_issue")
+    ignored = client.post(url, content=issue_body, headers=issue_headers | ok)
+    assert ignored.status_code == 202 and ignored.json()["accepted"] == 0
+    bad = client.post(url, content=b'{"object_kind": "merge_request"}', headers=ok)
+    assert bad.status_code == 400 and "error" in bad.json()
+    assert [c.kind for c in services.store.pending_comments()] == ["comment"]
+
+
+def test_gitea_route(client: TestClient, services: Services) -> None:
+    headers, body = payload(GT, "pull_request_comment_signed")
+    headers["x-gitea-event"] = "issue_comment"
+    url = "/webhooks/gitea"
+    known(services, 2)
+    assert client.post(url, content=body, headers=headers).json() == {
+        "accepted": 1, "event": "issue_comment"}
+    assert client.post(url, content=body, headers=headers).json()["accepted"] == 0
+    tampered = client.post(url, content=body.replace(b"example", b"exampl3"), headers=headers)
+    assert tampered.status_code == 401
+    issue_headers, issue_body = payload(GT, "issue_comment_signed")
+    assert client.post(url, content=issue_body, headers=issue_headers).json()["accepted"] == 0
+    no_event = client.post(url, content=body, headers={"x-gitea-signature":
+                                                       headers["x-gitea-signature"]})
+    assert no_event.status_code == 400
+    disabled = TestClient(create_app(Settings(webhook_secret="x"), services))
+    assert disabled.post(url, content=body, headers=headers).status_code == 404
+    assert disabled.post("/webhooks/gitlab", content=body).status_code == 404
