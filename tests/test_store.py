@@ -117,12 +117,14 @@ def test_without_migrations_an_old_schema_is_refused_until_upgraded(store_url: s
     assert Store(store_url, migrate=False).migrated_from == HEAD
 
 
-def test_a_data_directory_from_before_migrations_keeps_its_promotions(tmp_path: Path) -> None:
-    """Built the way commit bf71aac's store built it: its schema, its rows."""
+@pytest.mark.parametrize("release", ["bf71aac", "22485a9"])
+def test_a_data_directory_from_before_migrations_keeps_its_promotions(tmp_path: Path,
+                                                                     release: str) -> None:
+    """Built the way those releases' stores built it: their schema, their rows."""
     path = tmp_path / "data" / "hoist.db"
     path.parent.mkdir()
     with sqlite3.connect(path) as db:
-        db.executescript((DATA / "store-schema-bf71aac.sql").read_text())
+        db.executescript((DATA / f"store-schema-{release}.sql").read_text())
         db.execute("INSERT INTO events VALUES ('distribution:e1','distribution','localhost:5000',"
                    "'acme/guestbook','1.4.2','sha256:aa',1.0,2.0)")
         db.execute("INSERT INTO events VALUES ('distribution:e2','distribution','localhost:5000',"
