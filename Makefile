@@ -46,6 +46,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/edit_engine.py
 	$(BIN)/python bench/crash.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/isolation.py
+	$(BIN)/python bench/chaos.py
 
 # The image and the Compose stack under a private dockerd (root): build time, image size, time
 # to healthy, push through the stack, each beside a host baseline.

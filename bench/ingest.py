@@ -1,10 +1,12 @@
-"""Sustained webhook ingest: `hoist serve` (authenticated, parsed, durably stored) against a
-bare FastAPI endpoint (read body, answer 202) on the same machine in the same run, with
-wrk as the loopback load generator. Prints both rates, their ratio, p99 latencies and the
-service's peak RSS."""
+"""Sustained webhook ingest: `hoist serve --role web` (authenticated, parsed, durably
+stored; no flows in the process) against a bare FastAPI endpoint (read body, answer 202) on
+the same machine in the same run, with wrk as the loopback load generator. Prints both
+rates, their ratio, p99 latencies and the service's peak RSS. `--role all` measures the
+single process that also runs the workers; `--database-url` a PostgreSQL store."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -74,6 +76,11 @@ def peak_rss_mb(pid: int) -> float:
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--role", default="web", choices=("web", "all"))
+    parser.add_argument("--database-url", help="PostgreSQL URL (default: SQLite)")
+    parser.add_argument("--seconds", type=int, default=5)
+    args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk is needed: apt-get install wrk")
         return 2
@@ -86,8 +93,11 @@ def main() -> int:
     env = {**os.environ, "HOIST_MANIFESTS_REPO": make_manifests_repo(root),
            "HOIST_DATA_DIR": str(root / "data"), "HOIST_WEBHOOK_SECRET": token,
            "HOIST_LOG_FORMAT": "json"}
+    if args.database_url:
+        env["HOIST_DATABASE_URL"] = args.database_url
     python = sys.executable
-    hoist = subprocess.Popen([python, "-m", "bot", "serve", "--port", str(hoist_port)], env=env,
+    hoist = subprocess.Popen([python, "-m", "bot", "serve", "--port", str(hoist_port),
+                              "--role", args.role], env=env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     bare = subprocess.Popen([python, "-m", "uvicorn", "bare:app", "--port", str(bare_port),
                              "--log-level", "warning"], cwd=root, stdout=subprocess.DEVNULL,
@@ -98,7 +108,7 @@ def main() -> int:
         results: dict[str, list[tuple[float, float]]] = {}
         for round_ in range(2):  # interleaved, so both see the same machine
             for name, port in (("bare", bare_port), ("hoist", hoist_port)):
-                results.setdefault(name, []).append(wrk(port, script, 5))
+                results.setdefault(name, []).append(wrk(port, script, args.seconds))
             del round_
         stored = httpx.get(f"http://127.0.0.1:{hoist_port}/metrics", timeout=10).text
         accepted = re.search(r'hoist_webhooks_total\{outcome="accepted",source="distribution"\}'
@@ -112,7 +122,8 @@ def main() -> int:
         shutil.rmtree(root, ignore_errors=True)
     bare_rate = max(r for r, _ in results["bare"])
     hoist_rate = max(r for r, _ in results["hoist"])
-    print(json.dumps({"bare_rps": round(bare_rate), "hoist_rps": round(hoist_rate),
+    print(json.dumps({"role": args.role, "bare_rps": round(bare_rate),
+                      "hoist_rps": round(hoist_rate),
                       "ratio": round(hoist_rate / bare_rate, 2),
                       "hoist_p99_ms": min(p for _, p in results["hoist"]),
                       "bare_p99_ms": min(p for _, p in results["bare"]),

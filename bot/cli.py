@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import gc
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from .adapters.store import Store
     from .settings import Settings
 
 # Imports of heavy modules happen inside the commands: `hoist set-image` must start fast.
@@ -65,12 +67,40 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    from .settings import Settings
+    from .settings import Settings, SettingsError
 
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        raise UsageError(str(exc)) from None
     if getattr(args, "config", None):
         settings = dataclasses.replace(settings, config_file=Path(args.config))
+    if getattr(args, "role", None):
+        settings = dataclasses.replace(settings, role=args.role)
+    if getattr(args, "no_migrate", False):
+        settings = dataclasses.replace(settings, migrate=False)
     return settings
+
+
+def _open_store(settings: Settings, migrate: bool | None = None, wait: float = 30.0) -> Store:
+    """The store, waited for up to `wait` seconds while its server does not answer (a
+    PostgreSQL starting beside Hoist); UsageError with one line when it never does, when
+    its schema is newer than this Hoist, or when the URL is not one."""
+    import time
+
+    from .adapters.store import BadDatabaseUrl, SchemaError, StoreUnavailable
+    from .wiring import build_store
+
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return build_store(settings, migrate)
+        except (SchemaError, BadDatabaseUrl) as exc:
+            raise UsageError(str(exc)) from None
+        except StoreUnavailable as exc:
+            if time.monotonic() > deadline:
+                raise UsageError(f"the store is unreachable: {exc}") from None
+            time.sleep(1.0)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -80,7 +110,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .adapters.signing import SigningError
     from .settings import SettingsError
     from .web.app import create_app
-    from .wiring import build_services, build_sources_for
+    from .wiring import build_services, build_sources_for, build_web_services
     from .worker import Worker
 
     settings = _settings(args)
@@ -89,30 +119,55 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         raise UsageError(str(exc)) from None
     log.configure(settings.log_format, settings.secrets)
-    try:
-        services = build_services(settings)
-    except SigningError as exc:  # a bad key stops Hoist before its first commit
-        raise UsageError(str(exc)) from None
-    worker = Worker(services, settings.poll_interval, settings.reconcile_interval)
-    app = create_app(settings, services, worker.wake, (worker.start, worker.stop),
-                     sources=build_sources_for(settings))
+    store = _open_store(settings)
+    sources = build_sources_for(settings)
+    if settings.role == "web":  # answers webhooks and the API from the store; no flows
+        app = create_app(settings, build_web_services(settings, store), sources=sources,
+                         role="web")
+    else:
+        try:
+            services = build_services(settings, store)
+        except SigningError as exc:  # a bad key stops Hoist before its first commit
+            raise UsageError(str(exc)) from None
+        worker = Worker(services, settings.poll_interval, settings.reconcile_interval,
+                        settings.workers, settings.lease_seconds)
+        app = create_app(settings, services, worker.wake, (worker.start, worker.stop),
+                         sources=sources, role=settings.role,
+                         worker_alive=lambda: worker.running)
+    # What start-up made (modules, the app, SQLAlchemy's caches) lives as long as the
+    # process: kept out of the collector's full passes, which otherwise stall requests
+    # (the ingest bench's p99 falls from about 50 ms to 7 ms).
+    gc.freeze()
     # Bounded headers and idle connections; bodies are bounded by the webhook routes.
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning",
                 h11_max_incomplete_event_size=64 * 1024, timeout_keep_alive=10)
     return 0
 
 
-def cmd_approve(args: argparse.Namespace) -> int:
-    from .adapters.store import Store
-    from .flows.approve import NotApprovable, approve
-    from .settings import Settings
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from .adapters.store import HEAD
+    from .adapters.store.engine import shown
 
-    settings = Settings.from_env()
+    store = _open_store(_settings(args), migrate=True, wait=0.0)
+    before = store.migrated_from
+    where = shown(store.url)
+    store.close()
+    if before == HEAD:
+        print(f"{where}: already at schema {HEAD}")
+    else:
+        print(f"{where}: migrated from {before or 'an empty database'} to schema {HEAD}")
+    return 0
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    from .flows.approve import NotApprovable, approve
+
+    settings = _settings(args)
     db = settings.data_dir / "hoist.db"
-    if not db.exists():
-        raise UsageError(f"no Hoist store at {db} (set HOIST_DATA_DIR)")
+    if settings.database_url is None and not db.exists():
+        raise UsageError(f"no Hoist store at {db} (set HOIST_DATA_DIR or HOIST_DATABASE_URL)")
     try:
-        p = approve(Store(db), args.id, args.by)
+        p = approve(_open_store(settings, wait=0.0), args.id, args.by)
     except KeyError:
         raise UsageError(f"no promotion {args.id}") from None
     except NotApprovable as exc:
@@ -185,6 +240,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", help="a local hoist.yaml instead of the repo's")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--role", choices=("all", "web", "worker"),
+                       help="web: webhooks and API only; worker: flows only; all: both "
+                       "(default: HOIST_ROLE, else all)")
+    serve.add_argument("--no-migrate", action="store_true",
+                       help="do not migrate the store at start (it must be current)")
     serve.set_defaults(func=cmd_serve)
 
     demo = sub.add_parser("demo", help="promote an image in a throw-away local manifests repo")
@@ -229,8 +289,11 @@ def build_parser() -> argparse.ArgumentParser:
     approve.add_argument("--by", default="cli", help="who approves (recorded in the trailers)")
     approve.set_defaults(func=cmd_approve)
 
-    db = sub.add_parser("db", help="the store: backups").add_subparsers(dest="db_command",
-                                                                      required=True)
+    db = sub.add_parser("db", help="the store: schema migrations, backups").add_subparsers(
+        dest="db_command", required=True)
+    upgrade = db.add_parser("upgrade", help="apply the store's migrations "
+                            "(HOIST_DATABASE_URL, else HOIST_DATA_DIR/hoist.db)")
+    upgrade.set_defaults(func=cmd_db_upgrade)
     db_backup = db.add_parser("backup", help="copy the store to FILE while Hoist runs")
     db_backup.add_argument("file")
     db_backup.set_defaults(func=lambda args: _db_command("cmd_backup", args))

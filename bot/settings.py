@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .core.polling import parse_poll_setting
 
@@ -45,8 +46,24 @@ def _repository_path(url: str, forge_url: str | None) -> str | None:
 FORGES = ("local", "github", "gitlab", "gitea")
 
 
-def _flag(value: str | None) -> bool:
-    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+def _flag(value: str | None, default: bool = False) -> bool:
+    if value is None or not value.strip():
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _number(env: Mapping[str, str], name: str, default: float, minimum: float) -> float:
+    raw = env.get(name) or ""
+    try:
+        value = float(raw) if raw.strip() else default
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum:g}, got {raw!r}")
+    return value
+
+
+ROLES = ("all", "web", "worker")
 
 
 @dataclass(frozen=True)
@@ -94,10 +111,15 @@ class Settings:
     signing_passphrase: str | None = field(default=None, repr=False)
     poll_registries: str | None = None  # off, on, or a default interval (flows/poll.py)
     database_url: str | None = field(default=None, repr=False)
+    workers: int = 4
+    lease_seconds: float = 30.0
+    role: str = "all"
+    migrate: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Read every HOIST_* variable; unset ones keep their defaults."""
+        """Read every HOIST_* variable; unset ones keep their defaults. SettingsError for a
+        number that is not one."""
         env = os.environ if env is None else env
         return cls(
             manifests_repo=env.get("HOIST_MANIFESTS_REPO") or None,
@@ -140,8 +162,8 @@ class Settings:
                 h.strip() for h in (env.get("HOIST_INSECURE_REGISTRIES") or "").split(",")
                 if h.strip()),
             log_format=env.get("HOIST_LOG_FORMAT") or "auto",
-            poll_interval=float(env.get("HOIST_POLL_INTERVAL") or 1.0),
-            reconcile_interval=float(env.get("HOIST_RECONCILE_INTERVAL") or 300.0),
+            poll_interval=_number(env, "HOIST_POLL_INTERVAL", 1.0, 0.01),
+            reconcile_interval=_number(env, "HOIST_RECONCILE_INTERVAL", 300.0, 0.0),
             signing_key=env.get("HOIST_SIGNING_KEY") or None,
             signing_key_file=Path(env["HOIST_SIGNING_KEY_FILE"])
             if env.get("HOIST_SIGNING_KEY_FILE") else None,
@@ -149,7 +171,16 @@ class Settings:
             signing_passphrase=env.get("HOIST_SIGNING_PASSPHRASE") or None,
             poll_registries=env.get("HOIST_POLL_REGISTRIES") or None,
             database_url=env.get("HOIST_DATABASE_URL") or None,
+            workers=int(_number(env, "HOIST_WORKERS", 4, 1)),
+            lease_seconds=_number(env, "HOIST_LEASE_SECONDS", 30.0, 1.0),
+            role=env.get("HOIST_ROLE") or "all",
+            migrate=_flag(env.get("HOIST_MIGRATE"), default=True),
         )
+
+    @property
+    def store_url(self) -> str:
+        """HOIST_DATABASE_URL, else the SQLite file in the data directory."""
+        return self.database_url or f"sqlite:///{(self.data_dir / 'hoist.db').resolve()}"
 
     @property
     def _credentials(self) -> list[str]:
@@ -177,11 +208,26 @@ class Settings:
                   self.github_private_key, self.github_webhook_secret, self.argocd_token,
                   self.notify_url, self.ui_token, *self.notify_urls, self.signing_key,
                   self.signing_passphrase, self.database_url, self.gitlab_token,
-                  self.gitlab_webhook_secret, self.gitea_token, self.gitea_webhook_secret)
+                  self.gitlab_webhook_secret, self.gitea_token, self.gitea_webhook_secret,
+                  _password(self.database_url))
         return tuple(v for v in values if v)
 
     def check_serve(self) -> None:
-        """Raise SettingsError unless the service may start with these settings."""
+        """Raise SettingsError unless the service may start with these settings in its
+        role (a `web` process runs no flows: it needs no manifests repository or forge)."""
+        if self.role not in ROLES:
+            raise SettingsError(f"unknown role {self.role!r}; one of {', '.join(ROLES)}")
+        if self.role != "web":
+            self._check_flows()
+        if self.role != "worker" and not self.webhook_secret and not self.insecure_demo:
+            raise SettingsError(
+                "HOIST_WEBHOOK_SECRET is not set: refusing to accept unauthenticated webhooks "
+                "(set HOIST_INSECURE_DEMO=1 only for a local demo)"
+            )
+
+    def _check_flows(self) -> None:
+        """What running the flows needs: a manifests repository, one forge's settings,
+        the polling and notification settings."""
         if not self.manifests_repo:
             raise SettingsError("HOIST_MANIFESTS_REPO is not set (a git URL; file:// works)")
         self._check_forge()
@@ -197,11 +243,6 @@ class Settings:
         from .adapters.notify import check_urls  # Apprise says which URLs it understands
 
         check_urls(self.notify_urls, self.notify_url)
-        if not self.webhook_secret and not self.insecure_demo:
-            raise SettingsError(
-                "HOIST_WEBHOOK_SECRET is not set: refusing to accept unauthenticated webhooks "
-                "(set HOIST_INSECURE_DEMO=1 only for a local demo)"
-            )
 
     def _check_forge(self) -> None:
         if self.forge_choice is None and len(self._credentials) > 1:
@@ -222,3 +263,10 @@ class Settings:
         for name, value in needed.get(self.forge, []):
             if not value:
                 raise SettingsError(f"HOIST_FORGE={self.forge} needs {name}")
+
+
+def _password(url: str | None) -> str | None:
+    """The password inside a database URL, so logs can redact it."""
+    if not url or "://" not in url:
+        return None
+    return urlsplit(url).password or None

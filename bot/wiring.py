@@ -54,6 +54,23 @@ class ConfigSource:
         return self._cache[1]
 
 
+def build_store(settings: Settings, migrate: bool | None = None) -> Store:
+    """The store HOIST_DATABASE_URL names (else SQLite in the data directory), migrated to
+    this Hoist's schema unless migrate is False (then it must already be current).
+    SchemaError, StoreUnavailable, BadDatabaseUrl as Store raises them."""
+    return Store(settings.store_url, settings.migrate if migrate is None else migrate,
+                 pool_size=settings.workers + 4)
+
+
+def build_web_services(settings: Settings, store: Store) -> Services:
+    """What a `web` process needs: the store. Its git cache and forge are never used (it
+    runs no flows), so nothing is fetched and no forge is asked anything."""
+    git = GitRepo(settings.manifests_repo or "file:///nonexistent",
+                  settings.data_dir / "manifests.git")
+    return Services(store, git, LocalForge(store, git),
+                    ConfigSource(git, settings.config_path, settings.config_file))
+
+
 def start_signer(settings: Settings) -> CommitSigner | None:
     """The commit signing key set up for git (removed again when the process exits), or
     None when no key is configured; SigningError when it cannot sign."""
@@ -67,12 +84,12 @@ def start_signer(settings: Settings) -> CommitSigner | None:
     return signer
 
 
-def build_services(settings: Settings) -> Services:
+def build_services(settings: Settings, store: Store | None = None) -> Services:
     """Store, git cache, forge and config source for these settings. SigningError when a
     signing key is configured but unusable."""
     assert settings.manifests_repo is not None
     signer = start_signer(settings)
-    store = Store(settings.data_dir / "hoist.db")
+    store = store or build_store(settings)
     git = GitRepo(settings.manifests_repo, settings.data_dir / "manifests.git",
                   token=settings.forge_token, signing=signer.git_config if signer else None)
     forge = build_forge(settings, store, git)

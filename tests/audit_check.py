@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.adapters.records import Promotion
+from bot.adapters.store.records import Promotion
 
 # States whose commit is on the environment branch (merged at least once).
 LANDED = {"merged", "analyzing", "promoted", "reverting", "reverted"}

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,51 @@ from bot.adapters.store import Store
 from bot.demo.manifests import make_manifests_repo
 from bot.flows.services import Services
 from bot.wiring import ConfigSource
+from tests.postgres_server import PostgresServer, postgres_bin
+
+ENGINES = ["sqlite", "postgresql"]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A module with `BOTH_ENGINES = True` runs each test that uses the store on SQLite and
+    on PostgreSQL."""
+    if getattr(metafunc.module, "BOTH_ENGINES", False) and "engine" in metafunc.fixturenames:
+        metafunc.parametrize("engine", ENGINES, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the session (Debian's, as root through runuser)."""
+    if postgres_bin() is None:
+        message = "needs postgresql (apt-get install postgresql)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def engine(request: pytest.FixtureRequest) -> str:
+    """The store's engine for this test: sqlite unless the module parametrizes it."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+def store_url(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A fresh, empty store on the test's engine."""
+    if engine == "postgresql":
+        server: PostgresServer = request.getfixturevalue("postgres")
+        return server.database()
+    return f"sqlite:///{tmp_path / 'data' / 'hoist.db'}"
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    found = Store(store_url)
+    yield found
+    found.close()
 
 
 @pytest.fixture
@@ -19,9 +66,8 @@ def manifests_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def services(tmp_path: Path, manifests_url: str) -> Services:
+def services(tmp_path: Path, manifests_url: str, store: Store) -> Services:
     """Real store, real git cache, local forge, config from the repo."""
-    store = Store(tmp_path / "data" / "hoist.db")
     repo = GitRepo(manifests_url, tmp_path / "data" / "manifests.git")
     repo.sync()
     return Services(store, repo, LocalForge(store, repo), ConfigSource(repo, "hoist.yaml", None))

@@ -64,6 +64,14 @@ class ForgeDouble:
         self.server.shutdown()
         self.server.server_close()
 
+    def reply_headers(self) -> dict[str, str]:
+        """Headers sent with every answer."""
+        return dict(self.HEADERS)
+
+    def delay(self, path: str, query: dict[str, str], body: Any) -> float:
+        """Seconds to wait before answering this request (none by default)."""
+        return 0.0
+
     def inject(self, *faults: str) -> None:
         """Fail the next requests, in order: "502", "timeout" (answered late, after the
         work was done), "429" (with Retry-After: 1), or "ok" (this one goes through)."""
@@ -197,6 +205,7 @@ def _handler(double: ForgeDouble) -> type[BaseHTTPRequestHandler]:
                 reply = double.fault_reply(fault)
                 if reply is not None:
                     return self._reply(*reply)
+            time.sleep(double.delay(path, query, body))
             headers = {k.lower(): v for k, v in self.headers.items()}
             refused = double.refuse(method, path, headers)
             if refused is not None:
@@ -212,7 +221,7 @@ def _handler(double: ForgeDouble) -> type[BaseHTTPRequestHandler]:
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(payload)))
-            for key, value in {**double.HEADERS, **(headers or {})}.items():
+            for key, value in {**double.reply_headers(), **(headers or {})}.items():
                 self.send_header(key, value)
             self.end_headers()
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):

@@ -64,6 +64,29 @@ class GitHubDouble(ForgeDouble):
         self.token_uses: list[str] = []
         self.deployments: dict[int, dict[str, Any]] = {}
         self.deployment_statuses: dict[int, list[dict[str, Any]]] = {}
+        self.rate_remaining = 4999  # X-RateLimit-Remaining of every answer
+        # Pull-request branches (substrings) whose requests are answered this many seconds
+        # late: a forge slow for one image only.
+        self.slow_branches: dict[str, float] = {}
+
+    def reply_headers(self) -> dict[str, str]:
+        """GitHub's primary rate limit headers, on every answer as GitHub sends them."""
+        return {"X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": str(self.rate_remaining),
+                "X-RateLimit-Used": str(5000 - self.rate_remaining),
+                "X-RateLimit-Reset": str(int(time.time()) + 3600),
+                "X-RateLimit-Resource": "core"}
+
+    def delay(self, path: str, query: dict[str, str], body: Any) -> float:
+        """How late to answer a request about a pull request on a slow branch."""
+        if not self.slow_branches:
+            return 0.0
+        heads = [query.get("head", ""), str(body.get("head", "") if isinstance(body, dict)
+                                            else "")]
+        number = re.search(r"/(?:pulls|issues)/(\d+)", path)
+        if number and int(number.group(1)) in self.pulls:
+            heads.append(str(self.pulls[int(number.group(1))]["head"]))
+        return max((seconds for branch, seconds in self.slow_branches.items()
+                    if any(branch in head for head in heads)), default=0.0)
 
     def fault_reply(self, fault: str) -> Reply | None:
         if fault == "secondary":

@@ -70,10 +70,12 @@ def git(repo: Path | str, *args: str) -> str:
 class ServiceProcess:
     """`python -m bot serve` as a real process, for e2e and crash tests."""
 
-    def __init__(self, port: int, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, port: int, env: dict[str, str], log_path: Path,
+                 args: tuple[str, ...] = ()) -> None:
         self.port = port
         self.env = env
         self.log_path = log_path
+        self.args = args  # more `hoist serve` arguments, e.g. ("--role", "web")
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -83,7 +85,7 @@ class ServiceProcess:
     def start(self, extra_env: dict[str, str] | None = None) -> None:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "bot", "serve", "--port", str(self.port), *self.args],
             env={**os.environ, **self.env, **(extra_env or {})}, stdout=log, stderr=log,
             cwd=ROOT,
         )

@@ -69,7 +69,8 @@ def test_bad_requests_get_4xx_with_json_reason_and_store_nothing(
 
 def test_health_ready_metrics(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
-    assert client.get("/readyz").json() == {"status": "ready"}
+    assert client.get("/readyz").json() == {"status": "ready", "store": "ok", "role": "all",
+                                             "engine": "sqlite"}
     client.post("/webhooks/registry/distribution", content=BODY, headers=AUTH)
     metrics = client.get("/metrics").text
     assert 'hoist_webhooks_total{outcome="accepted",source="distribution"} 1.0' in metrics

@@ -8,7 +8,8 @@ from pathlib import Path
 from tests.support import ROOT
 
 IO_MODULES = {"fastapi", "starlette", "httpx", "github", "subprocess", "sqlite3", "socket",
-              "uvicorn", "requests", "urllib", "os", "shutil", "tenacity", "structlog"}
+              "uvicorn", "requests", "urllib", "os", "shutil", "tenacity", "structlog",
+              "sqlalchemy", "psycopg", "alembic"}
 
 
 def imports(path: Path) -> set[str]:

@@ -20,6 +20,8 @@ from bot.worker import Worker
 from tests.github_double import GitHubDouble, example
 from tests.support import commit_file, git
 
+BOTH_ENGINES = True  # this suite runs on SQLite and on PostgreSQL (conftest)
+
 DIGEST = "sha256:" + "c" * 64
 
 
@@ -158,3 +160,26 @@ def test_abort_during_rollout_reverts_in_git_and_quarantines(
     comment(gh, number, "bob", "/hoist unquarantine", "a3")
     assert not gh.store.quarantined(prod.repository, DIGEST)
     app.stop()
+
+
+def test_replicas_share_one_budget_of_github_writes(gh: Services, double: GitHubDouble) -> None:
+    from sqlalchemy import insert
+
+    from bot.adapters.store.tables import forge_writes
+    from bot.web.metrics import Metrics
+
+    run(gh, push())
+    number = next(n for n, p in double.pulls.items() if p["head"] == "hoist/prod/guestbook")
+    # Other replicas made GitHub's 80 content-creating requests of the last minute.
+    full = time.time() - 59.5
+    with gh.store.engine.begin() as conn:
+        conn.execute(insert(forge_writes), [{"forge": "github", "at": full}] * 80)
+    posted = len(double.comments.get(number, []))
+    started = time.monotonic()
+    gh.forge.comment(number, "after the budget allows")
+    assert time.monotonic() - started >= 0.3  # it waited for the window, not GitHub's 403
+    assert len(double.comments[number]) == posted + 1
+    scraped = Metrics(gh.store).registry.get_sample_value
+    assert scraped("hoist_forge_rate_remaining", {"forge": "github", "limit": "primary"}) == 4999
+    assert scraped("hoist_forge_rate_remaining",
+                   {"forge": "github", "limit": "secondary_60s"}) is not None

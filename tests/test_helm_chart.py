@@ -21,21 +21,24 @@ def values(path: Path) -> dict[str, Any]:
     return loaded
 
 
+def render_all(given: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every object the chart renders."""
+    manifests = helm.Chart.load(CHART).render(given, name="hoist", namespace="ops", is_install=True)
+    return [doc for path, text in manifests.items() if path.endswith(".yaml")
+            for doc in yaml.safe_load_all(text) if doc]
+
+
 def render(given: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The chart's objects as {kind: object} (one of each kind here)."""
-    manifests = helm.Chart.load(CHART).render(given, name="hoist", namespace="ops", is_install=True)
     objects: dict[str, dict[str, Any]] = {}
-    for path, text in manifests.items():
-        if path.endswith(".yaml"):
-            for doc in yaml.safe_load_all(text):
-                if doc:
-                    assert doc["kind"] not in objects, f"two {doc['kind']} objects"
-                    objects[doc["kind"]] = doc
+    for doc in render_all(given):
+        assert doc["kind"] not in objects, f"two {doc['kind']} objects"
+        objects[doc["kind"]] = doc
     return objects
 
 
 def test_there_are_several_value_sets() -> None:
-    assert len(VALUE_SETS) >= 3
+    assert len(VALUE_SETS) >= 5
 
 
 @pytest.mark.parametrize("path", VALUE_SETS, ids=lambda p: p.stem)
@@ -47,8 +50,8 @@ def test_every_value_set_lints_strictly(path: Path) -> None:
 
 @pytest.mark.parametrize("path", VALUE_SETS, ids=lambda p: p.stem)
 def test_every_rendered_object_is_valid_kubernetes(path: Path) -> None:
-    objects = render(values(path))
-    for kind, obj in objects.items():
+    for obj in render_all(values(path)):
+        kind = obj["kind"]
         if kind == "ServiceMonitor":  # a CRD: kubernetes-validate knows only built-in kinds
             assert obj["apiVersion"] == "monitoring.coreos.com/v1"
             continue
@@ -57,7 +60,11 @@ def test_every_rendered_object_is_valid_kubernetes(path: Path) -> None:
 
 @pytest.mark.parametrize("path", VALUE_SETS, ids=lambda p: p.stem)
 def test_the_pod_is_locked_down(path: Path) -> None:
-    pod = render(values(path))["Deployment"]["spec"]["template"]["spec"]
+    for deployment in [o for o in render_all(values(path)) if o["kind"] == "Deployment"]:
+        _locked_down(deployment["spec"]["template"]["spec"])
+
+
+def _locked_down(pod: dict[str, Any]) -> None:
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
     assert pod["automountServiceAccountToken"] is False
@@ -127,7 +134,9 @@ def test_missing_required_settings_fail_with_a_reason(given: dict[str, Any], rea
 
 
 @pytest.mark.parametrize("wrong", [
-    {"replicaCount": 2},
+    {"replicaCount": 2},  # SQLite has one writer
+    {"roles": {"split": True}},
+    {"database": {"url": "mysql://root@db/hoist"}},
     {"securityContext": {"readOnlyRootFilesystem": False}},
     {"config": {"manifestsRepo": "x", "extraEnv": {"PATH": "/tmp"}}},
     {"config": {"manifestsRepo": "x", "logFormat": "xml"}},
@@ -137,3 +146,33 @@ def test_values_schema_refuses_unsafe_or_unknown_values(wrong: dict[str, Any]) -
     given = {"secrets": {"webhookSecret": "s"}, "config": {"manifestsRepo": "x"}} | wrong
     with pytest.raises(helm.HelmError):
         helm.Chart.load(CHART).validate_schema(given)
+
+
+def test_several_replicas_on_postgresql_need_no_volume_and_roll() -> None:
+    objects = render(values(CHART / "ci" / "postgres-values.yaml"))
+    assert "PersistentVolumeClaim" not in objects
+    deployment = objects["Deployment"]["spec"]
+    assert deployment["replicas"] == 3 and deployment["strategy"] == {"type": "RollingUpdate"}
+    pod = deployment["template"]["spec"]
+    assert {"name": "data", "emptyDir": {}} in pod["volumes"]  # the git cache only
+    (container,) = pod["containers"]
+    assert {"name": "HOIST_DATABASE_URL", "valueFrom": {"secretKeyRef": {
+        "name": "hoist-database", "key": "url"}}} in container["env"]
+    assert objects["ConfigMap"]["data"]["HOIST_WORKERS"] == "8"
+    assert objects["PodDisruptionBudget"]["spec"]["maxUnavailable"] == 1
+
+
+def test_split_roles_get_a_deployment_each_and_the_service_reaches_web_only() -> None:
+    objects = render_all(values(CHART / "ci" / "split-roles-values.yaml"))
+    by_name = {(o["kind"], o["metadata"]["name"]): o for o in objects}
+    web, worker = by_name[("Deployment", "hoist-web")], by_name[("Deployment", "hoist-worker")]
+    assert (web["spec"]["replicas"], worker["spec"]["replicas"]) == (2, 3)
+    assert "--role=web" in web["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert "--role=worker" in worker["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert by_name[("Service", "hoist")]["spec"]["selector"][
+        "app.kubernetes.io/component"] == "web"
+    secret = by_name[("Secret", "hoist-database")]["stringData"]["url"]
+    assert secret.startswith("postgresql://")
+    assert "change-me@" not in yaml.safe_dump(by_name[("ConfigMap", "hoist")])
+    assert {("PodDisruptionBudget", "hoist-web"), ("PodDisruptionBudget", "hoist-worker")} \
+        <= by_name.keys()

@@ -18,6 +18,7 @@ from tests.audit_check import assert_audit_reads_back
 from tests.support import git
 
 DIGEST = "sha256:" + "c" * 64
+BOTH_ENGINES = True  # this suite runs on SQLite and on PostgreSQL (conftest)
 
 
 def push(tag: str = "1.4.2", event_id: str = "e1", digest: str = DIGEST) -> ImagePushed:
@@ -140,12 +141,14 @@ def test_plan_fails_clearly_on_malformed_manifest(services: Services, tmp_path: 
 
 
 def test_approve_cli(services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                     capsys: pytest.CaptureFixture[str]) -> None:
+                     capsys: pytest.CaptureFixture[str], store_url: str) -> None:
     from bot.cli import main
 
     run(services, push())
     [prod] = [p for p in services.store.promotions() if p.environment == "prod"]
     monkeypatch.setenv("HOIST_DATA_DIR", str(tmp_path / "data"))
+    if store_url.startswith("postgresql"):
+        monkeypatch.setenv("HOIST_DATABASE_URL", store_url)
     assert main(["approve", prod.id, "--by", "carol"]) == 0
     assert f"approved {prod.id} (guestbook in prod) by carol" in capsys.readouterr().out
     assert main(["approve", prod.id, "--by", "carol"]) == 2
@@ -301,28 +304,28 @@ def test_symlinked_target_is_refused(services: Services, tmp_path: Path) -> None
     assert dev.state is State.FAILED and "not a regular file" in (dev.reason or "")
 
 
-def test_read_only_store_answers_503_and_stores_nothing(
-        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
-    import sqlite3
-
+def test_read_only_store_answers_503_and_stores_nothing(services: Services, engine: str) -> None:
     from fastapi.testclient import TestClient
+    from sqlalchemy import event
+    from sqlalchemy.engine import Connection
 
-    from bot.adapters.store import Store
     from bot.settings import Settings
     from bot.web.app import create_app
     from tests.support import DATA
 
-    original = Store._db
     full = {"disk": True}
 
-    def read_only(self: Store) -> sqlite3.Connection:
-        db = original(self)
-        # While "full", SQLite refuses every write on every connection, as on a full disk.
-        db.execute(f"PRAGMA query_only={'ON' if full['disk'] else 'OFF'}")
-        return db
+    def read_only(conn: Connection) -> None:
+        # While "full", the database refuses every write, as on a full disk (SQLite) or a
+        # standby after a failover (PostgreSQL).
+        if full["disk"]:
+            conn.exec_driver_sql("PRAGMA query_only=ON" if engine == "sqlite"
+                                 else "SET TRANSACTION READ ONLY")
+        elif engine == "sqlite":
+            conn.exec_driver_sql("PRAGMA query_only=OFF")
 
     client = TestClient(create_app(Settings(webhook_secret="s"), services))
-    monkeypatch.setattr(Store, "_db", read_only)
+    event.listen(services.store.engine, "begin", read_only)
     body = (DATA / "distribution-2.8-manifest-push.json").read_bytes()
     response = client.post("/webhooks/registry/distribution", content=body,
                            headers={"Authorization": "Bearer s"})

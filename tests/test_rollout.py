@@ -21,6 +21,8 @@ from tests.prometheus_stack import CanaryApp, Prometheus
 from tests.support import commit_file, git, need, wait_for
 from tests.test_telemetry import sample
 
+BOTH_ENGINES = True  # this suite runs on SQLite and on PostgreSQL (conftest)
+
 DIGEST = "sha256:" + "e" * 64
 ROUTE = """\
 apiVersion: gateway.networking.k8s.io/v1

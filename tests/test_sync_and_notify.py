@@ -21,6 +21,8 @@ from bot.flows.services import Services
 from bot.worker import Worker
 from tests.support import commit_file
 
+BOTH_ENGINES = True  # this suite runs on SQLite and on PostgreSQL (conftest)
+
 APP = "https://argocd.test/api/v1/applications/guestbook-dev"
 DIGEST = "sha256:" + "a" * 64
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import base64
+import fcntl
 import os
 import subprocess
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,8 +48,7 @@ class GitRepo:
         self.url = url
         self.path = path
         self.identity = identity
-        # Branch tips as last fetched or pushed: refs change only in sync() and push(), so a
-        # hot path (the worker reads hoist.yaml's commit every pass) forks no git for them.
+        # Branch tips as last fetched or pushed (refs change only in sync() and push()).
         self._tips: dict[str, str | None] = {}
         # The signing set-up (signing.py) travels as config in the environment, never in the
         # cache's config on disk.
@@ -55,6 +57,7 @@ class GitRepo:
         # The forge's token, or a function giving the current one (a GitHub App's
         # installation token expires within the hour).
         self.token: str | Callable[[], str] | None = token
+        self._lock = threading.RLock()
 
     @property
     def _config_env(self) -> dict[str, str]:
@@ -69,6 +72,16 @@ class GitRepo:
         for i, (key, value) in enumerate(config.items()):
             env |= {f"GIT_CONFIG_KEY_{i}": key, f"GIT_CONFIG_VALUE_{i}": value}
         return env
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """Fetches, pushes and worktrees one at a time, across threads and the processes
+        sharing the cache (concurrent ref updates in one repository fail: 'cannot lock ref')."""
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path.parent / f"{self.path.name}.lock", "a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+                yield
 
     def _run(self, *args: str, env: dict[str, str] | None = None, check: bool = True,
              input: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -85,6 +98,10 @@ class GitRepo:
 
     def sync(self) -> None:
         """Create the cache on first use, then fetch every branch."""
+        with self._exclusive():
+            self._sync()
+
+    def _sync(self) -> None:
         fresh = not (self.path / "HEAD").exists()
         if fresh:
             self.path.mkdir(parents=True, exist_ok=True)
@@ -206,14 +223,16 @@ class GitRepo:
         args = ["push", "-q", "origin", f"{'+' if force else ''}{sha}:refs/heads/{branch}"]
         if force:
             args.insert(2, f"--force-with-lease=refs/heads/{branch}:{expect or ''}")
-        result = self._run(*args, check=False)
-        if result.returncode == 0:
-            self._run("update-ref", f"refs/remotes/origin/{branch}", sha)
-            self._tips.clear()  # HEAD may name this branch too
-            return True
-        if "rejected" in result.stderr or "stale info" in result.stderr:
-            log.info("git.push_rejected", branch=branch)
-            return False
+        with self._exclusive():
+            result = self._run(*args, check=False)
+            if result.returncode == 0:
+                self._run("update-ref", f"refs/remotes/origin/{branch}", sha)
+                self._tips.clear()  # HEAD may name this branch too
+                return True
+            if "rejected" in result.stderr or "stale info" in result.stderr:
+                log.info("git.push_rejected", branch=branch)
+                self._sync()  # another writer moved it: the caller's retry sees where to
+                return False
         raise GitError(f"git push failed: {_redact(result.stderr.strip(), self.url)}")
 
     def find_promotion_commit(self, branch: str, promotion_id: str) -> str | None:
@@ -242,7 +261,7 @@ class GitRepo:
         tip = self.tip(branch)
         assert tip is not None
         env = {**os.environ, **self._config_env, **self._commit_env(when)}
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as tmp, self._exclusive():
             work = Path(tmp) / "work"
             self._run("worktree", "add", "-q", "--detach", str(work), tip)
             try:

@@ -4,6 +4,9 @@ reply that says what happened, or why not."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+
 import structlog
 
 from ..adapters.store import Promotion
@@ -21,21 +24,41 @@ log = structlog.get_logger()
 _HOLDABLE = {State.RECEIVED, State.PLANNED, State.PROPOSED, State.APPROVED}
 
 
-def handle_comments(services: Services) -> None:
-    """Process every pending comment in arrival order."""
+def handle_comments(services: Services,
+                    hold: Callable[[Promotion], AbstractContextManager[bool]] | None = None
+                    ) -> int:
+    """Process pending comments in arrival order; returns how many. `hold(promotion)`
+    claims the promotion's work for the comment (False: another worker has it now): that
+    comment, and later ones on the same pull request, wait for a later pass."""
+    done, waiting = 0, set()
     for comment in services.store.pending_comments():
+        if comment.number in waiting:
+            continue
         promotion = services.store.promotion_for_number(comment.number)
-        if promotion is None:
-            log.info("chatops.unknown_pull_request", number=comment.number)
-        elif comment.kind == "merged":
-            _merged_by_hand(services, promotion, comment)
-        elif comment.kind == "closed":
-            _closed_by_hand(services, promotion, comment)
-        else:
-            _commands(services, promotion, comment)
-        if promotion is not None:
-            announce(services, promotion, services.store.promotion(promotion.id))
-        services.store.comment_done(comment.key)
+        with hold(promotion) if hold and promotion else nullcontext(True) as held:
+            if not held:
+                waiting.add(comment.number)
+                continue
+            if promotion is not None:  # read again: it may have moved before we held it
+                promotion = services.store.promotion(promotion.id)
+            _handle(services, promotion, comment)
+            if promotion is not None:
+                announce(services, promotion, services.store.promotion(promotion.id))
+            services.store.comment_done(comment.key)
+            done += 1
+    return done
+
+
+def _handle(services: Services, promotion: Promotion | None,
+            comment: PullRequestActivity) -> None:
+    if promotion is None:
+        log.info("chatops.unknown_pull_request", number=comment.number)
+    elif comment.kind == "merged":
+        _merged_by_hand(services, promotion, comment)
+    elif comment.kind == "closed":
+        _closed_by_hand(services, promotion, comment)
+    else:
+        _commands(services, promotion, comment)
 
 
 def _merged_by_hand(services: Services, p: Promotion, comment: PullRequestActivity) -> None:

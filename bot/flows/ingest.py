@@ -41,7 +41,7 @@ def ingest_pending(services: Services, now: float | None = None) -> int:
             bursts[config.train_of(key) or key].append((key, pushed, received_at))
     if unmatched:  # one line per pass: a busy registry pushes many images Hoist ignores
         log.info("push.unmatched", count=len(unmatched), images=sorted(set(unmatched.values()))[:20])
-        services.store.ingest(list(unmatched), [])
+        services.store.skip_events(list(unmatched))
     started = 0
     for lane, burst in bursts.items():
         if not _settled(config, lane, [received for _, _, received in burst], now):

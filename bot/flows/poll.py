@@ -9,8 +9,8 @@ import time
 
 import structlog
 
-from ..adapters.poll_records import PollCursor
 from ..adapters.registry import RegistryBusy, RegistryError, RepositoryUnknown
+from ..adapters.store import PollCursor
 from ..core.events import ImagePushed
 from ..core.polling import backoff, new_tags, poll_intervals
 from .services import Services

@@ -133,9 +133,13 @@ def analyze(services: Services, p: Promotion, now: float | None = None) -> Promo
         passed = (f"step {index + 1} of {len(canary.steps)} ({step.weight}%) passed: "
                   + ("; ".join(f"{v.check}: {v.detail}" for v in verdicts) or "no checks"))
         if index + 1 < len(canary.steps):
+            shifting = time.monotonic()
             _shift_traffic(services, p, env, canary.steps[index + 1].weight)
+            # The step's bake counts from when its weights were pushed, not from when the
+            # push began (a slow git remote must not shorten it).
+            live = now + (time.monotonic() - shifting)
             return services.store.transition(p.id, State.ANALYZING, passed, step=index + 1,
-                                             step_started=now, tally={})
+                                             step_started=live, last_check=live, tally={})
         return promote(services, p, env, now, passed)
     return p
 

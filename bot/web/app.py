@@ -42,8 +42,12 @@ def create_app(
     lifespan_hooks: tuple[Callable[[], None], Callable[[], None]] | None = None,
     sources: dict[str, Source] | None = None,
     confirm_sns: Callable[[str], None] | None = None,
+    role: str = "all",
+    worker_alive: Callable[[], bool] | None = None,
 ) -> FastAPI:
-    """The FastAPI app; `wake` nudges the worker, `lifespan_hooks` start/stop it."""
+    """The FastAPI app; `wake` nudges the worker, `lifespan_hooks` start/stop it. A
+    `worker` process serves health, metrics and the read API, but takes no webhooks;
+    `worker_alive` says whether its worker threads still run (for /readyz)."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -70,8 +74,9 @@ def create_app(
         log.error("store.unavailable", error=str(exc))
         return error(503, "store unavailable; retry later")
 
-    app.include_router(webhook_router(settings, store, sources or SOURCES, metrics, wake,
-                                      confirm_sns or _confirm_sns))
+    if role != "worker":
+        app.include_router(webhook_router(settings, store, sources or SOURCES, metrics, wake,
+                                          confirm_sns or _confirm_sns))
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -79,11 +84,18 @@ def create_app(
 
     @app.get("/readyz")
     async def readyz() -> JSONResponse:
+        """200 when this process can do its job: the store answers (every role) and the
+        worker threads run (worker and all); else 503 saying which part is down."""
+        found = {"role": role, "engine": store.engine_name}
         try:
-            await run_in_threadpool(store.promotions, 1)
+            await run_in_threadpool(store.ping)
         except Exception as exc:
-            return error(503, f"store not ready: {exc}")
-        return JSONResponse({"status": "ready"})
+            return JSONResponse({**found, "status": "not ready", "store": "unreachable",
+                                 "error": f"store unreachable: {exc}"}, status_code=503)
+        if worker_alive is not None and not worker_alive():
+            return JSONResponse({**found, "status": "not ready", "store": "ok",
+                                 "error": "worker threads stopped"}, status_code=503)
+        return JSONResponse({**found, "status": "ready", "store": "ok"})
 
     @app.get("/metrics")
     async def prometheus_metrics() -> Response:

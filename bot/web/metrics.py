@@ -13,7 +13,8 @@ from ..adapters.store import Store
 
 
 class StoreCollector(Collector):
-    """Gauges read from the store at scrape time: promotions by state, inbox depth."""
+    """Gauges read from the store at scrape time: promotions by state, inbox depth, the
+    forge budget left."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -26,6 +27,13 @@ class StoreCollector(Collector):
         inbox = GaugeMetricFamily("hoist_inbox_pending", "Pushes and comments not yet handled")
         inbox.add_metric([], self.store.inbox_depth())
         yield inbox
+        budget = GaugeMetricFamily(
+            "hoist_forge_rate_remaining", "Forge requests left, shared by every replica: "
+            "primary (as the forge last reported) and content-creating writes per window",
+            labels=["forge", "limit"])
+        for (forge, limit), left in sorted(self.store.budget().items()):
+            budget.add_metric([forge, limit], left)
+        yield budget
 
 
 class Metrics:

@@ -4,6 +4,7 @@ X-RateLimit-Reset) and never on other 4xx. Calls block: the worker thread makes 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -18,6 +19,9 @@ from .retry import policy
 
 log = structlog.get_logger()
 T = TypeVar("T")
+# Content-creating requests: GitHub's secondary limits count these (POST, PATCH, PUT, DELETE).
+WRITES = frozenset({"create_pull", "edit_pull", "add_labels", "merge", "comment", "react",
+                    "close_pull"})
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -74,6 +78,26 @@ class GitHubForge:
                          seconds_between_requests=0.25 * pace, seconds_between_writes=pace)
         self.repo = self.gh.get_repo(repository)
 
+    def _call(self, operation: str, fn: Callable[[], T]) -> T:
+        """`call`, within the budget every replica shares through the store: none while
+        GitHub said the primary limit is used up (until its reset), and content-creating
+        requests within the secondary limits (budget.SECONDARY_LIMITS)."""
+        while True:
+            wait = self.store.primary_wait(self.name)
+            if wait <= 0 and operation in WRITES:
+                wait = self.store.take_write(self.name)
+            if wait <= 0:
+                break
+            log.info("github.budget_wait", operation=operation, seconds=round(wait, 1))
+            time.sleep(min(wait, 60.0))
+        try:
+            return call(operation, fn)
+        finally:
+            remaining, limit = self.gh.requester.rate_limiting
+            if remaining >= 0 and limit > 0:
+                self.store.observe_primary(self.name, remaining, limit,
+                                           float(self.gh.requester.rate_limiting_resettime))
+
     def git_token(self) -> str:
         """The token git pushes with: the personal token, or the App's current installation
         token (PyGithub fetches another before this one expires)."""
@@ -81,8 +105,8 @@ class GitHubForge:
 
     def _find_open(self, branch: str, base: str) -> Any:
         head = f"{self.owner}:{branch}"
-        pulls = call("list_pulls", lambda: list(self.repo.get_pulls(state="open", head=head,
-                                                                    base=base)))
+        pulls = self._call("list_pulls", lambda: list(self.repo.get_pulls(
+            state="open", head=head, base=base)))
         return pulls[0] if pulls else None
 
     def propose(self, promotion_id: str, branch: str, base: str, title: str, body: str,
@@ -91,7 +115,7 @@ class GitHubForge:
         pr = self._find_open(branch, base)
         if pr is None:
             try:
-                pr = call("create_pull", lambda: self.repo.create_pull(
+                pr = self._call("create_pull", lambda: self.repo.create_pull(
                     base=base, head=branch, title=title, body=body))
             except GithubException as exc:
                 if exc.status != 422:
@@ -101,9 +125,9 @@ class GitHubForge:
                     raise
             log.info("github.pr_opened", number=pr.number, branch=branch)
         if pr.title != title or (pr.body or "") != body:
-            call("edit_pull", lambda: pr.edit(title=title, body=body))
+            self._call("edit_pull", lambda: pr.edit(title=title, body=body))
         if labels:
-            call("add_labels", lambda: pr.add_to_labels(*labels))
+            self._call("add_labels", lambda: pr.add_to_labels(*labels))
         return self.store.record_change_request(promotion_id, branch, base, title, body,
                                                 pr.number, pr.html_url)
 
@@ -112,12 +136,12 @@ class GitHubForge:
         """Merge the promotion's pull request with `message` (title, body and trailers)."""
         cr = self.store.change_request(promotion_id)
         assert cr is not None and cr.number is not None
-        pr = call("get_pull", lambda: self.repo.get_pull(cr.number or 0))
+        pr = self._call("get_pull", lambda: self.repo.get_pull(cr.number or 0))
         if not pr.merged:
             title, _, rest = message.partition("\n\n")
             try:
-                status = call("merge", lambda: pr.merge(commit_title=title, commit_message=rest,
-                                               merge_method=method, sha=commit))
+                status = self._call("merge", lambda: pr.merge(
+                    commit_title=title, commit_message=rest, merge_method=method, sha=commit))
             except GithubException as exc:
                 if exc.status in (405, 409, 422):
                     reason = exc.data.get("message") if isinstance(exc.data, dict) else str(exc)
@@ -132,16 +156,17 @@ class GitHubForge:
 
     def comment(self, number: int, body: str) -> None:
         """Post a comment on the pull request."""
-        call("comment", lambda: self.repo.get_issue(number).create_comment(body))  # lazy: one POST
+        # lazy: one POST
+        self._call("comment", lambda: self.repo.get_issue(number).create_comment(body))
 
     def react(self, number: int, comment_id: int, content: str) -> None:
         """Add a reaction (+1, confused, eyes, …) to a comment."""
-        call("react", lambda: self.repo.get_issue(number).get_comment(comment_id)
-             .create_reaction(content))
+        self._call("react", lambda: self.repo.get_issue(number).get_comment(comment_id)
+                   .create_reaction(content))
 
     def permission(self, user: str) -> str:
         """The user's role on the repository: read, triage, write, maintain, admin or none."""
-        return str(call("permission", lambda: self.repo.get_collaborator_role_name(user)))
+        return str(self._call("permission", lambda: self.repo.get_collaborator_role_name(user)))
 
     def teams_of(self, user: str, teams: list[str]) -> list[str]:
         """Which of the org/team slugs the user is an active member of."""
@@ -154,7 +179,7 @@ class GitHubForge:
                 return self.gh.requester.requestJsonAndCheck("GET", url)
 
             try:
-                _, data = call("team_membership", membership)
+                _, data = self._call("team_membership", membership)
                 if data.get("state") == "active":
                     found.append(team)
             except GithubException as exc:
@@ -165,7 +190,7 @@ class GitHubForge:
     def pull_state(self, number: int) -> tuple[str, str | None] | None:
         """Read the pull request back (for a reconcile pass after missed webhooks)."""
         pr = self.repo.get_pull(number)  # lazy: the attribute reads below fetch it
-        merged = call("pull_state", lambda: bool(pr.merged))
+        merged = self._call("pull_state", lambda: bool(pr.merged))
         if merged:
             return "merged", str(pr.merge_commit_sha)
         return str(pr.state), None
@@ -173,4 +198,4 @@ class GitHubForge:
     def close(self, number: int, comment: str) -> None:
         """Close a pull request with a comment saying why."""
         self.comment(number, comment)
-        call("close_pull", lambda: self.repo.get_pull(number).edit(state="closed"))
+        self._call("close_pull", lambda: self.repo.get_pull(number).edit(state="closed"))

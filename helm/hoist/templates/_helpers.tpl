@@ -48,3 +48,16 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- printf "%s:%s" .Values.image.repository $tag }}
 {{- end }}
 {{- end }}
+
+{{- /* "true" when the store is PostgreSQL (several replicas possible), else empty. */ -}}
+{{- define "hoist.postgres" -}}
+{{- if or .Values.database.url .Values.database.existingSecret }}true{{ end }}
+{{- end }}
+
+{{- /* Selector of the pods the Service routes to: the web pods when roles are split. */ -}}
+{{- define "hoist.servedLabels" -}}
+{{ include "hoist.selectorLabels" . }}
+{{- if .Values.roles.split }}
+app.kubernetes.io/component: web
+{{- end }}
+{{- end }}

@@ -1,6 +1,5 @@
-"""The SQLite schema of the store (created if missing at start-up)."""
-
-SCHEMA = """
+-- The SQLite schema of Hoist's store as of commit 22485a9 (registry polling, before
+-- Alembic): the migration test builds a data directory with it, as that release did.
 CREATE TABLE IF NOT EXISTS events (
   key TEXT PRIMARY KEY, source TEXT NOT NULL, registry TEXT, repository TEXT NOT NULL,
   tag TEXT, digest TEXT, received_at REAL NOT NULL, processed_at REAL
@@ -36,4 +35,3 @@ CREATE TABLE IF NOT EXISTS poll_cursors (
   repository TEXT PRIMARY KEY, seen TEXT, next_at REAL NOT NULL,
   failures INTEGER NOT NULL DEFAULT 0
 );
-"""

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-import sqlite3
+import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..core.machine import State
-from ..core.plan import Plan
+from ...core.machine import State
+from ...core.members import Member
+from ...core.plan import Plan
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,10 @@ class Promotion:
     last_check: float | None = None
     tally: dict[str, int] | None = None
     next_at: float | None = None
+    # The images it moves: one, or a release train's (then `image_key` is the train's name,
+    # `repository` empty, `tag` and `digest` None).
+    members: tuple[Member, ...] = ()
+    train: str | None = None
 
     def public(self) -> dict[str, Any]:
         """The JSON form served by /api/promotions."""
@@ -45,6 +51,8 @@ class Promotion:
             "reason", "change_request",
         )}
         data["approved_by"] = list(self.approved_by)
+        data["train"] = self.train
+        data["members"] = [m.to_json() for m in self.members]
         if self.plan:
             plan = Plan.from_json(self.plan)
             data["image"] = ", ".join(m.image for m in plan.images)
@@ -77,9 +85,40 @@ class NewPromotion:
     digest: str | None
     received_at: float
     event_key: str | None
+    members: tuple[Member, ...] = ()
+    train: str | None = None
+
+    @classmethod
+    def of(cls, members: Sequence[Member], environment: str, train: str | None,
+           received_at: float, event_key: str | None) -> NewPromotion:
+        """The promotion of a set: a train's (named for it), or one image's."""
+        if train is None:
+            assert len(members) == 1, "several images travel only in a train"
+            m = members[0]
+            return cls(m.image_key, environment, m.repository, m.tag, m.digest, received_at,
+                       event_key, (m,))
+        return cls(train, environment, "", None, None, received_at, event_key, tuple(members),
+                   train)
+
+    @property
+    def carried(self) -> tuple[Member, ...]:
+        """Its members; one made from its own fields when none were given."""
+        return self.members or (Member(self.image_key, self.repository, self.tag, self.digest),)
+
+    @property
+    def version_key(self) -> str:
+        """What makes it the same promotion as another in its environment: the digest (or
+        tag) of one image; for a train, a hash of every member's repository and version."""
+        if self.train is None:
+            return self.digest or self.tag or ""
+        versions = "\n".join(sorted(f"{m.repository} {m.version}" for m in self.members))
+        return "train:" + hashlib.sha256(versions.encode()).hexdigest()[:32]
 
 
-def row_to_promotion(row: sqlite3.Row) -> Promotion:
+def row_to_promotion(row: Mapping[Any, Any], members: Sequence[Member] = ()) -> Promotion:
+    """A promotions row (with its change request's id as `cr`) and its member rows as a
+    Promotion; a row without member rows carries the image of its own columns."""
+    own = (Member(row["image_key"], row["repository"], row["tag"], row["digest"]),)
     return Promotion(
         id=row["id"], image_key=row["image_key"], repository=row["repository"], tag=row["tag"],
         digest=row["digest"], environment=row["environment"], state=State(row["state"]),
@@ -88,7 +127,7 @@ def row_to_promotion(row: sqlite3.Row) -> Promotion:
         plan=json.loads(row["plan"]) if row["plan"] else None, base_sha=row["base_sha"],
         commit_sha=row["commit_sha"], merge_sha=row["merge_sha"],
         approved_by=tuple(json.loads(row["approved_by"])), reason=row["reason"],
-        change_request=row["cr"], step=row["step"], step_started=row["step_started"],
+        change_request=row.get("cr"), step=row["step"], step_started=row["step_started"],
         last_check=row["last_check"], tally=json.loads(row["tally"]) if row["tally"] else None,
-        next_at=row["next_at"],
+        next_at=row["next_at"], members=tuple(members) or own, train=row.get("train"),
     )

@@ -1,0 +1,64 @@
+"""The store's change requests: the local forge's whole truth, and the forge's pull-request
+numbers for the others."""
+
+from __future__ import annotations
+
+import time
+
+from sqlalchemy import desc, select, update
+
+from .base import StoreBase
+from .engine import insert_ignoring
+from .records import ChangeRequest
+from .tables import change_requests
+
+
+class ChangeRequests(StoreBase):
+    def change_request(self, promotion_id: str) -> ChangeRequest | None:
+        """The change request of a promotion, if one was recorded."""
+        with self._read() as db:
+            row = db.execute(select(change_requests).where(
+                change_requests.c.promotion_id == promotion_id)).mappings().first()
+        return ChangeRequest(**row) if row else None
+
+    def change_requests(self) -> list[ChangeRequest]:
+        """All change requests, oldest first."""
+        with self._read() as db:
+            rows = db.execute(select(change_requests).order_by(change_requests.c.id)
+                              ).mappings().all()
+        return [ChangeRequest(**r) for r in rows]
+
+    def record_change_request(self, promotion_id: str, branch: str, base: str, title: str,
+                              body: str, number: int | None = None,
+                              url: str | None = None) -> ChangeRequest:
+        """Find or create the change request of a promotion."""
+        with self._tx() as db:
+            db.execute(insert_ignoring(self.engine, change_requests).values(
+                promotion_id=promotion_id, branch=branch, base=base, title=title, body=body,
+                state="open", created_at=time.time(), number=number, url=url))
+        found = self.change_request(promotion_id)
+        assert found is not None
+        return found
+
+    def open_change_requests(self, number: int) -> list[ChangeRequest]:
+        """Open change-request records of pull request `number` (one per promotion)."""
+        with self._read() as db:
+            rows = db.execute(select(change_requests).where(
+                change_requests.c.number == number, change_requests.c.state == "open")
+                .order_by(change_requests.c.id)).mappings().all()
+        return [ChangeRequest(**r) for r in rows]
+
+    def promotion_id_for_number(self, number: int) -> str | None:
+        """The id of the newest promotion whose change request is pull request `number`."""
+        with self._read() as db:
+            row = db.execute(select(change_requests.c.promotion_id)
+                             .where(change_requests.c.number == number)
+                             .order_by(desc(change_requests.c.id)).limit(1)).first()
+        return row.promotion_id if row else None
+
+    def close_change_request(self, promotion_id: str, state: str, merge_sha: str | None) -> None:
+        """Mark a change request merged or closed."""
+        with self._tx() as db:
+            db.execute(update(change_requests)
+                       .where(change_requests.c.promotion_id == promotion_id)
+                       .values(state=state, merged_at=time.time(), merge_sha=merge_sha))

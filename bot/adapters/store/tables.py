@@ -1,0 +1,147 @@
+"""The store's tables as SQLAlchemy Core objects: the shape the queries use. The
+migrations under migrations/versions build exactly this (a test compares them)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+events = Table(
+    "events", metadata,
+    Column("key", Text, primary_key=True),
+    Column("source", Text, nullable=False),
+    Column("registry", Text),
+    Column("repository", Text, nullable=False),
+    Column("tag", Text),
+    Column("digest", Text),
+    Column("received_at", Float, nullable=False),
+    Column("processed_at", Float),
+    Index("events_pending", "processed_at"),
+)
+
+promotions = Table(
+    "promotions", metadata,
+    Column("id", Text, primary_key=True),
+    Column("image_key", Text, nullable=False),
+    Column("repository", Text, nullable=False),
+    Column("tag", Text),
+    Column("digest", Text),
+    Column("version_key", Text, nullable=False),
+    Column("environment", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("event_key", Text),
+    Column("received_at", Float, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("plan", Text),
+    Column("base_sha", Text),
+    Column("commit_sha", Text),
+    Column("merge_sha", Text),
+    Column("approved_by", Text, nullable=False, server_default="[]"),
+    Column("reason", Text),
+    Column("step", Integer),
+    Column("step_started", Float),
+    Column("last_check", Float),
+    Column("tally", Text),
+    Column("next_at", Float),
+    UniqueConstraint("repository", "version_key", "environment"),
+    Index("promotions_active", "state"),
+)
+
+transitions = Table(
+    "transitions", metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("promotion_id", Text, nullable=False),
+    Column("from_state", Text),
+    Column("to_state", Text, nullable=False),
+    Column("at", Float, nullable=False),
+    Column("note", Text),
+    Index("transitions_promotion", "promotion_id"),
+)
+
+change_requests = Table(
+    "change_requests", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("promotion_id", Text, nullable=False, unique=True),
+    Column("branch", Text, nullable=False),
+    Column("base", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("merged_at", Float),
+    Column("merge_sha", Text),
+    Column("number", Integer),
+    Column("url", Text),
+)
+
+comments = Table(
+    "comments", metadata,
+    Column("key", Text, primary_key=True),
+    Column("number", Integer, nullable=False),
+    Column("comment_id", Integer),
+    Column("user", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("received_at", Float, nullable=False),
+    Column("processed_at", Float),
+)
+
+quarantine = Table(
+    "quarantine", metadata,
+    Column("repository", Text, primary_key=True),
+    Column("digest", Text, primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("at", Float, nullable=False),
+)
+
+# A unit of work claimed by one worker at a time (`lane:<image>/<env>`, `inbox`,
+# `reconcile`, ...): held until expires_at unless renewed; last_run dates periodic passes.
+leases = Table(
+    "leases", metadata,
+    Column("name", String(300), primary_key=True),
+    Column("holder", Text),
+    Column("expires_at", Float, nullable=False, server_default="0"),
+    Column("last_run", Float),
+)
+
+# Forge request budgets shared by every replica: the primary limit as the forge last
+# reported it (one row per forge, also the lock that orders writes to forge_writes), and a
+# log of the last hour's content-creating requests for the secondary limits.
+rate_limits = Table(
+    "rate_limits", metadata,
+    Column("forge", String(100), primary_key=True),
+    Column("quota", Integer),
+    Column("remaining", Integer),
+    Column("reset_at", Float),
+    Column("updated_at", Float, nullable=False),
+)
+
+forge_writes = Table(
+    "forge_writes", metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("forge", String(100), nullable=False),
+    Column("at", Float, nullable=False),
+    Index("forge_writes_at", "forge", "at"),
+)
+
+# Registry polling (flows/poll.py): per repository, tags seen (JSON tag -> digest, NULL
+# until the first listing) and when to list them next.
+poll_cursors = Table(
+    "poll_cursors", metadata,
+    Column("repository", Text, primary_key=True),
+    Column("seen", Text),
+    Column("next_at", Float, nullable=False),
+    Column("failures", Integer, nullable=False, server_default="0"),
+)
