@@ -92,7 +92,8 @@ def run(root: Path, images: int, train: bool, github: bool, spread: float) -> Ru
         for env in [e.name for e in envs]:
             wait_until(lambda env=env: merged(env) is not None,  # type: ignore[misc]
                        f"{env} merged", 900)
-            setattr(found, env, merged(env)) if env in ("dev", "staging") else None
+        found.dev = merged("dev") or 0.0
+        found.staging = merged("staging") or 0.0 if not github else 0.0
         if double is not None:
             found.writes = sum(1 for method, _ in double.requests if method != "GET")
         return found
@@ -111,11 +112,12 @@ def main() -> int:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     root = Path(tempfile.mkdtemp(prefix="hoist-bench-trains-"))
     try:
-        results = {}
-        for name, train, github in (("train/local", True, False), ("images/local", False, False),
-                                    ("train/github", True, True), ("images/github", False, True)):
-            results[name] = run(root / name.replace("/", "-"), args.images, train, github,
-                                args.spread)
+        results: dict[str, Run] = {}
+        for name, as_train, on_github in (
+                ("train/local", True, False), ("images/local", False, False),
+                ("train/github", True, True), ("images/github", False, True)):
+            results[name] = run(root / name.replace("/", "-"), args.images, as_train,
+                                on_github, args.spread)
             print(f"{name}: done", file=sys.stderr)
     finally:
         shutil.rmtree(root, ignore_errors=True)

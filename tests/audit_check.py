@@ -38,8 +38,13 @@ def assert_audit_reads_back(repo: Path | str, promotions: list[Promotion] | list
         mine = by_id[pid]
         assert {e["environment"] for e in mine} == {promotion["environment"]}
         (promote,) = [e for e in mine if e["kind"] == "promote"]
-        assert promote["image"] == promotion["image"]
-        assert promote["to_version"] and promotion["digest"] in promote["to_version"]
+        # Every image the promotion moved (one, or a train's), each from → to.
+        assert [i["image"] for i in promote["images"]] == promotion["image"].split(", ")
+        assert all(i["to_version"] and f"{i['to_version']}" in i["image"]
+                   for i in promote["images"])
+        assert promote["train"] == promotion.get("train")
+        if promotion["digest"]:
+            assert promote["to_version"] and promotion["digest"] in promote["to_version"]
         assert promote["approved_by"] == promotion["approved_by"]
         commits = {e["commit"] for e in mine if e["kind"] != "revert"}
         reverts = [e for e in mine if e["kind"] == "revert"]

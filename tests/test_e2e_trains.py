@@ -129,12 +129,10 @@ def test_sigkill_between_a_trains_plan_and_its_change_request_leaves_one_of_each
         tmp_path: Path, stop_after: Any) -> None:
     need("git")
     service, origin, token = train_service(tmp_path, "localhost:5000", window="0.5s")
-    events = []
-    for image in IMAGES:
-        digest = "sha256:" + image[0] * 64
-        events += distribution_envelope("localhost:5000", f"acme/{image}", "1.1.0",
-                                        digest)["events"]  # type: ignore[operator]
-    envelope = json.dumps({"events": events}).encode()
+    envelope = json.dumps({"events": [
+        event for image in IMAGES for event in distribution_envelope(  # type: ignore[attr-defined]
+            "localhost:5000", f"acme/{image}", "1.1.0", "sha256:" + image[0] * 64)["events"]]}
+    ).encode()
 
     def post() -> httpx.Response:
         return httpx.post(f"{service.url}/webhooks/registry/distribution", content=envelope,

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.adapters.store import Promotion
 from bot.core.events import ImagePushed
 from bot.core.machine import State
 from bot.flows.ingest import ingest_pending
@@ -51,8 +52,9 @@ def origin(services: Services) -> str:
     return services.git.url.removeprefix("file://")
 
 
-def latest(services: Services) -> dict[str, object]:
-    found: dict[str, object] = {}
+def latest(services: Services) -> dict[str, Promotion]:
+    """The newest promotion of each environment."""
+    found: dict[str, Promotion] = {}
     for p in reversed(services.store.promotions()):
         found[p.environment] = p
     return found
@@ -96,7 +98,7 @@ def test_a_member_pushed_again_while_prod_waits_joins_its_change_request(
     assert [[m.tag for m in p.members] for p in dev] == [["1.1.1"], ["1.1.0"] * 3]
     prod = [p for p in promotions if p.environment == "prod"]
     assert [p.state for p in prod] == [State.PROPOSED, State.SUPERSEDED]
-    assert prod[1] == services.store.promotion(getattr(waiting, "id"))
+    assert prod[1] == services.store.promotion(waiting.id)
     assert [(m.image_key, m.digest) for m in prod[0].members] == [
         ("api", newer), ("web", digests["web"]), ("worker", digests["worker"])]
     requests = [cr for cr in services.store.change_requests() if cr.base == "main"
@@ -113,14 +115,15 @@ def test_a_member_its_policy_refuses_stays_behind(services: Services) -> None:
     push(services, "web", "0.9.0", now)  # outside >=1.0.0
     settle(services)
     dev = latest(services)["dev"]
-    assert [m.image_key for m in getattr(dev, "members")] == ["api"]
-    message = git(origin(services), "log", "-1", "--format=%B", "main")
+    assert [m.image_key for m in dev.members] == ["api"]
+    message = git(origin(services), "log", "-1", "--format=%B", "--grep=Hoist-Environment: dev",
+                  "main")
     assert message.startswith("chore(deploy): promote shop in dev: api 1.2.0\n")
     assert "Hoist-Train: shop\n" in message
 
 
-ERROR_RATE = ('sum(rate(http_requests_total{app="shop",image={image},code="500"}[5s])) / '
-              'sum(rate(http_requests_total{app="shop",image={image}}[5s]))')
+ERROR_RATE = ('sum(rate(http_requests_total{app="shop",image="{image}",code="500"}[5s])) / '
+              'sum(rate(http_requests_total{app="shop",image="{image}"}[5s]))')
 
 
 @pytest.fixture
@@ -154,10 +157,11 @@ def test_a_canary_failure_reverts_every_image_and_quarantines_every_digest(
     app.image_errors[f"{HOST}/acme/web"] = 0.5  # one image of three misbehaves
     digests = {image: push(services, image, "1.1.0", time.time()) for image in IMAGES}
 
-    def prod() -> object:
+    def prod() -> Promotion | None:
         return latest(services).get("prod")
 
-    wait_for(lambda: getattr(prod(), "state", None) is State.REVERTED, "prod reverted", 90)
+    wait_for(lambda: (found := prod()) is not None and found.state is State.REVERTED,
+             "prod reverted", 90)
     reason = getattr(prod(), "reason", "") or ""
     assert "error-rate (web)" in reason and "> max 0.05" in reason
     messages = git(origin(services), "log", "--format=%B%x00", "main").split("\x00")

@@ -17,11 +17,13 @@ from ...telemetry import TRANSITIONS
 from .engine import StoreUnavailable, insert_ignoring
 from .inbox import Inbox
 from .leases import lane_name
-from .records import NewPromotion, Promotion, row_to_promotion
+from .members import Members
+from .records import NewPromotion, Promotion
 from .tables import change_requests, leases, promotions, transitions
 
 _FIELDS = frozenset({"plan", "base_sha", "commit_sha", "merge_sha", "approved_by", "reason",
-                     "digest", "step", "step_started", "last_check", "tally", "next_at"})
+                     "digest", "step", "step_started", "last_check", "tally", "next_at",
+                     "members"})
 _JSON = ("plan", "approved_by", "tally")
 
 
@@ -30,18 +32,19 @@ def _with_cr() -> Select[Any]:
         promotions.outerjoin(change_requests, change_requests.c.promotion_id == promotions.c.id))
 
 
-class Promotions(Inbox):
+class Promotions(Inbox, Members):
     def ingest(self, event_keys: list[str], new: list[NewPromotion]) -> list[Promotion]:
         """Create promotions (skipping ones that exist for the same version and environment),
-        supersede older unfinished ones for the same image and environment, mark the events
-        processed: all in one transaction. Returns the promotions created. StoreUnavailable
-        when another worker created one of them at the same moment (retry later)."""
+        supersede older unfinished ones for the same lane (image or train) and environment,
+        mark the events processed: all in one transaction. Returns the promotions created.
+        StoreUnavailable when another worker created one of them at the same moment (retry
+        later)."""
         now = time.time()
         created: list[str] = []
         try:
             with self._tx() as db:
                 for n in new:
-                    version_key = n.digest or n.tag or ""
+                    version_key = n.version_key
                     # The same image: same version key, same digest, or the same tag where
                     # one side has no digest (a Docker Hub webhook and a registry poll of one
                     # push).
@@ -71,7 +74,9 @@ class Promotions(Inbox):
                         id=pid, image_key=n.image_key, repository=n.repository, tag=n.tag,
                         digest=n.digest, version_key=version_key, environment=n.environment,
                         state=State.RECEIVED.value, event_key=n.event_key,
-                        received_at=n.received_at, created_at=now, updated_at=now))
+                        received_at=n.received_at, created_at=now, updated_at=now,
+                        train=n.train))
+                    self._write_members(db, pid, n.carried)
                     db.execute(insert(transitions).values(
                         promotion_id=pid, from_state=None, to_state=State.RECEIVED.value, at=now,
                         note=n.event_key))
@@ -136,13 +141,16 @@ class Promotions(Inbox):
         TRANSITIONS.labels(target.value).inc()  # counted once committed
         return self.promotion(pid)
 
-    @staticmethod
-    def _set_fields(db: Connection, pid: str, fields: dict[str, Any]) -> None:
+    @classmethod
+    def _set_fields(cls, db: Connection, pid: str, fields: dict[str, Any]) -> None:
         for key in fields:
             if key not in _FIELDS:
                 raise ValueError(f"not a promotion field: {key}")
-        if fields:
-            values = {k: json.dumps(v) if k in _JSON else v for k, v in fields.items()}
+        if "members" in fields:  # with their digests resolved: what the next env moves
+            cls._write_members(db, pid, fields["members"])
+        values = {k: json.dumps(v) if k in _JSON else v for k, v in fields.items()
+                  if k != "members"}
+        if values:
             db.execute(update(promotions).where(promotions.c.id == pid).values(**values))
 
     def update(self, pid: str, **fields: Any) -> Promotion:
@@ -157,7 +165,7 @@ class Promotions(Inbox):
             rows = db.execute(select(promotions).where(
                 promotions.c.state == State.PROMOTED.value, promotions.c.next_at.is_not(None),
                 promotions.c.next_at <= now).order_by(promotions.c.next_at)).mappings().all()
-        return [row_to_promotion(r) for r in rows]
+            return self._with_members(db, rows)
 
     def state_counts(self) -> dict[str, int]:
         """How many promotions are in each state."""
@@ -166,22 +174,13 @@ class Promotions(Inbox):
                               .group_by(promotions.c.state)).all()
         return {state: int(n) for state, n in rows}
 
-    def current_tag(self, image_key: str, environment: str) -> str | None:
-        """The tag last merged for an image in an environment, if any."""
-        with self._read() as db:
-            row = db.execute(select(promotions.c.tag).where(
-                promotions.c.image_key == image_key, promotions.c.environment == environment,
-                promotions.c.state.in_(("merged", "promoted")))
-                .order_by(desc(promotions.c.updated_at)).limit(1)).first()
-        return row.tag if row else None
-
     def promotion(self, pid: str) -> Promotion:
         """One promotion by id; KeyError if unknown."""
         with self._read() as db:
             row = db.execute(_with_cr().where(promotions.c.id == pid)).mappings().first()
-        if row is None:
-            raise KeyError(pid)
-        return row_to_promotion(row)
+            if row is None:
+                raise KeyError(pid)
+            return self._with_members(db, [row])[0]
 
     def promotions(self, limit: int = 100, active_only: bool = False) -> list[Promotion]:
         """Newest first; with active_only, those not in a final state, oldest first."""
@@ -194,10 +193,11 @@ class Promotions(Inbox):
                 rows = db.execute(_with_cr().order_by(
                     desc(promotions.c.created_at), desc(promotions.c.id)).limit(limit)
                 ).mappings().all()
-        return [row_to_promotion(r) for r in rows]
+            return self._with_members(db, rows)
 
     def lanes(self) -> list[tuple[str, str]]:
-        """(image, environment) pairs with unfinished promotions, the oldest work first."""
+        """(image or train, environment) pairs with unfinished promotions, the oldest work
+        first."""
         with self._read() as db:
             rows = db.execute(select(promotions.c.image_key, promotions.c.environment,
                                      func.min(promotions.c.created_at).label("since"))
@@ -207,13 +207,14 @@ class Promotions(Inbox):
         return [(r.image_key, r.environment) for r in rows]
 
     def lane_promotions(self, image_key: str, environment: str) -> list[Promotion]:
-        """Unfinished promotions of one image in one environment, in arrival order."""
+        """Unfinished promotions of one image (or train) in one environment, in arrival
+        order."""
         with self._read() as db:
             rows = db.execute(_with_cr().where(and_(
                 promotions.c.image_key == image_key, promotions.c.environment == environment,
                 promotions.c.state.not_in([s.value for s in FINAL])))
                 .order_by(promotions.c.created_at, promotions.c.id)).mappings().all()
-        return [row_to_promotion(r) for r in rows]
+            return self._with_members(db, rows)
 
     def transitions(self, pid: str) -> list[dict[str, Any]]:
         """The recorded history of one promotion, oldest first."""

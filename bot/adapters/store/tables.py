@@ -55,8 +55,21 @@ promotions = Table(
     Column("last_check", Float),
     Column("tally", Text),
     Column("next_at", Float),
+    Column("train", Text),  # a release train's name (then image_key is it too), else NULL
     UniqueConstraint("repository", "version_key", "environment"),
     Index("promotions_active", "state"),
+)
+
+# The images a promotion carries, in order: one, or every member of a release train.
+promotion_members = Table(
+    "promotion_members", metadata,
+    Column("promotion_id", Text, primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("image_key", Text, nullable=False),
+    Column("repository", Text, nullable=False),
+    Column("tag", Text),
+    Column("digest", Text),
+    Index("promotion_members_image", "image_key"),
 )
 
 transitions = Table(
