@@ -4,6 +4,7 @@ repository; and SIGKILL between a train's plan and its change request."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 from pathlib import Path
@@ -100,7 +101,8 @@ def test_a_train_of_three_is_one_pull_request_per_environment_updated_and_approv
     assert len(pulls_of(double, "hoist/prod/shop")) == 1
     assert double.pulls[number]["title"].startswith("chore(deploy): promote shop in prod: "
                                                     "api 1.1.1, web 1.1.0")
-    said = [c["body"] for c in double.comments.get(number, [])]
+    said = wait_for(lambda: [c["body"] for c in double.comments.get(number, [])],
+                    "the thread to say what changed")
     assert any(f"api 1.1.0@{digests['api']} → 1.1.1@{newer}" in body for body in said), said
     assert sum("Superseded" in body for body in said) == 1
 
@@ -131,7 +133,8 @@ def test_sigkill_between_a_trains_plan_and_its_change_request_leaves_one_of_each
     service, origin, token = train_service(tmp_path, "localhost:5000", window="0.5s")
     envelope = json.dumps({"events": [
         event for image in IMAGES for event in distribution_envelope(  # type: ignore[attr-defined]
-            "localhost:5000", f"acme/{image}", "1.1.0", "sha256:" + image[0] * 64)["events"]]}
+            "localhost:5000", f"acme/{image}", "1.1.0",
+            "sha256:" + hashlib.sha256(image.encode()).hexdigest())["events"]]}
     ).encode()
 
     def post() -> httpx.Response:

@@ -59,7 +59,10 @@ def _settled(config: Config, lane: str, received: list[float], now: float) -> bo
 def _ingest_burst(services: Services, config: Config, lane: str, burst: list[Push]) -> int:
     members: list[Member] = []
     received_at, event_key = 0.0, None
-    for key in dict.fromkeys(key for key, _, _ in burst):
+    pushed_keys = {key for key, _, _ in burst}
+    # A train's members in hoist.yaml's order, however their pushes arrived.
+    order = config.train_members(lane) if lane in config.trains else [lane]
+    for key in [k for k in order if k in pushed_keys]:
         found = _winner(services, key, config.images[key],
                         [(p, r) for k, p, r in burst if k == key])
         if found is not None:
