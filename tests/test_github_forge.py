@@ -80,6 +80,25 @@ def test_hold_resume_status_help_and_unknown_pull_requests(gh: Services,
     assert 999 not in double.comments
 
 
+def test_proposing_again_creates_content_only_for_what_changed(gh: Services,
+                                                               double: GitHubDouble) -> None:
+    run(gh, push())
+    number = next(n for n, p in double.pulls.items() if p["head"] == "hoist/prod/guestbook")
+    prod = gh.store.promotion_for_number(number)
+    cr = gh.store.change_request(prod.id) if prod else None
+    assert cr is not None and double.pulls[number]["labels"] == ["hoist", "env:prod"]
+
+    def writes() -> list[tuple[str, str]]:  # what GitHub's secondary limits count
+        return [r for r in double.requests if r[0] != "GET"]
+
+    before = len(writes())
+    gh.forge.propose(cr.promotion_id, cr.branch, "main", cr.title, cr.body, ("hoist", "env:prod"))
+    assert writes()[before:] == []  # nothing new: not even the labels again
+    gh.forge.propose(cr.promotion_id, cr.branch, "main", cr.title + "!", cr.body,
+                     ("hoist", "env:prod"))
+    assert writes()[before:] == [("PATCH", f"/repos/acme/manifests/pulls/{number}")]
+
+
 # The fields Hoist and PyGithub read, and their JSON types, in GitHub's published examples.
 READ_FIELDS: dict[str, list[tuple[tuple[str, ...], type]]] = {
     "pull-request": [(("number",), int), (("state",), str), (("title",), str),

@@ -126,12 +126,9 @@ class GitRepo:
         return read_blob(self.path, ref, path)
 
     def grep_files(self, ref: str, needle: str | list[str], under: list[str]) -> list[str]:
-        """Paths under the given directories of ref's tree whose content holds needle (any
-        of them, for a list): one git process however many."""
-        needles = [needle] if isinstance(needle, str) else needle
-        patterns = [arg for n in needles for arg in ("-e", n)]
-        result = self._run("grep", "-l", "-z", "-F", *patterns, ref, "--", *under,
-                           check=False)
+        """Paths under the directories of ref's tree whose content holds needle (any of them)."""
+        patterns = [a for n in ([needle] if isinstance(needle, str) else needle) for a in ("-e", n)]
+        result = self._run("grep", "-l", "-z", "-F", *patterns, ref, "--", *under, check=False)
         if result.returncode not in (0, 1):
             raise GitError(f"git grep failed: {result.stderr.strip()}")
         return [hit.split(":", 1)[1] for hit in result.stdout.split("\0") if hit]

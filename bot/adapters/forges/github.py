@@ -111,7 +111,9 @@ class GitHubForge:
 
     def propose(self, promotion_id: str, branch: str, base: str, title: str, body: str,
                 labels: tuple[str, ...] = ()) -> ChangeRequest:
-        """Find the open pull request of the branch (update it in place) or open one."""
+        """Find the open pull request of the branch (update it in place) or open one.
+        Content-creating requests only where something changes: the create, an edit when
+        the title or body differ, labels it lacks."""
         pr = self._find_open(branch, base)
         if pr is None:
             try:
@@ -126,8 +128,12 @@ class GitHubForge:
             log.info("github.pr_opened", number=pr.number, branch=branch)
         if pr.title != title or (pr.body or "") != body:
             self._call("edit_pull", lambda: pr.edit(title=title, body=body))
-        if labels:
-            self._call("add_labels", lambda: pr.add_to_labels(*labels))
+        # GitHub's "create a pull request" takes no labels: one more write, and only for
+        # labels the pull request lacks (the listing and the create answer carry them).
+        present = {label.name for label in pr.labels}
+        missing = [name for name in labels if name not in present]
+        if missing:
+            self._call("add_labels", lambda: pr.add_to_labels(*missing))
         return self.store.record_change_request(promotion_id, branch, base, title, body,
                                                 pr.number, pr.html_url)
 
