@@ -48,6 +48,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/isolation.py
 	$(BIN)/python bench/chaos.py
+	$(BIN)/python bench/trains.py
 
 # The image and the Compose stack under a private dockerd (root): build time, image size, time
 # to healthy, push through the stack, each beside a host baseline.

@@ -49,6 +49,7 @@ class ForgeDouble:
         self.bot_login = "hoist-bot"
         self._next_id = 1000
         self._lock = threading.Lock()
+        self._landing = threading.Lock()  # a forge merges into one branch at a time
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -156,6 +157,11 @@ class ForgeDouble:
         """Merge change request `number` in git: a squash commit, or a merge commit (with
         `merge_message`, when given, on a merge commit above the squash commit, as GitLab's
         default merge method makes). The landed sha, or (status, why) when it cannot."""
+        with self._landing:
+            return self._land(number, method, title, message, expected_head, merge_message)
+
+    def _land(self, number: int, method: str, title: str, message: str,
+              expected_head: str | None, merge_message: str | None) -> str | tuple[int, str]:
         pull = self.pulls[number]
         head, base = self.sha(pull["head"]), self.sha(pull["base"])
         if head is None or base is None:
