@@ -83,6 +83,8 @@ class GiteaDouble(ForgeDouble):
                                         f" base_repo_id: 1, head_branch: {head}, base_branch:"
                                         f" {base}]", "url": ""}
         number = self.add_pull(head, base, body.get("title", ""), body.get("body") or "")
+        names = {i: n for n, i in self.labels.items()}
+        self.pulls[number]["labels"] = [names[i] for i in body.get("labels") or [] if i in names]
         return 201, self.pull_json(number)
 
     def get_pull(self, query: dict[str, Any], body: Any, m: re.Match[str]) -> Reply:

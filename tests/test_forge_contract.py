@@ -107,6 +107,10 @@ def test_propose_finds_or_creates_and_updates_in_place_with_labels(
     pull = double.pulls[first.number]
     assert (pull["title"], pull["body"], pull["labels"]) == ("t2", "b2", ["hoist", "env:dev"])
     assert first.url and str(first.number) in first.url
+    # Proposing what is already there creates no content (forges rate-limit writes).
+    written = len([r for r in double.requests if r[0] != "GET"])
+    forge.propose("p2", "hoist/dev/app", "main", "t2", "b2", ("hoist", "env:dev"))
+    assert len([r for r in double.requests if r[0] != "GET"]) == written
 
 
 def test_comment_react_permission_teams_and_close(on_forge: Services,

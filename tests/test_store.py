@@ -17,6 +17,7 @@ from bot.adapters.store import HEAD, SchemaError, Store
 from bot.adapters.store.tables import metadata
 from bot.core.events import ImagePushed
 from bot.core.machine import State
+from bot.core.members import Member
 from tests.support import DATA
 
 BOTH_ENGINES = True  # this suite runs on SQLite and on PostgreSQL (conftest)
@@ -147,6 +148,9 @@ def test_a_data_directory_from_before_migrations_keeps_its_promotions(tmp_path: 
     assert store.migrated_from == "legacy"
     old = store.promotion("01OLD")
     assert (old.state, old.approved_by, old.change_request) == (State.PROPOSED, ("alice",), 1)
+    # A promotion from before release trains carries its one image.
+    assert (old.train, old.members) == (None, (Member(
+        "guestbook", "localhost:5000/acme/guestbook", "1.4.2", "sha256:aa"),))
     assert [t["to_state"] for t in store.transitions("01OLD")] == ["received", "proposed",
                                                                  "proposed"]
     assert [p.tag for p, _ in store.pending_events()] == ["1.4.3"]  # still waiting

@@ -84,9 +84,12 @@ class GiteaForge:
         """Find the open pull request of the branch (update it in place) or open one."""
         pull = self._find_open(branch, base)
         if pull is None:
+            # Labels go with the create (CreatePullRequestOption.labels): one write, not two.
+            ids = [self._label_id(name) for name in labels]
             try:
                 pull = self._call("create_pull", "POST", f"{self.repo}/pulls", json={
-                    "head": branch, "base": base, "title": title, "body": body})
+                    "head": branch, "base": base, "title": title, "body": body,
+                    "labels": ids})
             except GiteaError as exc:
                 if exc.status != 409:  # "pull request already exists": a timed-out attempt
                     raise
