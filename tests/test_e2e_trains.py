@@ -141,6 +141,7 @@ def test_sigkill_between_a_trains_plan_and_its_change_request_leaves_one_of_each
         return httpx.post(f"{service.url}/webhooks/registry/distribution", content=envelope,
                           headers={"Authorization": f"Bearer {token}"}, timeout=10)
 
+    service.env["HOIST_LEASE_SECONDS"] = "2"  # the killed process's leases expire soon
     service.start({"HOIST_FAILPOINTS": "promotion.planned"})
     stop_after(service)
     assert post().status_code == 202
