@@ -21,7 +21,7 @@ log = structlog.get_logger()
 
 
 def land_by_pull_request(services: Services, p: Promotion, env: Environment, what: str,
-                          commit: str, message: str) -> None:
+                         commit: str, message: str) -> None:
     """A step or a revert as a change request that merges at once (for branches that take
     no pushes); its record is keyed `<promotion>/<what>`, so a retry finds it."""
     key = f"{p.id}/{what}"
@@ -37,7 +37,8 @@ def land_by_pull_request(services: Services, p: Promotion, env: Environment, wha
 
 def revert(services: Services, p: Promotion, evidence: list[str]) -> Promotion:
     """REVERTING: revert every commit of the promotion (newest first) on the environment
-    branch, push, quarantine the digest. Idempotent: reverts already pushed are found."""
+    branch, push, quarantine every digest it carried (one image's, or all of a train's).
+    Idempotent: reverts already pushed are found."""
     assert p.plan is not None
     env = services.config().environment(p.environment)
     plan = Plan.from_json(p.plan)
@@ -63,7 +64,7 @@ def revert(services: Services, p: Promotion, evidence: list[str]) -> Promotion:
             return services.store.transition(p.id, State.HELD, reason=str(exc))
         if via_pull_requests:
             land_by_pull_request(services, p, env, f"revert-{batch[0][:12]}", head,
-                                  messages[0])
+                                 messages[0])
         elif services.git.push(head, env.branch):
             log.info("rollout.reverted", id=p.id, env=p.environment, commits=todo, sha=head)
             break

@@ -126,7 +126,7 @@ def analyze(services: Services, p: Promotion, now: float | None = None) -> Promo
         return _fail(services, p, env, blame)
     if decision is Decision.HOLD:
         tell(services, p, "Analysis is inconclusive; the rollout is held: "
-              + "; ".join(f"{v.check}: {v.detail}" for v in blame))
+             + "; ".join(f"{v.check}: {v.detail}" for v in blame))
         return services.store.transition(p.id, State.HELD, reason="analysis inconclusive")
     if decision is Decision.ADVANCE:
         # The step's readings are recorded with it, for the page and the forge.
