@@ -216,3 +216,14 @@ def test_a_re_push_joins_the_open_set_and_the_newest_tag_wins() -> None:
     moved = Member("api", "ghcr.io/acme/api", "1.1.0", DIGEST)
     assert merge_members(policies, open_set, [moved])[0] == moved
     assert describe_changes(open_set, open_set[:1]) == ["web dropped"]
+
+
+def test_a_notice_about_a_train_lists_each_image() -> None:
+    from bot.core.notices import Kind, Notice, Subject
+
+    subject = Subject("01T", "shop", "prod", "train shop", None, "2 images",
+                      moved=("ghcr.io/acme/api 1.0.0 → 1.1.0", "ghcr.io/acme/web 1.0.0 → 1.2.0"))
+    notice = Notice(Kind.PROMOTED, subject)
+    assert notice.title == "shop 2 images promoted in prod"
+    assert notice.text.splitlines() == ["prod: ghcr.io/acme/api 1.0.0 → 1.1.0",
+                                        "prod: ghcr.io/acme/web 1.0.0 → 1.2.0"]

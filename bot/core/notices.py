@@ -55,6 +55,8 @@ class Subject:
     change_request: str | None = None  # a URL, or "#3" where the forge has no web page
     page: str | None = None  # this promotion on Hoist's page (needs HOIST_PUBLIC_URL)
     gate: str | None = None  # the approval gate in words, for gated environments
+    # A release train's images, one `repository from → to` line each (empty for one image).
+    moved: tuple[str, ...] = ()
 
     @property
     def short_version(self) -> str:
@@ -84,8 +86,8 @@ class Notice:
     def text(self) -> str:
         """The body: environment, image from → to, who, why, then the links."""
         s = self.subject
-        lines = [f"{s.environment}: {s.repository} {s.version_from or '(unset)'} → "
-                 f"{s.version_to}"]
+        lines = [f"{s.environment}: {line}" for line in s.moved] or [
+            f"{s.environment}: {s.repository} {s.version_from or '(unset)'} → {s.version_to}"]
         if self.who:
             lines.append(f"Who: {self.who}")
         if self.why:

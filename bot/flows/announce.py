@@ -47,9 +47,14 @@ def subject_of(services: Services, p: Promotion) -> Subject:
         ", ".join(m.digest for m in p.members if m.digest) or None
     to = (plan.version_to if plan else None) or \
         ((single.tag or single.digest or "?") if single else f"{len(p.members)} images")
+    moved: tuple[str, ...] = ()
+    if single is None:  # a train: each image from → to (before planning, what was pushed)
+        moved = tuple(f"{m.repository} {m.old_version or '(unset)'} → {m.new_version}"
+                      for m in plan.images) if plan else \
+            tuple(f"{m.repository} → {m.version}" for m in p.members)
     return Subject(p.id, p.image_key, p.environment, repository,
                    plan.version_from if plan else None, to, p.approved_by,
-                   p.reason, digest, p.merge_sha, link, page_url(services, p.id), gate)
+                   p.reason, digest, p.merge_sha, link, page_url(services, p.id), gate, moved)
 
 
 def announce(services: Services, before: Promotion, after: Promotion) -> None:
