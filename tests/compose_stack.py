@@ -115,6 +115,14 @@ class ComposeStack:
         return all(c["State"]["Health"]["Status"] == "healthy"
                    for c in self.containers().values() if "Health" in c["State"])
 
+    def unhealthy(self) -> str:
+        """Why not healthy(): each failing service's state, last check and logs."""
+        return "\n".join(
+            f"{service}: {c['State']['Status']} {c['State']['Health']['Status']} "
+            f"{c['State']['Health']['Log'][-1:]}\n{self.compose('logs', '--no-color', service)[-3000:]}"
+            for service, c in self.containers().items()
+            if "Health" in c["State"] and c["State"]["Health"]["Status"] != "healthy")
+
     def exec(self, service: str, *argv: str) -> str:
         return self.compose("exec", "-T", service, *argv, timeout=60)
 

@@ -210,8 +210,11 @@ def test_postgres_variant_comes_up_in_order_and_keeps_promotions_in_postgres(
     volumes_before = set(engine.docker("volume", "ls", "-q").stdout.split())
     try:
         stack.up()
-        containers = wait_for(lambda: stack.healthy() and stack.containers(),
-                              "every service healthy", timeout=60)
+        try:
+            containers = wait_for(lambda: stack.healthy() and stack.containers(),
+                                  "every service healthy", timeout=60)
+        except pytest.fail.Exception:
+            raise AssertionError(stack.unhealthy()) from None
         assert {s for s, c in containers.items() if "Health" in c["State"]} == {
             "postgres", "hoist", "hoist-worker", "registry", "prometheus", "demo-app"}
         first = stack.first_events()
