@@ -26,15 +26,19 @@ PORT_LOCK = Path("/tmp/hoist-compose-registry-5000.lock")
 
 
 class ComposeStack:
-    """One Compose project of the stack; `up`, `down` and what docker says about it."""
+    """One Compose project of the stack; `up`, `down` and what docker says about it.
+    `overrides` are further Compose files (paths relative to the project, e.g.
+    "compose/postgres.yml"), given after docker-compose.yml with `-f` as the README does."""
 
-    def __init__(self, engine: Engine, workdir: Path) -> None:
+    def __init__(self, engine: Engine, workdir: Path, overrides: tuple[str, ...] = ()) -> None:
         self.engine = engine
         self.dir = workdir
+        self.files = ("docker-compose.yml", *overrides)
         self.project = f"hoiststack{secrets.token_hex(4)}"
         self.ports = {"HOST_PORT_HOIST": free_port(), "HOST_PORT_PROMETHEUS": free_port(),
                       "HOST_PORT_DEMO_APP": free_port()}
         self.secret = secrets.token_hex(16)
+        self.postgres_password = secrets.token_hex(16)
         self.began = 0.0
         self._lock: IO[str] | None = None
 
@@ -48,7 +52,8 @@ class ComposeStack:
 
     def prepare(self) -> None:
         """What the README says to do: the files, and .env from .env.example with its
-        change-me values changed."""
+        change-me values changed (and HOIST_POSTGRES_PASSWORD added for the PostgreSQL
+        variant)."""
         self.dir.mkdir(parents=True)
         shutil.copy(ROOT / "docker-compose.yml", self.dir)
         shutil.copytree(ROOT / "compose", self.dir / "compose")
@@ -56,7 +61,8 @@ class ComposeStack:
         example = (ROOT / ".env.example").read_text()
         (self.dir / ".env").write_text(
             example.replace("change-me-to-a-long-random-string", self.secret)
-            .replace("change-me-too", "api-" + self.secret))
+            .replace("change-me-too", "api-" + self.secret)
+            + f"HOIST_POSTGRES_PASSWORD={self.postgres_password}\n")
 
     def take_registry_port(self) -> None:
         """Hold the machine-wide lock on port 5000 (two runs wait for each other), and make
@@ -70,7 +76,8 @@ class ComposeStack:
 
     def compose(self, *args: str, timeout: float = 300.0) -> str:
         env = {k: str(v) for k, v in self.ports.items()}
-        return self.engine.compose(self.dir, self.project, *args, env=env,
+        files = [option for file in self.files for option in ("--file", file)]
+        return self.engine.compose(self.dir, self.project, *files, *args, env=env,
                                    timeout=timeout).stdout
 
     def up(self) -> None:
@@ -107,6 +114,14 @@ class ComposeStack:
         """Every service with a healthcheck passes it (the seeding job has none)."""
         return all(c["State"]["Health"]["Status"] == "healthy"
                    for c in self.containers().values() if "Health" in c["State"])
+
+    def unhealthy(self) -> str:
+        """Why not healthy(): each failing service's state, last check and logs."""
+        return "\n".join(
+            f"{service}: {c['State']['Status']} {c['State']['Health']['Status']} "
+            f"{c['State']['Health']['Log'][-1:]}\n{self.compose('logs', '--no-color', service)[-3000:]}"
+            for service, c in self.containers().items()
+            if "Health" in c["State"] and c["State"]["Health"]["Status"] != "healthy")
 
     def exec(self, service: str, *argv: str) -> str:
         return self.compose("exec", "-T", service, *argv, timeout=60)

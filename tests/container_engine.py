@@ -36,8 +36,10 @@ HERE = Path(__file__).resolve().parent / "container"
 BASE_TAG = "hoist-test/python-base:bookworm"
 HOIST_TAG = "hoist:local"  # the tag docker-compose.yml runs
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
-# docker-compose.yml service -> stage of tests/container/standins.Dockerfile
-STANDINS = {"registry": "registry", "prometheus": "prometheus", "demo-app": "nginx"}
+# Compose file -> its services' stand-ins: service -> stage of tests/container/standins.Dockerfile
+STANDINS = {"docker-compose.yml": {"registry": "registry", "prometheus": "prometheus",
+                                   "demo-app": "nginx"},
+            "compose/postgres.yml": {"postgres": "postgres"}}
 
 
 def need_engine() -> None:
@@ -180,7 +182,8 @@ def base_tarball() -> Path:
 
 def build_images(engine: Engine, revision: str) -> dict[str, float]:
     """The stand-in base, Hoist's image from the project's Dockerfile (as HOIST_TAG) and the
-    stack's stand-ins tagged as docker-compose.yml names them; seconds each step took."""
+    stack's stand-ins tagged as docker-compose.yml and compose/postgres.yml name them;
+    seconds each step took."""
     began = time.monotonic()
     engine.docker("import", "--change", f"ENV SSL_CERT_FILE={HOST_CA_BUNDLE}",
                   "--change", f"ENV PIP_CERT={HOST_CA_BUNDLE}", "--change", 'CMD ["python3"]',
@@ -188,9 +191,11 @@ def build_images(engine: Engine, revision: str) -> dict[str, float]:
     seconds = {"base": time.monotonic() - began}
     seconds["hoist"] = engine.build(ROOT / "Dockerfile", ROOT, HOIST_TAG,
                                     args={"PYTHON_BASE": BASE_TAG, "REVISION": revision})
-    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
-    seconds["standins"] = sum(
-        engine.build(HERE / "standins.Dockerfile", HERE, services[service]["image"],
-                     target=stage, args={"BASE": BASE_TAG})
-        for service, stage in STANDINS.items())
+    seconds["standins"] = 0.0
+    for file, stages in STANDINS.items():
+        services = yaml.safe_load((ROOT / file).read_text())["services"]
+        seconds["standins"] += sum(
+            engine.build(HERE / "standins.Dockerfile", HERE, services[service]["image"],
+                         target=stage, args={"BASE": BASE_TAG})
+            for service, stage in stages.items())
     return seconds

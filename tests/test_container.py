@@ -145,6 +145,16 @@ def test_read_only_container_serves_promotes_a_real_push_and_stops_on_sigterm(
 
 # --- The Compose stack --------------------------------------------------------------------------
 
+def push_from_host(tmp_path: Path, tag: str) -> str:
+    """The README's push: an image from the host to the stack's localhost:5000 as
+    acme/guestbook:tag; returns its digest."""
+    digest = write_oci_layout(tmp_path / "layout", tag, f"guestbook {tag}")
+    subprocess.run(["skopeo", "--insecure-policy", "copy", "--quiet", "--dest-tls-verify=false",
+                    f"oci:{tmp_path / 'layout'}:{tag}", f"docker://localhost:5000/acme/guestbook:{tag}"],
+                   check=True, capture_output=True, timeout=60)
+    return digest
+
+
 def test_compose_stack_comes_up_in_order_promotes_a_push_and_leaves_nothing(
         engine: Engine, image: str, tmp_path: Path) -> None:
     need("skopeo")
@@ -168,12 +178,7 @@ def test_compose_stack_comes_up_in_order_promotes_a_push_and_leaves_nothing(
         assert max(first[s, healthy] for s in ("hoist", "registry", "demo-app")) < \
             first["prometheus", "start"]
 
-        # The README's push: from the host, to localhost:5000.
-        digest = write_oci_layout(tmp_path / "layout", "1.1.0", "guestbook 1.1.0")
-        subprocess.run(["skopeo", "--insecure-policy", "copy", "--quiet", "--dest-tls-verify=false",
-                        f"oci:{tmp_path / 'layout'}:1.1.0",
-                        "docker://localhost:5000/acme/guestbook:1.1.0"],
-                       check=True, capture_output=True, timeout=60)
+        digest = push_from_host(tmp_path, "1.1.0")
         dev = wait_for(lambda: stack.promoted("dev"), "dev promoted in the stack", timeout=60)
         assert (dev["tag"], dev["digest"]) == ("1.1.0", digest)
         log = stack.exec("hoist", "git", "--git-dir", "/srv/git/manifests.git", "log",
@@ -192,3 +197,55 @@ def test_compose_stack_comes_up_in_order_promotes_a_push_and_leaves_nothing(
         stack.down()
     assert stack.leftovers() == {"containers": [], "volumes": [], "networks": []}
     assert set(engine.docker("volume", "ls", "-q").stdout.split()) == volumes_before  # anonymous too
+
+
+def test_postgres_variant_comes_up_in_order_and_keeps_promotions_in_postgres(
+        engine: Engine, image: str, tmp_path: Path) -> None:
+    """The README's `-f docker-compose.yml -f compose/postgres.yml`: postgres (a stand-in
+    from Debian's package under the official image's name and contract), Hoist on it and a
+    second Hoist with `--role worker`."""
+    need("skopeo")
+    stack = ComposeStack(engine, tmp_path / "stack", ("compose/postgres.yml",))
+    stack.prepare()
+    volumes_before = set(engine.docker("volume", "ls", "-q").stdout.split())
+    try:
+        stack.up()
+        try:
+            containers = wait_for(lambda: stack.healthy() and stack.containers(),
+                                  "every service healthy", timeout=60)
+        except pytest.fail.Exception:
+            raise AssertionError(stack.unhealthy()) from None
+        assert {s for s, c in containers.items() if "Health" in c["State"]} == {
+            "postgres", "hoist", "hoist-worker", "registry", "prometheus", "demo-app"}
+        first = stack.first_events()
+        healthy = "health_status: healthy"
+        assert first["manifests", "die"] < first["hoist", "start"]
+        # Neither Hoist process starts before PostgreSQL answers over TCP; the worker waits
+        # for the one that migrates the store.
+        assert first["postgres", healthy] < first["hoist", "start"]
+        assert max(first["postgres", healthy], first["hoist", healthy]) < \
+            first["hoist-worker", "start"]
+        assert sum(status == "start" for _, status in first) == len(containers)  # no restarts
+        ready = httpx.get(f"{stack.hoist_url}/readyz", timeout=5).json()
+        assert (ready["engine"], ready["role"], ready["status"]) == ("postgresql", "all", "ready")
+        worker = json.loads(stack.exec("hoist-worker", "python", "-c", WORKER_READYZ))
+        assert (worker["engine"], worker["role"], worker["status"]) == (
+            "postgresql", "worker", "ready")
+
+        digest = push_from_host(tmp_path, "1.2.0")
+        dev = wait_for(lambda: stack.promoted("dev"), "dev promoted in the stack", timeout=60)
+        assert (dev["tag"], dev["digest"]) == ("1.2.0", digest)
+        # The rows are PostgreSQL's, read with its own client as the README's user would.
+        rows = stack.exec("postgres", "psql", "-U", "hoist", "-d", "hoist", "-tA", "-F", " ",
+                          "-c", "select environment, tag, digest from promotions "
+                          "where state = 'promoted'")
+        assert f"dev 1.2.0 {digest}" in rows.splitlines()
+    finally:
+        stack.down()
+    assert stack.leftovers() == {"containers": [], "volumes": [], "networks": []}
+    assert set(engine.docker("volume", "ls", "-q").stdout.split()) == volumes_before
+
+
+# The worker publishes no port: ask its /readyz from inside (it shares Hoist's network).
+WORKER_READYZ = ("import urllib.request; "
+                 "print(urllib.request.urlopen('http://127.0.0.1:8090/readyz', timeout=4).read().decode())")

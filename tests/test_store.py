@@ -18,6 +18,7 @@ from bot.adapters.store.tables import metadata
 from bot.core.events import ImagePushed
 from bot.core.machine import State
 from bot.core.members import Member
+from tests.postgres_server import PostgresServer
 from tests.support import DATA
 
 BOTH_ENGINES = True  # this suite runs on SQLite and on PostgreSQL (conftest)
@@ -234,3 +235,16 @@ def test_an_unreachable_database_is_one_line_without_its_password(
     assert err.startswith("hoist: the store is unreachable") and err.count("\n") == 1
     assert "hunter2" not in err
     assert "hunter2" in Settings.from_env().secrets  # so the logs redact it too
+
+
+def test_a_sql_ascii_database_works_like_a_utf8_one(postgres: PostgresServer) -> None:
+    """A database created without an encoding on a C-locale server is SQL_ASCII; psycopg
+    would hand back bytes there and the first connection died with a traceback."""
+    postgres.sql("CREATE DATABASE hoist_ascii ENCODING 'SQL_ASCII' TEMPLATE template0")
+    store = Store(postgres.url("hoist_ascii"))
+    try:
+        store.add_events([ImagePushed("distribution", "e1", "localhost:5000", "acme/guestbook",
+                                      "1.4.2", None)], time.time())
+        assert [e.tag for e, _ in store.pending_events()] == ["1.4.2"]
+    finally:
+        store.close()

@@ -188,31 +188,34 @@ def webhook_router(settings: Settings, store: Store, sources: dict[str, Source],
             wake()
         return JSONResponse({"accepted": added, "event": event}, status_code=202)
 
-    def forge_verify(source: str, check: Callable[[dict[str, str], bytes, str], None],
-                     headers: dict[str, str], body: bytes,
-                     secret: str | None) -> JSONResponse | None:
-        if secret is None:
-            return None  # a local demo only
+    async def forge_request(request: Request, source: str, forge: str, variable: str,
+                            secret: str | None,
+                            check: Callable[[dict[str, str], bytes, str], None]
+                            ) -> tuple[dict[str, str], bytes] | JSONResponse:
+        """A forge webhook's headers and body once enabled, read and authenticated; else the
+        404/4xx/401 response to send."""
+        if secret is None and not settings.insecure_demo:
+            return error(404, f"{forge} webhooks are not enabled: set {variable}")
+        read_result = await read(request, source)
+        if isinstance(read_result, JSONResponse) or secret is None:  # no secret: a local demo
+            return read_result
+        headers, body = read_result
         try:
             check(headers, body, secret)
         except AuthError as exc:
             metrics.webhooks.labels(source, "unauthorized").inc()
             log.warning("webhook.unauthorized", source=source, reason=str(exc))
             return error(401, str(exc))
-        return None
+        return headers, body
 
     @router.post("/webhooks/gitlab", status_code=202, openapi_extra=GITLAB_WEBHOOK)
     async def gitlab_webhook(request: Request) -> JSONResponse:
-        secret = settings.gitlab_webhook_secret
-        if secret is None and not settings.insecure_demo:
-            return error(404, "GitLab webhooks are not enabled: set HOIST_GITLAB_WEBHOOK_SECRET")
-        read_result = await read(request, "gitlab_forge")
-        if isinstance(read_result, JSONResponse):
-            return read_result
-        headers, body = read_result
-        refused = forge_verify("gitlab_forge", gitlab_events.verify, headers, body, secret)
-        if refused:
-            return refused
+        received = await forge_request(request, "gitlab_forge", "GitLab",
+                                       "HOIST_GITLAB_WEBHOOK_SECRET",
+                                       settings.gitlab_webhook_secret, gitlab_events.verify)
+        if isinstance(received, JSONResponse):
+            return received
+        headers, body = received
         try:
             activity = gitlab_events.merge_request_activity(headers, body)
         except PayloadError as exc:
@@ -223,16 +226,11 @@ def webhook_router(settings: Settings, store: Store, sources: dict[str, Source],
 
     @router.post("/webhooks/gitea", status_code=202, openapi_extra=GITEA_WEBHOOK)
     async def gitea_webhook(request: Request) -> JSONResponse:
-        secret = settings.gitea_webhook_secret
-        if secret is None and not settings.insecure_demo:
-            return error(404, "Gitea webhooks are not enabled: set HOIST_GITEA_WEBHOOK_SECRET")
-        read_result = await read(request, "gitea")
-        if isinstance(read_result, JSONResponse):
-            return read_result
-        headers, body = read_result
-        refused = forge_verify("gitea", gitea_events.verify, headers, body, secret)
-        if refused:
-            return refused
+        received = await forge_request(request, "gitea", "Gitea", "HOIST_GITEA_WEBHOOK_SECRET",
+                                       settings.gitea_webhook_secret, gitea_events.verify)
+        if isinstance(received, JSONResponse):
+            return received
+        headers, body = received
         event = headers.get("x-forgejo-event") or headers.get("x-gitea-event") or ""
         if not event:
             return error(400, "missing X-Gitea-Event (or X-Forgejo-Event) header")

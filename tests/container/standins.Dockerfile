@@ -28,3 +28,22 @@ CMD ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prome
 FROM packages AS nginx
 EXPOSE 80
 CMD ["nginx", "-g", "daemon off;"]
+
+# postgres:16-alpine — Debian's PostgreSQL (15 in bookworm: the store supports both), set up
+# by postgres-entrypoint.sh from POSTGRES_USER/POSTGRES_DB/POSTGRES_PASSWORD, data in
+# /var/lib/postgresql/data, `pg_isready` and `psql` on PATH, stopped by SIGINT (fast shutdown).
+FROM packages AS postgres
+RUN mkdir -p /etc/postgresql-common \
+    && echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.conf \
+    && apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+       -o Dpkg::Options::=--force-confold postgresql \
+    && rm -rf /var/lib/apt/lists/* \
+    && ln -s /usr/lib/postgresql/*/bin/* /usr/local/bin/
+COPY postgres-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
+ENV PGDATA=/var/lib/postgresql/data
+VOLUME /var/lib/postgresql/data
+STOPSIGNAL SIGINT
+EXPOSE 5432
+ENTRYPOINT ["/bin/sh", "/usr/local/bin/docker-entrypoint.sh"]
+CMD ["postgres"]

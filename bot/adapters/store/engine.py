@@ -60,8 +60,11 @@ def make_engine(url: URL, pool_size: int = 8) -> Engine:
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
+    # UTF-8 on the wire whatever the database's own encoding: on a SQL_ASCII database psycopg
+    # would hand back bytes, which SQLAlchemy's first version check cannot read.
     return create_engine(url, pool_size=pool_size, max_overflow=16, pool_pre_ping=True,
-                         pool_timeout=30, connect_args={"connect_timeout": 5})
+                         pool_timeout=30,
+                         connect_args={"connect_timeout": 5, "client_encoding": "utf8"})
 
 
 def _sqlite_connect(dbapi: sqlite3.Connection, _: ConnectionPoolEntry) -> None:
