@@ -4,6 +4,7 @@ contract suite, the flow tests and the e2e tests run one code path per forge."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from bot.adapters.forges import Forge
@@ -11,12 +12,15 @@ from bot.adapters.forges.gitea import GiteaForge
 from bot.adapters.forges.github import GitHubForge
 from bot.adapters.forges.gitlab import GitLabForge
 from bot.adapters.store import Store
+from bot.core.events import ImagePushed
+from bot.flows.services import Services
 from bot.sources.base import hmac_hex
+from bot.worker import Worker
 from tests.forge_double import ForgeDouble
 from tests.gitea_double import GiteaDouble
 from tests.github_double import GitHubDouble
 from tests.gitlab_double import GitLabDouble
-from tests.support import FIXTURES
+from tests.support import FIXTURES, commit_file
 
 KINDS = ("github", "gitlab", "gitea")
 TOKEN = {"github": "ghp_test0token", "gitlab": "glpat-test0token", "gitea": "gitea0test0token"}
@@ -88,3 +92,25 @@ def comment_webhook(kind: str, number: int, user: str, text: str, comment_id: in
     return "/webhooks/gitea", {"X-Gitea-Event": "issue_comment",
                                "X-Gitea-Delivery": f"d-{comment_id}",
                                "X-Gitea-Signature": hmac_hex(secret, body)}, body
+
+
+DIGEST = "sha256:" + "c" * 64
+
+
+def require_two_writers(services: Services, work: Path) -> None:
+    """Commit the demo policy with prod gated on two people with write permission."""
+    text = (Path(__file__).parents[1] / "manifests-example/demo/hoist.yaml").read_text()
+    text = text.replace("    approval: manual", "    approval: {required: 2, permission: write}")
+    commit_file(services.git.url, "hoist.yaml", text, work)
+    services.git.sync()
+
+
+def push(tag: str = "1.4.2", event_id: str = "e1", digest: str = DIGEST) -> ImagePushed:
+    """A push of localhost:5000/acme/guestbook, as the registry reports it."""
+    return ImagePushed("distribution", event_id, "localhost:5000", "acme/guestbook", tag, digest)
+
+
+def run(services: Services, *pushes: ImagePushed) -> None:
+    """Store the pushes and let one worker pass handle them."""
+    services.store.add_events(list(pushes), time.time())
+    Worker(services).run_once()

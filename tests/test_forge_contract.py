@@ -13,15 +13,14 @@ import pytest
 
 from bot.adapters.errors import MergeBlocked
 from bot.adapters.forges import Forge
-from bot.core.events import ImagePushed, PullRequestActivity
+from bot.core.events import PullRequestActivity
 from bot.core.machine import State
 from bot.flows.services import Services
 from bot.worker import Worker
 from tests.forge_double import ForgeDouble
-from tests.forges import KINDS, adapter, start_double
+from tests.forges import KINDS, adapter, push, require_two_writers, run, start_double
 from tests.support import commit_file, git
 
-DIGEST = "sha256:" + "c" * 64
 PROD = "hoist/prod/guestbook"
 
 
@@ -36,22 +35,10 @@ def double(request: pytest.FixtureRequest, services: Services) -> Iterator[Forge
 @pytest.fixture
 def on_forge(services: Services, double: ForgeDouble, tmp_path: Path) -> Services:
     """Services whose forge is the double's; prod needs two people with write permission."""
-    text = (Path(__file__).parents[1] / "manifests-example/demo/hoist.yaml").read_text()
-    text = text.replace("    approval: manual", "    approval: {required: 2, permission: write}")
-    commit_file(services.git.url, "hoist.yaml", text, tmp_path / "cfg")
-    services.git.sync()
+    require_two_writers(services, tmp_path / "cfg")
     services.forge = adapter(double.kind, services.store, double)
     services.bot_login = double.bot_login
     return services
-
-
-def push(tag: str = "1.4.2", event_id: str = "e1", digest: str = DIGEST) -> ImagePushed:
-    return ImagePushed("distribution", event_id, "localhost:5000", "acme/guestbook", tag, digest)
-
-
-def run(services: Services, *pushes: ImagePushed) -> None:
-    services.store.add_events(list(pushes), time.time())
-    Worker(services).run_once()
 
 
 def say(services: Services, number: int, user: str, body: str, key: str,

@@ -13,16 +13,16 @@ from typing import Any
 import pytest
 
 from bot.adapters.forges.github import GitHubForge
-from bot.core.events import ImagePushed, PullRequestActivity
+from bot.core.events import PullRequestActivity
 from bot.core.machine import State
 from bot.flows.services import Services
 from bot.worker import Worker
+from tests.forges import DIGEST, push, require_two_writers, run
 from tests.github_double import GitHubDouble, example
 from tests.support import commit_file, git
 
 BOTH_ENGINES = True  # this suite runs on SQLite and on PostgreSQL (conftest)
 
-DIGEST = "sha256:" + "c" * 64
 
 
 @pytest.fixture
@@ -36,24 +36,12 @@ def double(services: Services) -> Iterator[GitHubDouble]:
 @pytest.fixture
 def gh(services: Services, double: GitHubDouble, tmp_path: Path) -> Services:
     """Services whose forge is GitHub (the double); prod needs two writers."""
-    text = (Path(__file__).parents[1] / "manifests-example/demo/hoist.yaml").read_text()
-    text = text.replace("    approval: manual", "    approval: {required: 2, permission: write}")
-    commit_file(services.git.url, "hoist.yaml", text, tmp_path / "cfg")
-    services.git.sync()
+    require_two_writers(services, tmp_path / "cfg")
     services.forge = GitHubForge(services.store, "acme/manifests", token="t0ken",
                                  base_url=double.url, bot_login="hoist-bot", timeout=1,
                                  pace=0)
     services.bot_login = "hoist-bot"
     return services
-
-
-def push(tag: str = "1.4.2", event_id: str = "e1", digest: str = DIGEST) -> ImagePushed:
-    return ImagePushed("distribution", event_id, "localhost:5000", "acme/guestbook", tag, digest)
-
-
-def run(services: Services, *pushes: ImagePushed) -> None:
-    services.store.add_events(list(pushes), time.time())
-    Worker(services).run_once()
 
 
 def comment(services: Services, number: int, user: str, body: str, key: str) -> None:
