@@ -35,6 +35,15 @@ class Identity:
     email: str = "hoist@localhost"
 
 
+@dataclass(frozen=True)
+class Authored:
+    """A commit as people name it: sha, `Name <email>` of its author, subject line."""
+
+    sha: str
+    author: str
+    subject: str
+
+
 class GitRepo:
     """A bare clone of the manifests repository at `path`, fetched from `url`.
 
@@ -239,6 +248,23 @@ class GitRepo:
         result = self._run("log", "-n1", "--format=%H", "-F",
                            f"--grep=Hoist-Promotion: {promotion_id}", f"refs/remotes/origin/{branch}")
         return result.stdout.strip() or None
+
+    def commits_by_others(self, tip: str, base: str) -> list[Authored]:
+        """Commits reachable from `tip` but not from `base` that Hoist did not make (another
+        committer, or no `Hoist-Promotion` trailer), newest first: a person's work on
+        Hoist's branch, which must never be force-pushed away."""
+        out = self._run("log", "--format=%H%x1f%an <%ae>%x1f%ce%x1f%s%x1f"
+                        "%(trailers:key=Hoist-Promotion,valueonly,separator=%x2c)%x1e",
+                        f"{base}..{tip}").stdout
+        found = []
+        for record in out.split("\x1e"):
+            fields = record.strip("\n").split("\x1f")
+            if len(fields) != 5:
+                continue
+            sha, author, committer, subject, trailer = fields
+            if committer != self.identity.email or not trailer.strip():
+                found.append(Authored(sha, author, subject))
+        return found
 
     def contains(self, revision: str, commit: str) -> bool:
         """True when commit is revision or one of its ancestors (after a fetch)."""

@@ -120,6 +120,17 @@ def set_updated(promotion_id: str, replaced: str, changes: Sequence[str]) -> str
             "change request now proposes:" + "".join(f"\n- {line}" for line in changes))
 
 
+def foreign_commits(branch: str, what: str, commits: Sequence[tuple[str, str, str]]) -> str:
+    """The comment when Hoist will not update its branch: it holds commits Hoist did not
+    make, `(sha, author, subject)` each, newest first; `what` is the version held back."""
+    listed = "".join(f"\n- `{sha[:12]}` {subject} ({author})" for sha, author, subject in commits)
+    return (f"Hoist did not update `{branch}` to {what}: the branch holds "
+            f"{'a commit' if len(commits) == 1 else f'{len(commits)} commits'} Hoist did not "
+            f"make, kept as they are:{listed}\n\nThe promotion is held. Comment `/hoist retry` "
+            f"to replace the branch with {what} (these commits are dropped from it), or merge "
+            "this change request as it is; Hoist then proposes the newer version on top.")
+
+
 def gate(approval: Approval) -> str:
     """The approval gate in words."""
     if approval.required == 0:

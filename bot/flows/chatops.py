@@ -16,6 +16,7 @@ from ..core.machine import FINAL, State
 from ..core.policy import targets_for
 from .announce import announce, announce_lifted
 from .approve import NotApprovable, approve
+from .promote import FOREIGN_COMMITS
 from .revert import revert
 from .services import Services
 from .start import start_promotions
@@ -62,6 +63,13 @@ def _handle(services: Services, promotion: Promotion | None,
 
 
 def _merged_by_hand(services: Services, p: Promotion, comment: PullRequestActivity) -> None:
+    if p.state is State.HELD and p.commit_sha is None:
+        # Held before Hoist pushed its change (people's commits on the branch): what merged
+        # is the branch as it was, not this promotion; plan it again on top of it.
+        services.store.transition(p.id, State.RECEIVED,
+                                  note=f"branch merged by {comment.user} as it was")
+        log.info("chatops.merged_as_it_was", id=p.id, by=comment.user)
+        return
     if p.state in (State.PROPOSED, State.APPROVED, State.HELD):
         services.store.transition(p.id, State.MERGED, note=f"merged by {comment.user}",
                                   merge_sha=comment.body or None)
@@ -147,6 +155,10 @@ def _apply(services: Services, p: Promotion, command: chat.Command,
             services.forge.close(cr.number, f"Aborted by @{user}: {argument or 'no reason'}.")
         return "aborted.", True
     if name == "retry":
+        if p.state is State.HELD and (p.reason or "").startswith(FOREIGN_COMMITS):
+            store.transition(p.id, State.RECEIVED, note=f"branch replaced by {user} "
+                                                        "(/hoist retry)")
+            return "retrying: the branch will be replaced.", True
         if p.state is not State.FAILED:
             return f"nothing to retry: the promotion is {p.state}.", False
         store.transition(p.id, State.RECEIVED, note=f"retried by {user}")

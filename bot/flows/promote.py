@@ -11,7 +11,7 @@ from dataclasses import replace
 import structlog
 
 from ..adapters.errors import MergeBlocked
-from ..adapters.git import MergeConflict
+from ..adapters.git import Authored, MergeConflict
 from ..adapters.store import Promotion
 from ..core import render
 from ..core.config import Config, Environment
@@ -104,6 +104,10 @@ def _propose(services: Services, p: Promotion) -> Promotion:
     ) == p.id:
         commit = current
     else:
+        others = [] if current is None or _branch_released(services, p) else \
+            git.commits_by_others(current, p.base_sha)
+        if others:
+            return _hold_for_commits(services, p, plan, branch, others)
         files = {f.file: f.new_text for f in plan.files}
         commit = git.commit(p.base_sha, files, render.commit_message(plan, p.id), p.created_at)
         if not git.push(commit, branch, expect=current, force=True):
@@ -118,6 +122,46 @@ def _propose(services: Services, p: Promotion) -> Promotion:
     moved = services.store.transition(p.id, State.PROPOSED, commit_sha=commit)
     _announce_supersession(services, moved)
     return moved
+
+
+# Transition notes that release Hoist's branch to be replaced although people committed on
+# it: `/hoist retry`, or its change request merged as it was.
+RELEASED_BY = ("branch replaced by ", "branch merged by ")
+
+
+FOREIGN_COMMITS = "the branch holds commits Hoist did not make:"
+
+
+def _branch_released(services: Services, p: Promotion) -> bool:
+    return any((t["note"] or "").startswith(RELEASED_BY)
+               for t in services.store.transitions(p.id))
+
+
+def _hold_for_commits(services: Services, p: Promotion, plan: Plan, branch: str,
+                      others: list[Authored]) -> Promotion:
+    """Hoist's branch holds commits a person made (renovatebot/renovate#9376): never push
+    over them. The promotion takes over the branch's open change request (so a merge by
+    hand reaches it), is held, and the thread names the commits and the ways on."""
+    env = services.config().environment(p.environment)
+    listed = ", ".join(f"{c.sha[:12]} ({c.author})" for c in others)
+    log.warning("promotion.foreign_commits", id=p.id, env=p.environment, branch=branch,
+                commits=[c.sha for c in others])
+    open_cr = services.store.open_change_request_on(branch, env.branch)
+    if open_cr is not None and open_cr.promotion_id != p.id:
+        services.store.record_change_request(p.id, branch, env.branch, open_cr.title,
+                                             open_cr.body, open_cr.number, open_cr.url)
+        services.store.close_change_request(open_cr.promotion_id, "superseded", None)
+    held = services.store.transition(
+        p.id, State.HELD, reason=f"{FOREIGN_COMMITS} {listed}; "
+                                 "comment `/hoist retry` to replace them, or merge as it is")
+    if open_cr is not None and open_cr.number is not None:
+        services.forge.comment(open_cr.number, render.foreign_commits(
+            branch, _versions_of(plan), [(c.sha, c.author, c.subject) for c in others]))
+    return held
+
+
+def _versions_of(plan: Plan) -> str:
+    return ", ".join(f"{m.image_key} {m.new_version.split('@')[0]}" for m in plan.images)
 
 
 def _announce_supersession(services: Services, p: Promotion) -> None:

@@ -48,6 +48,15 @@ class ChangeRequests(StoreBase):
                 .order_by(change_requests.c.id)).mappings().all()
         return [ChangeRequest(**r) for r in rows]
 
+    def open_change_request_on(self, branch: str, base: str) -> ChangeRequest | None:
+        """The newest open change-request record of `branch` into `base`, if any."""
+        with self._read() as db:
+            row = db.execute(select(change_requests).where(
+                change_requests.c.branch == branch, change_requests.c.base == base,
+                change_requests.c.state == "open")
+                .order_by(desc(change_requests.c.id)).limit(1)).mappings().first()
+        return ChangeRequest(**row) if row else None
+
     def promotion_id_for_number(self, number: int) -> str | None:
         """The id of the newest promotion whose change request is pull request `number`."""
         with self._read() as db:
