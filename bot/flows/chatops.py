@@ -65,9 +65,9 @@ def _handle(services: Services, promotion: Promotion | None,
 def _merged_by_hand(services: Services, p: Promotion, comment: PullRequestActivity) -> None:
     if p.state is State.HELD and p.commit_sha is None:
         # Held before Hoist pushed its change (people's commits on the branch): what merged
-        # is the branch as it was, not this promotion; plan it again on top of it.
-        services.store.transition(p.id, State.RECEIVED,
-                                  note=f"branch merged by {comment.user} as it was")
+        # is the branch as it was, not this promotion; plan it again on top of it, in a
+        # change request of its own.
+        services.store.replan(p.id, note=f"branch merged by {comment.user} as it was")
         log.info("chatops.merged_as_it_was", id=p.id, by=comment.user)
         return
     if p.state in (State.PROPOSED, State.APPROVED, State.HELD):

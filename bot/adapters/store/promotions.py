@@ -7,7 +7,7 @@ import json
 import time
 from typing import Any
 
-from sqlalchemy import Select, and_, desc, false, func, insert, or_, select, true, update
+from sqlalchemy import Select, and_, delete, desc, false, func, insert, or_, select, true, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from ulid import ULID
@@ -139,6 +139,21 @@ class Promotions(Inbox, Members):
             self._move(db, pid, State(row.state), target, note, now)
             self._set_fields(db, pid, fields)
         TRANSITIONS.labels(target.value).inc()  # counted once committed
+        return self.promotion(pid)
+
+    def replan(self, pid: str, note: str) -> Promotion:
+        """HELD → RECEIVED with its change-request record dropped, in one transaction: the
+        change request it took over was merged as it was, and its own is yet to be opened
+        (a crash in between must not leave it pointing at the merged one)."""
+        now = time.time()
+        with self._tx() as db:
+            row = db.execute(select(promotions.c.state).where(promotions.c.id == pid)
+                             .with_for_update()).first()
+            if row is None:
+                raise KeyError(pid)
+            self._move(db, pid, State(row.state), State.RECEIVED, note, now)
+            db.execute(delete(change_requests).where(change_requests.c.promotion_id == pid))
+        TRANSITIONS.labels(State.RECEIVED.value).inc()
         return self.promotion(pid)
 
     @classmethod
