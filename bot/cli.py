@@ -52,7 +52,8 @@ def cmd_parse_event(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .core.config import ConfigError, load_config
+    from .core.config import ConfigError, dotted, line_of, load_config
+    from .core.tag_reach import policy_warnings
 
     text = _read(args.config).decode("utf-8", errors="replace")
     try:
@@ -61,6 +62,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return 2
+    for loc, message in policy_warnings(config):
+        print(f"{args.config}:{line_of(text, loc)}: {dotted(loc)}: warning: {message}",
+              file=sys.stderr)
     print(f"{args.config}: ok ({len(config.images)} images, "
           f"{len(config.environments)} environments)")
     return 0

@@ -97,3 +97,45 @@ def test_serve_config_flag_reads_a_local_file(tmp_path: Path) -> None:
     local.write_text(GOOD.replace("approval: manual", "approval: maybe"))
     with pytest.raises(ConfigError, match=f"{local}:10: environments"):
         source()
+
+
+NO_TAG = "environments: [{name: dev, targets: [{file: a.yaml, image: app}]}]\nimages:\n" \
+         "  app:\n    repository: ghcr.io/acme/app\n    tags: "
+
+
+@pytest.mark.parametrize(("tags", "why"), [
+    # Every tag the regex admits is a prerelease, and prereleases are refused explicitly.
+    (r"{sort: semver, regex: '^\d+\.\d+\.\d+-release-candidate$', prerelease: false}",
+     "is a prerelease"),
+    (r"{regex: '^v\d+$', sort: semver}", "not a semantic version"),  # v1 is not SemVer
+    ("{semver: '>=2.0.0 <1.0.0'}", "is outside"),  # an empty range
+    ("{semver: '>1.2.3 <1.2.4'}", ""),  # only 1.2.4's prereleases, which are refused
+    (r"{regex: '^release-(?P<key>[a-z]+)$', sort: numeric}", "no numeric sort key"),
+    ("{regex: '^v', ignore: ['.*']}", "is ignored"),
+])
+def test_check_warns_in_one_line_when_a_policy_admits_no_tag(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], tags: str, why: str) -> None:
+    config = tmp_path / "hoist.yaml"
+    config.write_text(NO_TAG + tags + "\n")
+    assert main(["check", "--config", str(config)]) == 0
+    out, err = capsys.readouterr()
+    assert "ok (1 images, 1 environments)" in out
+    [line] = err.splitlines()
+    assert line.startswith(f"{config}:5: images.app.tags: warning: no tag can pass this policy")
+    assert why in line
+
+
+@pytest.mark.parametrize("tags", [
+    r"{sort: semver, regex: '^\d+\.\d+\.\d+-release-candidate$'}",  # prerelease unset
+    r"{regex: '^main-[0-9a-f]{7}$', sort: pushed}",
+    r"{regex: '^build-(?P<key>\d+)$', sort: numeric}",
+    "{semver: '>1.2.3 <1.2.4', prerelease: true}",
+    "{semver: '~1.4'}", "{sort: alphabetical}", "{}",
+])
+def test_check_is_quiet_when_some_tag_can_pass(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str],
+                                               tags: str) -> None:
+    config = tmp_path / "hoist.yaml"
+    config.write_text(NO_TAG + tags + "\n")
+    assert main(["check", "--config", str(config)]) == 0
+    assert capsys.readouterr().err == ""

@@ -98,6 +98,26 @@ def test_without_package_url_the_image_is_owner_and_name_on_ghcr() -> None:
         "theryangeary/cadence/api"
 
 
+@pytest.mark.parametrize("event", ["package", "registry_package"])
+@pytest.mark.parametrize("version", ["1.4.2", "v2.0.0-rc.1", "latest", "sha-33cefd3"])
+def test_a_version_that_is_not_a_digest_names_the_tag_in_every_generation(
+        event: str, version: str) -> None:
+    """Deliveries that name the version by its tag (no container_metadata tag, no tag in
+    package_url): the tag is the version, whatever the generation; a digest never is."""
+    doc = edited(load(GHCR_2025), ((*VERSION, "version"), version),
+                 ((*VERSION, "container_metadata", "tag", "name"), ""),
+                 ((*VERSION, "package_url"), "ghcr.io/theryangeary/www"))
+    if event == "registry_package":
+        doc = {("registry_package" if k == "package" else k): v for k, v in doc.items()}
+    pushes = parse("ghcr", doc, {"x-github-event": event})
+    assert [(p["repository"], p["tag"]) for p in pushes] == [("theryangeary/www", version)]
+    for digest in ("sha256:" + "a" * 64, "sha512:" + "b" * 128):
+        by_digest = edited(load(GHCR_2025), ((*VERSION, "version"), digest),
+                           ((*VERSION, "container_metadata", "tag", "name"), ""),
+                           ((*VERSION, "package_url"), "ghcr.io/theryangeary/www"))
+        assert parse("ghcr", by_digest, {"x-github-event": "package"}) == []
+
+
 def test_the_legacy_docker_registry_without_its_registry_url() -> None:
     path = DATA / "github/registry_package.published.docker.2019.json"
     doc = edited(load(path), (("registry_package", "registry"), ...))

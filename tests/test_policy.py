@@ -1,3 +1,5 @@
+import pytest
+
 from bot.core.config import ImageConfig, load_config
 from bot.core.durations import parse_duration
 from bot.core.events import ImagePushed
@@ -111,11 +113,44 @@ def test_prereleases_by_full_precedence() -> None:
 
 
 def test_prerelease_false_holds_under_every_ordering() -> None:
-    """argoproj-labs/argocd-image-updater#426: no prerelease unless explicitly allowed."""
+    """argoproj-labs/argocd-image-updater#426: no prerelease unless explicitly allowed;
+    an explicit `prerelease: false` holds with a regex too."""
     for tags in ({"sort": "semver"}, {"semver": "*"}, {"sort": "semver", "regex": "^v"},
-                 {"sort": "alphabetical"}, {"sort": "pushed"}, {}):
-        assert "prerelease" in decide_tag(image(**tags), "v1.0.1-64.272fa09").reason, tags
+                 {"semver": "*", "regex": "^v"}, {"sort": "alphabetical"}, {"sort": "pushed"},
+                 {"regex": "^v"}, {}):
+        assert "prerelease" in decide_tag(image(**tags, prerelease=False),
+                                          "v1.0.1-64.272fa09").reason, tags
         assert decide_tag(image(**tags, prerelease=True), "v1.0.1-64.272fa09").allowed, tags
+        if "regex" not in tags:  # unset: refused without a regex
+            assert "prerelease" in decide_tag(image(**tags), "v1.0.1-64.272fa09").reason, tags
+
+
+def raw_image(tags: str) -> ImageConfig:
+    """An image whose `tags:` is the given YAML flow mapping, verbatim (regexes unescaped)."""
+    return load_config("images:\n  app:\n    repository: ghcr.io/acme/app\n"
+                       f"    tags: {tags}\n"
+                       "environments: [{name: dev, targets: [{file: a.yaml, image: app}]}]\n"
+                       ).images["app"]
+
+
+@pytest.mark.parametrize(("tags", "allowed", "refused"), [
+    # The regex is the allow-list: its prerelease-shaped tags are the releases.
+    (r"{sort: semver, regex: '^\d+\.\d+\.\d+-release-candidate$'}",
+     ["1.2.3-release-candidate", "2.0.0-release-candidate"], ["1.2.3", "1.2.3-rc.1"]),
+    (r"{regex: '^\d+\.\d+\.\d+-snapshot-[0-9a-f]{7}$', sort: pushed}",
+     ["1.4.0-snapshot-abc1234"], ["1.4.0", "1.4.0-snapshot-xyz"]),
+    (r"{semver: '>=1.0.0 <2.0.0', regex: '-rc\.\d+$'}", ["1.5.0-rc.2"], ["1.5.0", "2.0.1-rc.1"]),
+    # Without a regex, unset means false, for ranges and for sort: semver.
+    ("{semver: '>=1.0.0 <2.0.0'}", ["1.5.0"], ["1.5.0-rc.1"]),
+    ("{sort: semver}", ["3.0.0"], ["3.0.0-beta.1"]),
+])
+def test_prerelease_unset_defaults_to_what_people_write(tags: str, allowed: list[str],
+                                                        refused: list[str]) -> None:
+    policy = raw_image(tags)
+    for tag in allowed:
+        assert decide_tag(policy, tag).allowed, (tags, tag, decide_tag(policy, tag).reason)
+    for tag in refused:
+        assert not decide_tag(policy, tag).allowed, (tags, tag)
 
 
 def test_sort_pushed_has_no_order_the_last_push_wins() -> None:

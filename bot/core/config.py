@@ -37,12 +37,14 @@ class TagPolicy(_Model):
     `semver` is a range (core/versions.py: strict SemVer 2.0.0, node-semver range syntax);
     `sort` is `semver` (precedence, semver.org §11), `numeric` (the regex's sort key),
     `alphabetical`, or `pushed` (the latest push wins; no downgrade check: commit-SHA tags
-    have no order of their own). `prerelease: false` refuses SemVer prereleases under every
-    ordering.
+    have no order of their own). `prerelease` unset refuses SemVer prereleases unless a
+    `regex` is given (the regex is then the allow-list: `-rc` or `-snapshot-<sha>` tags it
+    admits are the releases); an explicit `prerelease: false` refuses them under every
+    ordering, regex or not.
     """
 
     semver: str | None = None
-    prerelease: bool = False
+    prerelease: bool | None = None
     regex: str | None = None  # allow only tags matching it; one group (or `key`) is the sort key
     ignore: list[str] = []  # tags matching any of these are never promoted
     sort: Literal["semver", "numeric", "alphabetical", "pushed"] | None = None
@@ -76,6 +78,12 @@ class TagPolicy(_Model):
         for pattern in value:
             _compile(pattern)
         return value
+
+    @property
+    def refuses_prereleases(self) -> bool:
+        """True when SemVer prereleases (semver.org §9) are refused: `prerelease: false`,
+        or unset without a `regex`."""
+        return self.prerelease is False or (self.prerelease is None and self.regex is None)
 
     @property
     def order(self) -> str:
@@ -267,6 +275,16 @@ def _dotted(loc: tuple[str | int, ...]) -> str:
     for part in loc:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text or "(top level)"
+
+
+def line_of(text: str, loc: tuple[str | int, ...]) -> int:
+    """1-based line of the field at `loc` (as in ConfigError lines) in valid hoist.yaml text."""
+    return _line_of(YAML(typ="rt").load(text), loc)
+
+
+def dotted(loc: tuple[str | int, ...]) -> str:
+    """`images.web.tags`, `environments[1].name`: a field's name as errors print it."""
+    return _dotted(loc)
 
 
 def load_config(text: str, filename: str = "hoist.yaml") -> Config:

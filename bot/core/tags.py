@@ -45,12 +45,12 @@ def _refusal(policy: TagPolicy, tag: str) -> str | None:
             version = parse_version(tag)
         except VersionError as exc:
             return f"tag {exc}"
-        if version.prerelease and not policy.prerelease:
+        if version.prerelease and policy.refuses_prereleases:
             return f"tag {tag!r} is a prerelease (set prerelease: true to allow them)"
         if policy.semver is not None and not parse_range(policy.semver).contains(version):
             return f"tag {tag!r} is outside {policy.semver!r}"
-    elif not policy.prerelease and _is_prerelease(tag):
-        # prerelease: false holds under every ordering, not only semver ones.
+    elif policy.refuses_prereleases and _is_prerelease(tag):
+        # Refused under every ordering, not only semver ones.
         return f"tag {tag!r} is a prerelease (set prerelease: true to allow them)"
     if policy.order == "numeric" and _numeric_key(policy, tag) is None:
         return f"tag {tag!r} has no numeric sort key"

@@ -3,6 +3,7 @@ X-Hub-Signature-256, in every generation GitHub has sent for container images.""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlparse
 
@@ -17,6 +18,7 @@ PUBLISH_ACTIONS = frozenset({"published", "create"})
 # GitHub's `package_type`: `container` for ghcr.io (CONTAINER in webhooks), `docker` for the
 # retired Docker registry docker.pkg.github.com; npm, maven, rubygems, nuget are not images.
 IMAGE_TYPES = frozenset({"container", "docker"})
+_DIGEST = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
 
 
 class GhcrSource:
@@ -53,9 +55,10 @@ class GhcrSource:
         version: Any = package.get("package_version")
         version = version if isinstance(version, dict) else {}
         registry, repository, url_tag = _image(data, package, version, kind)
-        tag = text(version, "container_metadata", "tag", "name") or url_tag
-        if tag is None and kind == "docker":
-            tag = _not_digest(text(version, "version"))
+        # A version that is not a digest is the tag, in every generation (the legacy
+        # registry's always, ghcr.io's when a delivery names the version by its tag).
+        tag = text(version, "container_metadata", "tag", "name") or url_tag or \
+            _not_digest(text(version, "version"))
         if tag is None or not repository:
             return []
         event_id = headers.get("x-github-delivery") or body_id(body)
@@ -104,4 +107,5 @@ def _digest(version: dict[str, Any]) -> str | None:
 
 
 def _not_digest(value: str | None) -> str | None:
-    return value if value and not value.startswith("sha256:") else None
+    """value unless it is empty or a digest (`<algorithm>:<hex>`, OCI image-spec)."""
+    return value if value and not _DIGEST.fullmatch(value) else None
