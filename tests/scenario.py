@@ -176,6 +176,62 @@ class Scenario:
             "X-Hub-Signature-256": "sha256=" + hmac_hex(self.hook_secret, body),
             "Content-Type": "application/json"})
 
+    def forge_event(self, data: dict[str, Any], event: str) -> httpx.Response:
+        """`data` posted to the forge's route, signed as that forge signs (GitHub and Gitea:
+        HMAC-SHA256 of the body; GitLab: the secret token); `event` is GitHub's or Gitea's
+        event name (GitLab routes on the body)."""
+        body = json.dumps(data).encode()
+        kind = self.forge.kind
+        headers = {"Content-Type": "application/json"}
+        if kind == "github":
+            headers |= {"X-GitHub-Event": event, "X-GitHub-Delivery": str(uuid.uuid4()),
+                        "X-Hub-Signature-256": "sha256=" + hmac_hex(self.hook_secret, body)}
+        elif kind == "gitlab":
+            headers |= {"X-Gitlab-Event": "Merge Request Hook",
+                        "X-Gitlab-Token": self.hook_secret}
+        else:
+            headers |= {"X-Gitea-Event": event, "X-Gitea-Delivery": str(uuid.uuid4()),
+                        "X-Gitea-Signature": hmac_hex(self.hook_secret, body)}
+        return httpx.post(f"{self.url}/webhooks/{kind}", content=body, headers=headers,
+                          timeout=10)
+
+    def merged_event(self, number: int, merged: bool = True, sha: str | None = None,
+                     repository: str | None = None) -> httpx.Response:
+        """The forge's own "pull request closed" webhook (its published example) for
+        change request `number`, merged or not, optionally claiming another repository."""
+        kind = self.forge.kind
+        head = self.forge.pulls[number]["head"]
+        if kind == "github":
+            data = json.loads((FIXTURES / "github" / "pull_request.closed.json").read_text())
+            data.update(action="closed", number=number)
+            data["pull_request"].update(number=number, state="closed", merged=merged,
+                                        merge_commit_sha=sha)
+            data["pull_request"]["head"]["ref"] = head
+            if repository:
+                data["repository"].update(id=66600666, full_name=repository,
+                                          name=repository.split("/")[1])
+            return self.forge_event(data, "pull_request")
+        if kind == "gitlab":
+            data = json.loads((FIXTURES / "gitlab" / "webhooks" / "merge_request_merge.json")
+                              .read_text())
+            data["object_attributes"].update(iid=number, source_branch=head,
+                                             action="merge" if merged else "close",
+                                             state="merged" if merged else "closed",
+                                             merge_commit_sha=sha)
+            if repository:
+                data["project"].update(id=66600666, path_with_namespace=repository)
+            return self.forge_event(data, "")
+        data = json.loads((FIXTURES / "gitea" / "webhooks" / "pull_request_merged.json")
+                          .read_text())
+        data.update(action="closed", number=number)
+        data["pull_request"].update(number=number, merged=merged, state="closed",
+                                    merge_commit_sha=sha)
+        data["pull_request"]["head"]["ref"] = head
+        if repository:
+            data["repository"].update(id=66600666, full_name=repository,
+                                      name=repository.split("/")[1])
+        return self.forge_event(data, "pull_request")
+
     def github_comment(self, number: int, user: str, text: str,
                        delivery: str | None = None) -> httpx.Response:
         """GitHub's issue_comment webhook (its published example) for a new comment."""

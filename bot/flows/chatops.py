@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 
 import structlog
 
@@ -63,6 +64,12 @@ def _handle(services: Services, promotion: Promotion | None,
 
 
 def _merged_by_hand(services: Services, p: Promotion, comment: PullRequestActivity) -> None:
+    confirmed = _confirm(services, p, comment)
+    if confirmed is None:
+        return
+    if confirmed.state == "closed":
+        _closed_by_hand(services, p, comment)
+        return
     if p.state is State.HELD and p.commit_sha is None:
         # Held before Hoist pushed its change (people's commits on the branch): what merged
         # is the branch as it was, not this promotion; plan it again on top of it, in a
@@ -72,15 +79,54 @@ def _merged_by_hand(services: Services, p: Promotion, comment: PullRequestActivi
         return
     if p.state in (State.PROPOSED, State.APPROVED, State.HELD):
         services.store.transition(p.id, State.MERGED, note=f"merged by {comment.user}",
-                                  merge_sha=comment.body or None)
+                                  merge_sha=confirmed.sha or comment.body or None)
         log.info("chatops.merged_by_hand", id=p.id, by=comment.user)
 
 
 def _closed_by_hand(services: Services, p: Promotion, comment: PullRequestActivity) -> None:
+    if comment.kind == "closed":
+        confirmed = _confirm(services, p, comment)
+        if confirmed is None:
+            return
+        if confirmed.state == "merged":
+            _merged_by_hand(services, p, comment)
+            return
     if p.state not in FINAL and p.state is not State.MERGED:
         services.store.transition(p.id, State.ABORTED, note=f"pull request closed by "
                                                             f"{comment.user}")
         log.info("chatops.closed_by_hand", id=p.id, by=comment.user)
+
+
+@dataclass(frozen=True)
+class _Confirmed:
+    state: str  # merged | closed
+    sha: str | None
+
+
+def _confirm(services: Services, p: Promotion,
+             activity: PullRequestActivity) -> _Confirmed | None:
+    """A webhook's "merged" or "closed" is a hint: read the change request back from the
+    forge and act on what it says, never on the body (which another repository's signed
+    event, or a replay, can carry). Merged counts only when the merge commit is on the
+    environment branch. None, with a warning, when the forge does not confirm it; the local
+    forge keeps no state of its own (the store is its truth), so its word stands."""
+    found = services.forge.pull_state(activity.number)
+    if found is None:
+        return _Confirmed(activity.kind, activity.body or None)
+    state, sha = found
+    if state not in ("merged", "closed"):
+        log.warning("chatops.not_confirmed", id=p.id, number=activity.number,
+                    event=activity.kind, forge_state=state)
+        return None
+    if state == "merged" and sha:
+        branch = services.config().environment(p.environment).branch
+        services.git.sync()
+        tip = services.git.tip(branch)
+        if tip is None or not services.git.contains(tip, sha):
+            log.warning("chatops.merge_not_on_branch", id=p.id, number=activity.number,
+                        sha=sha, branch=branch)
+            return None
+    return _Confirmed(state, sha)
 
 
 def _commands(services: Services, p: Promotion, comment: PullRequestActivity) -> None:
