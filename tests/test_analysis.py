@@ -106,8 +106,8 @@ def test_the_evidence_names_the_failing_series_by_its_labels() -> None:
     outcome, text = judged(RULES["min"], several)
     assert outcome is Outcome.FAIL and text.endswith("success-rate: and 2 more series fail")
     assert judged(RULES["min"], Reading.of(0.999, NAN, 0.995)) == (
-        Outcome.PASS, "success-rate: 2 series within min 0.99 (0.995 to 0.999); 1 without a "
-                      "value")
+        Outcome.PASS, "success-rate: 2 of 3 series within min 0.99 (0.995 to 0.999); 1 "
+                      "without a value")
     quoted = Reading((Series.of({"route": 'a"b'}, 0.5),))
     assert judged(RULES["min"], quoted)[1] == 'success-rate{route="a\\"b"}: 0.5 < min 0.99'
 

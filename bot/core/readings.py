@@ -189,7 +189,9 @@ def _within(rule: MetricRule, measured: list[Series], total: int, ratios: list[f
     within = ", ".join(b for b in bounds if b) or "thresholds"
     if total == 1:
         return f"{measured[0].value:g} within {within}"
-    values = [s.value for s in measured]
-    unmeasured = total - len(measured)
-    return (f"{len(measured)} series within {within} ({min(values):g} to {max(values):g})"
-            + (f"; {unmeasured} without a value" if unmeasured else ""))
+    low, high = min(s.value for s in measured), max(s.value for s in measured)
+    spread = f"{low:g}" if low == high else f"{low:g} to {high:g}"
+    if len(measured) == total:
+        return f"{total} series within {within} ({spread})"
+    return (f"{len(measured)} of {total} series within {within} ({spread}); "
+            f"{total - len(measured)} without a value")

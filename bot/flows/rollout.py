@@ -288,7 +288,9 @@ def _cannot_tell(services: Services, p: Promotion, env: Environment,
 
 def resume_analysis(services: Services, p: Promotion, user: str) -> Promotion:
     """HELD by analysis: analyse the held step again with a fresh tally and a fresh bake
-    (the step's clock starts once the cluster runs our commit again)."""
+    (the step's clock starts once the cluster runs our commit again), reading hoist.yaml
+    afresh (a person may just have fixed the Prometheus URL or a query)."""
+    services.git.sync()
     log.info("rollout.resumed", id=p.id, env=p.environment, step=p.step, by=user)
     return services.store.transition(p.id, State.ANALYZING, note=f"retried by {user}",
                                      reason=None, tally={}, last_check=None, step_started=None)
