@@ -30,6 +30,16 @@ def redactor(secrets: Iterable[str]) -> Processor:
     return redact
 
 
+def redact_url(text: str, url: str) -> str:
+    """text without the credentials embedded in url (https://user:token@host/… → `***`);
+    `redact_url(url, url)` is the URL safe to log."""
+    if "@" in url and "://" in url:
+        secret = url.split("://", 1)[1].split("/", 1)[0].rpartition("@")[0]
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
 def configure(fmt: str = "auto", secrets: Iterable[str] = ()) -> None:
     """Configure structlog once for the process."""
     json_output = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())

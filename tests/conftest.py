@@ -13,6 +13,7 @@ from bot.demo.manifests import make_manifests_repo
 from bot.flows.services import Services
 from bot.wiring import ConfigSource
 from tests.postgres_server import PostgresServer, postgres_bin
+from tests.prometheus_stack import CanaryApp
 
 ENGINES = ["sqlite", "postgresql"]
 
@@ -71,3 +72,12 @@ def services(tmp_path: Path, manifests_url: str, store: Store) -> Services:
     repo = GitRepo(manifests_url, tmp_path / "data" / "manifests.git")
     repo.sync()
     return Services(store, repo, LocalForge(store, repo), ConfigSource(repo, "hoist.yaml", None))
+
+
+@pytest.fixture
+def unhealthy() -> Iterator[str]:
+    """The URL of a health endpoint answering 503: a reading that shows the new version bad
+    (an unreachable one only means analysis cannot tell)."""
+    app = CanaryApp(health_status=503)
+    yield f"http://{app.address}/healthz"
+    app.stop()

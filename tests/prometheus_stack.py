@@ -18,11 +18,14 @@ from bot.demo.registry import free_port
 
 class CanaryApp:
     """Serves /metrics (requests by code, growing at `rate` per second with `error_ratio`
-    of them 500s) and /healthz ({"version": version}). With `images` (repositories), each
-    also has series of its own labelled `image`, failing at `image_errors[image]`."""
+    of them 500s) and /healthz ({"version": version}, answered with `health_status`: 503
+    is a health check that measured the new version bad). With `images` (repositories),
+    each also has series of its own labelled `image`, failing at `image_errors[image]`."""
 
-    def __init__(self, version: str = "1.0.0", images: tuple[str, ...] = ()) -> None:
+    def __init__(self, version: str = "1.0.0", images: tuple[str, ...] = (),
+                 health_status: int = 200) -> None:
         self.version = version
+        self.health_status = health_status
         self.error_ratio = 0.0
         self.rate = 100.0
         self.ok = 0.0
@@ -38,13 +41,14 @@ class CanaryApp:
                 pass
 
             def do_GET(self) -> None:
+                status = 200
                 if self.path.startswith("/metrics"):
                     body = app.metrics().encode()
                     kind = "text/plain; version=0.0.4"
                 else:
                     body = json.dumps({"version": app.version}).encode()
-                    kind = "application/json"
-                self.send_response(200)
+                    kind, status = "application/json", app.health_status
+                self.send_response(status)
                 self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -83,7 +87,9 @@ class CanaryApp:
 
 
 class Prometheus:
-    """Debian's prometheus scraping targets every second on a free loopback port."""
+    """Debian's prometheus scraping targets every second on a free loopback port; with no
+    targets it scrapes nothing and queries compute their values (`vector(0)/vector(0)` is
+    NaN), so a test states its case in PromQL."""
 
     def __init__(self, workdir: Path, targets: list[str]) -> None:
         self.workdir = workdir
@@ -101,7 +107,7 @@ class Prometheus:
         config.write_text(json.dumps({
             "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
             "scrape_configs": [{"job_name": "app", "static_configs": [
-                {"targets": self.targets}]}],
+                {"targets": self.targets}]}] if self.targets else [],
         }))
         log = (self.workdir / "prometheus.log").open("wb")
         self.process = subprocess.Popen(

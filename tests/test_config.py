@@ -86,6 +86,70 @@ def test_check_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "cannot read" in capsys.readouterr().err
 
 
+CANARY = GOOD + """\
+    on_inconclusive: revert
+    canary:
+      analysis:
+        prometheus: http://127.0.0.1:9099
+        health: {url: "https://app.example.com/healthz"}
+        metrics:
+          - name: success-rate
+            query: sum by (pod) (rate(ok[1m])) / sum by (pod) (rate(all[1m]))
+            min: 0.99
+            reduce: avg
+            no_data: pass
+"""
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    ("prometheus: http://127.0.0.1:9099", "prometheus: 127.0.0.1:9099",
+     "hoist.yaml:15: environments[1].canary.analysis.prometheus: '127.0.0.1:9099' is not a URL "
+     "with a scheme and a host (http:// or https://): e.g. http://127.0.0.1:9099"),
+    ("prometheus: http://127.0.0.1:9099", "prometheus: http://", "hoist.yaml:15: "
+     "environments[1].canary.analysis.prometheus: 'http://' is not a URL with a scheme"),
+    ("prometheus: http://127.0.0.1:9099", "prometheus: 'ftp://prom:21'", "analysis.prometheus:"),
+    ('url: "https://app.example.com/healthz"', "url: app/healthz",
+     "hoist.yaml:16: environments[1].canary.analysis.health.url: 'app/healthz' is not a URL"),
+    ("prometheus: http://127.0.0.1:9099", "prometheus: 'http://[::1]:9090/prom'", ""),
+    ("prometheus: http://127.0.0.1:9099", "prometheus: 'https://u:p@prom.example.com'", ""),
+    ("no_data: pass", "no_data: pass\n            on_no_data: fail",
+     "metrics[0]: no_data and on_no_data (its former name) disagree"),
+    ("no_data: pass", "on_no_data: pass", ""),
+    ("reduce: avg", "reduce: median", "metrics[0].reduce: Input should be 'max', 'min', 'avg' "
+                                      "or 'sum'"),
+    ("on_inconclusive: revert", "on_inconclusive: fail",
+     "hoist.yaml:12: environments[1].on_inconclusive: Input should be 'hold' or 'revert'"),
+])
+def test_analysis_settings_are_checked_with_their_line(old: str, new: str, expected: str) -> None:
+    assert old in CANARY
+    if not expected:
+        load_config(CANARY.replace(old, new, 1))
+        return
+    with pytest.raises(ConfigError) as info:
+        load_config(CANARY.replace(old, new, 1))
+    assert any(expected in p for p in info.value.problems), info.value
+
+
+def test_analysis_defaults_and_the_former_no_data_name() -> None:
+    env = load_config(CANARY).environments[1]
+    assert env.on_inconclusive == "revert" and load_config(GOOD).environments[1].on_inconclusive \
+        == "hold"
+    assert env.canary is not None
+    [metric] = env.canary.analysis.metrics
+    assert (metric.reduce, metric.when_no_data) == ("avg", "pass")
+    former = load_config(CANARY.replace("no_data: pass", "on_no_data: fail")).environments[1]
+    assert former.canary is not None and former.canary.analysis.metrics[0].when_no_data == "fail"
+
+
+def test_check_refuses_a_prometheus_without_scheme(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "hoist.yaml"
+    bad.write_text(CANARY.replace("http://127.0.0.1:9099", "127.0.0.1:9099"))
+    assert main(["check", "--config", str(bad)]) == 2
+    assert capsys.readouterr().err.startswith(
+        f"{bad}:15: environments[1].canary.analysis.prometheus: '127.0.0.1:9099' is not a URL")
+
+
 def test_serve_config_flag_reads_a_local_file(tmp_path: Path) -> None:
     from bot.adapters.git import GitRepo
     from bot.wiring import ConfigSource

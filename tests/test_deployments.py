@@ -99,11 +99,11 @@ def test_each_promotion_is_a_deployment_with_statuses_as_it_moves(
 
 
 def test_a_reverted_rollout_fails_its_deployment_then_makes_it_inactive(
-        services: Services, double: GitHubDouble, tmp_path: Path) -> None:
+        services: Services, double: GitHubDouble, tmp_path: Path, unhealthy: str) -> None:
     config = DEMO.read_text().replace(
         "    approval: none             # merged as soon as it is proposed\n",
         "    approval: none\n    canary:\n      analysis: {interval: 0s, consecutive_error_limit: 0,"
-        " health: {url: 'http://127.0.0.1:9/', timeout: 1s}}\n", 1)
+        f" health: {{url: '{unhealthy}', timeout: 1s}}}}\n", 1)
     deployments = _on_github(services, double, tmp_path, config)
     for _ in range(3):
         Worker(services).run_once()
@@ -114,7 +114,7 @@ def test_a_reverted_rollout_fails_its_deployment_then_makes_it_inactive(
     assert states == ["queued", "in_progress", "failure", "inactive"]
     [number] = list(double.deployments)
     failure = double.deployment_statuses[number][2]
-    assert failure["description"].startswith("analysis failed: health: unreachable")
+    assert failure["description"].startswith("analysis failed: health: status 503")
     assert len(failure["description"]) <= 140
     assert double.deployment_statuses[number][3]["description"] == "guestbook 1.4.2 reverted in git"
     assert deployment["sha"] == dev.merge_sha

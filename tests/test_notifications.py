@@ -98,12 +98,13 @@ def test_every_receiver_hears_the_chain_and_a_hanging_one_holds_up_nothing(
 
 
 def test_a_revert_is_told_with_its_evidence_and_routed_to_on_call(
-        services: Services, tmp_path: Path, receivers: tuple[WebhookReceiver, SmtpSink]) -> None:
+        services: Services, tmp_path: Path, receivers: tuple[WebhookReceiver, SmtpSink],
+        unhealthy: str) -> None:
     web, _ = receivers
     text = (Path(__file__).parents[1] / "manifests-example/demo/hoist.yaml").read_text()
     text = text.replace("    approval: none             # merged as soon as it is proposed\n",
                         "    approval: none\n    canary:\n      analysis: {interval: 0s, "
-                        "consecutive_error_limit: 0, health: {url: 'http://127.0.0.1:9/', "
+                        f"consecutive_error_limit: 0, health: {{url: '{unhealthy}', "
                         "timeout: 1s}}\n", 1)
     commit_file(services.git.url, "hoist.yaml", text, tmp_path / "cfg")
     services.git.sync()
@@ -117,7 +118,7 @@ def test_a_revert_is_told_with_its_evidence_and_routed_to_on_call(
     assert titles == ["guestbook 1.4.2 failed in dev", "guestbook 1.4.2 reverted in dev",
                       "guestbook 1.4.2 quarantined after dev"]
     failed = web.bodies("/oncall")[0]["message"]
-    assert "Why: analysis failed: health: unreachable" in failed and "reverting in git" in failed
+    assert "Why: analysis failed: health: status 503" in failed and "reverting in git" in failed
     assert "/hoist unquarantine" in web.bodies("/oncall")[2]["message"]
 
 

@@ -1,6 +1,7 @@
 """Rollouts against a real Prometheus scraping an app whose error rate the test controls:
 a healthy canary walks every step and is promoted; an unhealthy one is reverted in git
-with its evidence; Prometheus going away mid-analysis reverts too (as configured)."""
+with its evidence; Prometheus going away mid-analysis holds the rollout (an outage is not
+evidence against the image) until a retry resumes it."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 from bot.adapters.prometheus import PrometheusClient
 from bot.core.events import ImagePushed
 from bot.core.machine import State
+from bot.flows.rollout import resume_analysis
 from bot.flows.services import Services
 from bot.worker import Worker
 from tests.audit_check import assert_audit_reads_back
@@ -139,7 +141,8 @@ def test_breach_is_reverted_in_git_with_evidence_and_the_digest_quarantined(
     wait_for(lambda: dev(services) and dev(services).step == 1, "the 100% step", 90)
     app.error_ratio = 0.5
     client = PrometheusClient(prometheus.url)
-    wait_for(lambda: (client.query(ERROR_RATE).value or 0) > 0.05, "the breach in Prometheus")
+    wait_for(lambda: any(s.value > 0.05 for s in client.query(ERROR_RATE).series),
+             "the breach in Prometheus")
     breach_seen = time.time()
     wait_for(lambda: dev(services).state is State.REVERTED, "the revert", 60)
     reverted_at = dev(services).updated_at
@@ -163,16 +166,25 @@ def test_breach_is_reverted_in_git_with_evidence_and_the_digest_quarantined(
 
 
 @pytest.mark.e2e
-def test_prometheus_down_mid_analysis_reverts(
+def test_prometheus_down_mid_analysis_holds_and_retry_resumes_it(
         stack: tuple[Services, CanaryApp, Prometheus]) -> None:
     services, app, prometheus = stack
     app.version = "1.4.2"
     start(services)
     wait_for(lambda: dev(services) and dev(services).state is State.ANALYZING and
              dev(services).step_started is not None, "analysis to start", 60)
-    prometheus.stop()
-    wait_for(lambda: dev(services).state is State.REVERTED, "the revert", 60)
-    assert "Prometheus unreachable" in (dev(services).reason or "")
+    prometheus.stop()  # an outage is not evidence against the image: held, not reverted
+    wait_for(lambda: dev(services).state is State.HELD, "the hold", 60)
+    held = dev(services)
+    assert held.reason is not None and held.reason.startswith("analysis inconclusive at step")
+    assert f"Prometheus at {prometheus.url} unreachable: ConnectError" in held.reason
+    assert "/hoist retry" in held.reason
+    assert not services.store.quarantined("localhost:5000/acme/guestbook", DIGEST)
+    assert "revert(deploy)" not in git(origin(services), "log", "--format=%s", "main")
+    # Prometheus is back: a retry analyses the held step again and the rollout goes on.
+    prometheus.start()
+    assert resume_analysis(services, held, "dana").state is State.ANALYZING
+    wait_for(lambda: dev(services).state is State.PROMOTED, "dev promoted", 90)
     assert assert_audit_reads_back(origin(services), services.store.promotions()) >= 2
 
 
@@ -207,13 +219,13 @@ def test_steps_as_auto_merged_change_requests(services: Services, tmp_path: Path
     assert assert_audit_reads_back(origin(services), services.store.promotions()) == 4
 
 
-def test_reverts_as_auto_merged_change_requests(services: Services, tmp_path: Path) -> None:
+def test_reverts_as_auto_merged_change_requests(services: Services, tmp_path: Path,
+                                                unhealthy: str) -> None:
     _steps_by_change_request(services, tmp_path,
-                             "{interval: 0s, consecutive_error_limit: 0, health: "
-                             "{url: 'http://127.0.0.1:9/healthz', timeout: 1s}}")
+                             f"{{interval: 0s, health: {{url: '{unhealthy}', timeout: 1s}}}}")
     for _ in range(4):
         Worker(services).run_once()
-    assert dev(services).state is State.REVERTED  # the health endpoint never answered
+    assert dev(services).state is State.REVERTED  # the health endpoint answered 503
     landed = [cr.promotion_id.split("/")[1] for cr in services.store.change_requests()
               if "/" in cr.promotion_id and cr.state == "merged"]
     assert landed[0] == "step-25" and len([x for x in landed if x.startswith("revert-")]) == 2

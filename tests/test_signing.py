@@ -82,7 +82,7 @@ def env_state(services: Services, env: str) -> State:
 
 @pytest.mark.e2e
 def test_every_commit_of_a_promotion_chain_verifies(signed: Services, key: SigningTestKey,
-                                                    tmp_path: Path) -> None:
+                                                    tmp_path: Path, unhealthy: str) -> None:
     remote = signed.git.url.removeprefix("file://")
     commit_file(signed.git.url, "apps/guestbook/overlays/dev/route.yaml", ROUTE, tmp_path / "c1")
     commit_file(signed.git.url, "hoist.yaml", canary_policy("{interval: 0s}"), tmp_path / "c2")
@@ -94,10 +94,9 @@ def test_every_commit_of_a_promotion_chain_verifies(signed: Services, key: Signi
     approve(signed.store, prod.id, "alice")
     Worker(signed).run_once()
     assert env_state(signed, "prod") is State.PROMOTED
-    # A canary that cannot be checked: its commits are reverted.
+    # A canary whose health check fails: its commits are reverted.
     commit_file(signed.git.url, "hoist.yaml", canary_policy(
-        "{interval: 0s, consecutive_error_limit: 0, "
-        "health: {url: 'http://127.0.0.1:9/healthz', timeout: 1s}}"), tmp_path / "c3")
+        f"{{interval: 0s, health: {{url: '{unhealthy}', timeout: 1s}}}}"), tmp_path / "c3")
     signed.git.sync()
     push_and_run(signed, "1.4.3", passes=4)
     assert env_state(signed, "dev") is State.REVERTED

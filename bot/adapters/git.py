@@ -15,6 +15,7 @@ from pathlib import Path
 
 import structlog
 
+from ..log import redact_url as _redact
 from ..telemetry import timed_call
 from .signing import SIGNATURE_TIME_ENV
 
@@ -345,12 +346,3 @@ def branch_refs(repo: Path, branches: Sequence[str]) -> list[str]:
                 found.append(ref)
                 break
     return found
-
-
-def _redact(text: str, url: str) -> str:
-    """Remove credentials embedded in a URL (https://token@host/...) from git's words."""
-    if "@" in url and "://" in url:
-        secret = url.split("://", 1)[1].split("@", 1)[0]
-        if secret:
-            text = text.replace(secret, "***")
-    return text

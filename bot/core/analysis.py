@@ -1,9 +1,10 @@
 """Canary analysis (pure): query results and health readings become verdicts, and verdicts
-over time become a decision — continue, advance, fail, or hold for a person."""
+over time become a decision — continue, advance, fail, or cannot tell (hold for a person).
+Only a FAIL — a reading that showed the image bad — fails a canary; an outage of what
+measures it (ERROR, INVALID) is, like no data, a reason to stop and ask, never evidence."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -14,69 +15,23 @@ class Outcome(StrEnum):
     FAIL = "fail"
     INCONCLUSIVE = "inconclusive"  # no data, NaN: cannot tell
     ERROR = "error"  # the measuring failed (Prometheus down, timeout)
-    INVALID = "invalid"  # the check itself is wrong (a 400/422 query): fails at once
-
-
-@dataclass(frozen=True)
-class Reading:
-    """What one measurement returned: a number, nothing, or a failure to measure."""
-
-    value: float | None = None
-    empty: bool = False
-    error: str | None = None
-    invalid: str | None = None
+    INVALID = "invalid"  # the check itself is wrong (a parse error): cannot tell, at once
 
 
 @dataclass(frozen=True)
 class Verdict:
+    """One check's outcome in an interval; `series` names the series it is about
+    (`{pod="a"}`), if the check returned several."""
+
     check: str
     outcome: Outcome
     detail: str
+    series: str = ""
 
-
-@dataclass(frozen=True)
-class MetricRule:
-    name: str
-    max: float | None = None
-    min: float | None = None
-    max_ratio: float | None = None  # canary / baseline, measured in the same window
-    on_no_data: Outcome = Outcome.INCONCLUSIVE
-
-
-def judge_metric(rule: MetricRule, canary: Reading, baseline: Reading | None = None) -> Verdict:
-    """One metric's verdict: thresholds on the canary value, and on its ratio to the
-    baseline when there is one (Kayenta's lesson: compare within the same window)."""
-    for reading, what in ((canary, "query"), (baseline, "baseline query")):
-        if reading is None:
-            continue
-        if reading.invalid:
-            return Verdict(rule.name, Outcome.INVALID, f"{what} is invalid: {reading.invalid}")
-        if reading.error:
-            return Verdict(rule.name, Outcome.ERROR, f"{what} failed: {reading.error}")
-    value = canary.value
-    if canary.empty or value is None or math.isnan(value):
-        return Verdict(rule.name, rule.on_no_data, "no data" if canary.empty or value is None
-                       else "value is NaN")
-    if rule.max is not None and value > rule.max:
-        return Verdict(rule.name, Outcome.FAIL, f"{value:g} > max {rule.max:g}")
-    if rule.min is not None and value < rule.min:
-        return Verdict(rule.name, Outcome.FAIL, f"{value:g} < min {rule.min:g}")
-    if rule.max_ratio is not None and baseline is not None:
-        base = baseline.value
-        if baseline.empty or base is None or math.isnan(base):
-            return Verdict(rule.name, rule.on_no_data, "baseline has no data")
-        if base == 0:
-            if value > 0:
-                return Verdict(rule.name, Outcome.FAIL, f"{value:g} while baseline is 0")
-        elif value / base > rule.max_ratio:
-            return Verdict(rule.name, Outcome.FAIL, f"{value:g} is {value / base:.2f}x baseline "
-                                                     f"{base:g} > max_ratio {rule.max_ratio:g}")
-    bounds = [f"max {rule.max:g}" if rule.max is not None else "",
-              f"min {rule.min:g}" if rule.min is not None else "",
-              f"{value / baseline.value:.2f}x baseline, max_ratio {rule.max_ratio:g}"
-              if rule.max_ratio is not None and baseline is not None and baseline.value else ""]
-    within = ", ".join(b for b in bounds if b)
-    return Verdict(rule.name, Outcome.PASS, f"{value:g} within {within or 'thresholds'}")
+    @property
+    def text(self) -> str:
+        """`success-rate{pod="a"}: 0.5 < min 0.99`: the evidence line people read."""
+        return f"{self.check}{self.series}: {self.detail}"
 
 
 def judge_health(status: int | None, latency: float | None, max_latency: float | None,
@@ -116,20 +71,37 @@ class Tally:
 class Decision(StrEnum):
     CONTINUE = "continue"
     ADVANCE = "advance"
-    FAIL = "fail"
-    HOLD = "hold"
+    FAIL = "fail"  # readings showed the image bad: revert (and quarantine) or hold
+    HOLD = "hold"  # analysis cannot tell: hold at the step (or revert, not quarantined)
+
+
+# The reason of a promotion stopped because analysis could not tell (flows/rollout.py):
+# its revert, if any, quarantines nothing, and `/hoist retry` resumes its analysis.
+INCONCLUSIVE_REASON = "analysis inconclusive"
+FAILED_REASON = "analysis failed"
+
+
+def stopped_by_analysis(reason: str | None) -> bool:
+    """True for the reason of a promotion that analysis held (failed or could not tell)."""
+    return (reason or "").startswith((INCONCLUSIVE_REASON, FAILED_REASON))
+
+
+def unmeasured(reason: str | None) -> bool:
+    """True for the reason of a promotion stopped while no reading showed its image bad."""
+    return (reason or "").startswith(INCONCLUSIVE_REASON)
 
 
 def decide(tally: Tally, verdicts: list[Verdict], limits: Limits,
            bake_elapsed: bool) -> tuple[Tally, Decision, list[Verdict]]:
     """Fold one interval's verdicts into the tally; the decision and the verdicts behind it.
-    A step advances after enough passes in a row once its bake time is over."""
+    A step advances after enough passes in a row once its bake time is over. Failures over
+    `failure_limit` fail it; an invalid check at once, more than `consecutive_error_limit`
+    errors in a row or more than `inconclusive_limit` inconclusive intervals hold it (HOLD:
+    cannot tell). A failure in the same interval wins over the rest."""
     outcomes = {v.outcome for v in verdicts}
-    if Outcome.INVALID in outcomes:
-        return tally, Decision.FAIL, [v for v in verdicts if v.outcome is Outcome.INVALID]
     if Outcome.FAIL in outcomes:
         tally = replace(tally, failures=tally.failures + 1, passes_in_row=0, errors_in_row=0)
-    elif Outcome.ERROR in outcomes:
+    elif Outcome.INVALID in outcomes or Outcome.ERROR in outcomes:
         tally = replace(tally, errors_in_row=tally.errors_in_row + 1, passes_in_row=0)
     elif Outcome.INCONCLUSIVE in outcomes:
         tally = replace(tally, inconclusives=tally.inconclusives + 1, passes_in_row=0,
@@ -139,8 +111,10 @@ def decide(tally: Tally, verdicts: list[Verdict], limits: Limits,
     blame = [v for v in verdicts if v.outcome is not Outcome.PASS]
     if tally.failures > limits.failure_limit:
         return tally, Decision.FAIL, [v for v in verdicts if v.outcome is Outcome.FAIL]
+    if Outcome.INVALID in outcomes:  # waiting does not mend a wrong query
+        return tally, Decision.HOLD, [v for v in verdicts if v.outcome is Outcome.INVALID]
     if tally.errors_in_row > limits.consecutive_error_limit:
-        return tally, Decision.FAIL, [v for v in verdicts if v.outcome is Outcome.ERROR]
+        return tally, Decision.HOLD, [v for v in verdicts if v.outcome is Outcome.ERROR]
     if tally.inconclusives > limits.inconclusive_limit:
         return tally, Decision.HOLD, [v for v in verdicts if v.outcome is Outcome.INCONCLUSIVE]
     if tally.passes_in_row >= limits.successes_to_advance and bake_elapsed:

@@ -181,7 +181,10 @@ class Environment(_Model):
     merge_method: Literal["squash", "merge", "rebase"] = "squash"
     soak: Duration = 0.0  # how long it runs healthy before the next environment starts
     canary: Canary | None = None
-    on_failure: Literal["revert", "hold"] = "revert"
+    on_failure: Literal["revert", "hold"] = "revert"  # when readings show the image bad
+    # When analysis cannot tell (outages, no data): hold at the step, or revert in git
+    # without quarantining the digest (no reading showed it bad).
+    on_inconclusive: Literal["hold", "revert"] = "hold"
     freeze: list[FreezeWindow] = []
     sync: Sync | None = None
 

@@ -85,11 +85,15 @@ def step_message(plan: Plan, promotion_id: str, weight: int) -> str:
 
 
 def revert_message(plan: Plan, promotion_id: str, reverts: str, subject: str,
-                   evidence: Sequence[str]) -> str:
-    """A revert commit: what it undoes and why, with the evidence as trailers."""
-    lines = "".join(f"Hoist-Evidence: {e}\n" for e in evidence)
+                   evidence: Sequence[str], quarantined: bool = True) -> str:
+    """A revert commit: what it undoes and why, with the evidence as trailers (one a line:
+    `Hoist-Evidence: success-rate{pod="a"}: 0.5 < min 0.99`). `quarantined` False: analysis
+    could not tell, and the body says the digest was not quarantined."""
+    lines = "".join(f"Hoist-Evidence: {' '.join(e.split())}\n" for e in evidence)
+    unmeasured = ("" if quarantined else "Analysis could not tell: no reading showed the image "
+                  "bad, so its digest is not quarantined.\n\n")
     return (f"revert(deploy): roll back {plan.name} in {plan.environment}\n\n"
-            f"Reverts \"{subject}\" ({reverts[:12]}).\n\n"
+            f"Reverts \"{subject}\" ({reverts[:12]}).\n\n{unmeasured}"
             + "\n".join(_identity(plan, promotion_id)) + f"\nHoist-Reverts: {reverts}\n{lines}")
 
 

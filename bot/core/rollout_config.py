@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .durations import Duration
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# scheme://host[:port][/path…]; the host a name, an IPv4 or a bracketed IPv6 address.
+_URL = re.compile(r"https?://(?:[^@/?#\s]*@)?(?:\[[0-9A-Fa-f:.]+\]|[^:/?#\s\[\]@]+)"
+                  r"(?::\d{1,5})?(?:[/?#]\S*)?")
+
+
+def http_url(value: str) -> str:
+    """value if it is an http(s) URL with a host; ValueError saying what is missing (a bare
+    `127.0.0.1:9090` would only fail at run time, as a reading nobody can take)."""
+    if not _URL.fullmatch(value):
+        hint = f": e.g. http://{value}" if "://" not in value else ""
+        raise ValueError(f"{value!r} is not a URL with a scheme and a host (http:// or "
+                         f"https://){hint}")
+    return value
 
 
 class VersionCheck(_Model):
@@ -25,15 +41,40 @@ class HealthCheck(_Model):
     max_latency: Duration | None = None
     version: VersionCheck | None = None  # the step's clock starts once this matches
 
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return http_url(value)
+
+
+NoData = Literal["inconclusive", "fail", "pass"]
+
 
 class MetricCheck(_Model):
+    """A PromQL check. Every series it returns is judged (`max`/`min` fail when any measured
+    series is beyond them) unless `reduce` says how to make one value of them; `no_data` is
+    what a result with no series means (`on_no_data` is its former name)."""
+
     name: str
     query: str  # PromQL; {tag}, {env}, {image} are filled in, escaped
     baseline: str | None = None
     max: float | None = None
     min: float | None = None
     max_ratio: float | None = None
-    on_no_data: Literal["inconclusive", "fail", "pass"] = "inconclusive"
+    reduce: Literal["max", "min", "avg", "sum"] | None = None
+    no_data: NoData | None = None
+    on_no_data: NoData | None = None
+
+    @model_validator(mode="after")
+    def _one_no_data(self) -> MetricCheck:
+        if self.no_data and self.on_no_data and self.no_data != self.on_no_data:
+            raise ValueError("no_data and on_no_data (its former name) disagree: keep no_data")
+        return self
+
+    @property
+    def when_no_data(self) -> NoData:
+        """The outcome of an empty result: `no_data`, else `on_no_data`, else inconclusive."""
+        return self.no_data or self.on_no_data or "inconclusive"
 
 
 class Analysis(_Model):
@@ -47,6 +88,11 @@ class Analysis(_Model):
     sync_timeout: Duration = 600.0  # how long the new version may take to appear
     health: HealthCheck | None = None
     metrics: list[MetricCheck] = []
+
+    @field_validator("prometheus")
+    @classmethod
+    def _prometheus_url(cls, value: str | None) -> str | None:
+        return None if value is None else http_url(value)
 
     @model_validator(mode="after")
     def _prometheus_for_metrics(self) -> Analysis:

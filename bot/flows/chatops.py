@@ -12,6 +12,7 @@ import structlog
 
 from ..adapters.store import Promotion
 from ..core import commands as chat
+from ..core.analysis import stopped_by_analysis
 from ..core.events import PullRequestActivity
 from ..core.machine import FINAL, State
 from ..core.policy import targets_for
@@ -19,6 +20,7 @@ from .announce import announce, announce_lifted
 from .approve import NotApprovable, approve
 from .promote import FOREIGN_COMMITS
 from .revert import revert
+from .rollout import resume_analysis
 from .services import Services
 from .start import start_promotions
 
@@ -180,6 +182,10 @@ def _apply(services: Services, p: Promotion, command: chat.Command,
         store.transition(p.id, State.HELD, note=f"held by {user}",
                          reason=f"held by {user}: {argument or 'no reason given'}")
         return "held. Comment `/hoist resume` to go on.", True
+    if name in ("resume", "retry") and p.state is State.HELD and \
+            stopped_by_analysis(p.reason):  # analyse the held step again, from zero
+        resume_analysis(services, p, user)
+        return f"analysing step {(p.step or 0) + 1} again with a fresh count.", True
     if name == "resume":
         if p.state is not State.HELD:
             return f"nothing to resume: the promotion is {p.state}.", False

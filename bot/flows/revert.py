@@ -11,6 +11,7 @@ import structlog
 from ..adapters.git import MergeConflict
 from ..adapters.store import Promotion
 from ..core import render
+from ..core.analysis import unmeasured
 from ..core.config import Environment
 from ..core.machine import State
 from ..core.members import Member
@@ -35,10 +36,15 @@ def land_by_pull_request(services: Services, p: Promotion, env: Environment, wha
     log.info("rollout.landed", id=p.id, env=p.environment, what=what, sha=sha, via="pr")
 
 
-def revert(services: Services, p: Promotion, evidence: list[str]) -> Promotion:
+def revert(services: Services, p: Promotion, evidence: list[str],
+           quarantine: bool | None = None) -> Promotion:
     """REVERTING: revert every commit of the promotion (newest first) on the environment
-    branch, push, quarantine every digest it carried (one image's, or all of a train's).
-    Idempotent: reverts already pushed are found."""
+    branch, push, quarantine every digest it carried (one image's, or all of a train's) —
+    unless analysis could not tell (`quarantine` False; None: read from the promotion's
+    reason, so a revert resumed after a restart decides the same). Idempotent: reverts
+    already pushed are found."""
+    if quarantine is None:
+        quarantine = not unmeasured(p.reason)
     assert p.plan is not None
     env = services.config().environment(p.environment)
     plan = Plan.from_json(p.plan)
@@ -55,7 +61,8 @@ def revert(services: Services, p: Promotion, evidence: list[str]) -> Promotion:
         # Through change requests, one revert each (each built on the then current tip).
         batch = todo[:1] if via_pull_requests else todo
         messages = [render.revert_message(plan, p.id, c,
-                                          services.git.message(c).split("\n", 1)[0], evidence)
+                                          services.git.message(c).split("\n", 1)[0], evidence,
+                                          quarantine)
                     for c in batch]
         try:
             head = services.git.revert(env.branch, batch, messages, time.time())
@@ -68,11 +75,13 @@ def revert(services: Services, p: Promotion, evidence: list[str]) -> Promotion:
         elif services.git.push(head, env.branch):
             log.info("rollout.reverted", id=p.id, env=p.environment, commits=todo, sha=head)
             break
-    digests = [m for m in p.members if m.digest]
+    digests = [m for m in p.members if m.digest] if quarantine else []
     for member in digests:
         services.store.quarantine(member.repository, member.digest or "",
                                   p.reason or "reverted")
-    tell(services, p, "Reverted in git: " + "; ".join(evidence) + _quarantined(digests))
+    tell(services, p, "Reverted in git: " + "; ".join(evidence) + (
+        _quarantined(digests) if quarantine else
+        ". Nothing is quarantined: analysis could not tell, no reading showed the image bad."))
     return services.store.transition(p.id, State.REVERTED)
 
 

@@ -4,6 +4,7 @@ analysis at every interval, then promote — or revert in git and quarantine the
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import structlog
 
@@ -11,16 +12,15 @@ from ..adapters.argocd import ArgoCdError
 from ..adapters.store import Promotion
 from ..core import render
 from ..core.analysis import (
+    FAILED_REASON,
+    INCONCLUSIVE_REASON,
     Decision,
     Limits,
-    MetricRule,
     Outcome,
-    Reading,
     Tally,
     Verdict,
     decide,
     judge_health,
-    judge_metric,
     judge_sync,
     render_query,
     runs_of,
@@ -29,6 +29,7 @@ from ..core.config import Environment
 from ..core.machine import State
 from ..core.plan import Plan
 from ..core.policy import next_environments
+from ..core.readings import MetricRule, Reading, judge_metric
 from ..core.rollout_config import Canary
 from ..core.traffic import httproute_weights, replica_split
 from ..telemetry import ANALYSIS_SECONDS, STEP_SECONDS, VERDICTS
@@ -100,8 +101,10 @@ def analyze(services: Services, p: Promotion, now: float | None = None) -> Promo
         timeout = env.sync.timeout if env.sync else analysis.sync_timeout
         if synced.outcome is not Outcome.PASS:
             if now - p.updated_at > timeout:
-                return _fail(services, p, env, [Verdict("sync", Outcome.FAIL,
-                                                        f"{synced.detail} after {timeout:g}s")])
+                late = Verdict("sync", synced.outcome, f"{synced.detail} after {timeout:g}s")
+                if synced.outcome is Outcome.ERROR:  # nothing told us what runs
+                    return _cannot_tell(services, p, env, [late])
+                return _fail(services, p, env, [replace(late, outcome=Outcome.FAIL)])
             return services.store.update(p.id, last_check=now)
         p = services.store.update(p.id, step_started=now)
     with ANALYSIS_SECONDS.labels(p.environment).time():
@@ -117,7 +120,7 @@ def analyze(services: Services, p: Promotion, now: float | None = None) -> Promo
     tally, decision, blame = decide(Tally(**(p.tally or {})), verdicts, limits,
                                     now - p.step_started >= step.bake)
     log.info("rollout.analysis", id=p.id, step=index, decision=decision,
-             verdicts=[f"{v.check}: {v.outcome} ({v.detail})" for v in verdicts])
+             verdicts=[f"{v.outcome}: {v.text}" for v in verdicts])
     p = services.store.update(p.id, tally=tally.__dict__, last_check=now)
     if decision in (Decision.FAIL, Decision.ADVANCE):
         STEP_SECONDS.labels(p.environment, "failed" if decision is Decision.FAIL else "passed"
@@ -125,13 +128,11 @@ def analyze(services: Services, p: Promotion, now: float | None = None) -> Promo
     if decision is Decision.FAIL:
         return _fail(services, p, env, blame)
     if decision is Decision.HOLD:
-        tell(services, p, "Analysis is inconclusive; the rollout is held: "
-             + "; ".join(f"{v.check}: {v.detail}" for v in blame))
-        return services.store.transition(p.id, State.HELD, reason="analysis inconclusive")
+        return _cannot_tell(services, p, env, blame)
     if decision is Decision.ADVANCE:
         # The step's readings are recorded with it, for the page and the forge.
         passed = (f"step {index + 1} of {len(canary.steps)} ({step.weight}%) passed: "
-                  + ("; ".join(f"{v.check}: {v.detail}" for v in verdicts) or "no checks"))
+                  + ("; ".join(v.text for v in verdicts) or "no checks"))
         if index + 1 < len(canary.steps):
             shifting = time.monotonic()
             _shift_traffic(services, p, env, canary.steps[index + 1].weight)
@@ -153,7 +154,7 @@ def _synced(services: Services, p: Promotion, env: Environment) -> Verdict:
             status = services.argocd(argo.server).status(argo.app_for(p.image_key, p.environment),
                                                           refresh=p.last_check is None)
         except ArgoCdError as exc:
-            return Verdict("sync", Outcome.INCONCLUSIVE, str(exc))
+            return Verdict("sync", Outcome.ERROR, str(exc))
         services.git.sync()
         ours = bool(status.revision and p.merge_sha and
                     services.git.contains(status.revision, p.merge_sha))
@@ -165,7 +166,7 @@ def _synced(services: Services, p: Promotion, env: Environment) -> Verdict:
                                                           check.version.json_field)
     verdict = judge_health(status_code, latency, None, version,
                            _expected(check.version.equals, _values(p), version), error)
-    return Verdict("sync", verdict.outcome if verdict.outcome is Outcome.PASS
+    return Verdict("sync", verdict.outcome if verdict.outcome in (Outcome.PASS, Outcome.ERROR)
                    else Outcome.INCONCLUSIVE, verdict.detail)
 
 
@@ -208,12 +209,11 @@ def _measure(services: Services, p: Promotion, env: Environment) -> list[Verdict
                     baseline = prometheus.query(render_query(metric.baseline, run))
                 name = f"{metric.name} ({member.image_key})" if len(runs) > 1 else metric.name
                 rule = MetricRule(name, metric.max, metric.min, metric.max_ratio,
-                                  Outcome(metric.on_no_data))
-                verdict = judge_metric(rule, canary, baseline)
-                if verdict.outcome is not Outcome.PASS:  # evidence names its query
-                    verdict = Verdict(verdict.check, verdict.outcome,
-                                      f"{verdict.detail} [query: {query}]")
-                verdicts.append(verdict)
+                                  Outcome(metric.when_no_data), metric.reduce)
+                judged = judge_metric(rule, canary, baseline)
+                if judged[0].outcome is not Outcome.PASS:  # evidence names its query, once
+                    judged[0] = replace(judged[0], detail=f"{judged[0].detail} [query: {query}]")
+                verdicts += judged
     return verdicts
 
 
@@ -250,10 +250,47 @@ def _shift_traffic(services: Services, p: Promotion, env: Environment, weight: i
 
 def _fail(services: Services, p: Promotion, env: Environment,
           evidence: list[Verdict]) -> Promotion:
-    reason = "; ".join(f"{v.check}: {v.detail}" for v in evidence) or "analysis failed"
+    """Readings showed the image bad: revert in git and quarantine its digest (or hold)."""
+    reason = "; ".join(v.text for v in evidence) or "analysis failed"
     log.warning("rollout.failed", id=p.id, env=p.environment, reason=reason)
     if env.on_failure == "hold":
-        tell(services, p, f"Canary analysis failed: {reason}. The rollout is held.")
-        return services.store.transition(p.id, State.HELD, reason=f"analysis failed: {reason}")
-    p = services.store.transition(p.id, State.REVERTING, reason=f"analysis failed: {reason}")
-    return revert(services, p, [f"{v.check}: {v.detail}" for v in evidence] or [reason])
+        tell(services, p, f"Canary analysis failed: {reason}. The rollout is held: comment "
+             "`/hoist retry` to analyse this step again, or `/hoist abort` to revert.")
+        return services.store.transition(p.id, State.HELD, reason=f"{FAILED_REASON}: {reason}")
+    p = services.store.transition(p.id, State.REVERTING, reason=f"{FAILED_REASON}: {reason}")
+    return revert(services, p, [v.text for v in evidence] or [reason])
+
+
+def _cannot_tell(services: Services, p: Promotion, env: Environment,
+                 evidence: list[Verdict]) -> Promotion:
+    """Analysis cannot tell (the metric source or health endpoint is down, no data, a wrong
+    query): hold at the step and say how to go on; or, with `on_inconclusive: revert`,
+    revert in git without quarantining (no reading showed the image bad)."""
+    what = "; ".join(v.text for v in evidence) or "no reading"
+    steps = _canary(env).steps
+    index = min(p.step or 0, len(steps) - 1)
+    at = f"step {index + 1} of {len(steps)} ({steps[index].weight}%)"
+    log.warning("rollout.inconclusive", id=p.id, env=p.environment, step=index, reason=what,
+                then=env.on_inconclusive)
+    if env.on_inconclusive == "revert":
+        reason = (f"{INCONCLUSIVE_REASON} at {at}, could not read: {what}; reverted without "
+                  "quarantine: no reading showed the image bad")
+        p = services.store.transition(p.id, State.REVERTING, reason=reason)
+        return revert(services, p, [v.text for v in evidence] or [what], quarantine=False)
+    reason = (f"{INCONCLUSIVE_REASON} at {at}, could not read: {what}. Held: comment "
+              "`/hoist retry` to analyse this step again, or `/hoist abort` to revert")
+    tell(services, p, f"Analysis could not tell whether the new version is healthy; the "
+         f"rollout is held at {at}. Could not read: {what}. Nothing is quarantined. Comment "
+         "`/hoist retry` to analyse this step again with a fresh count, or `/hoist abort` "
+         "to revert.")
+    return services.store.transition(p.id, State.HELD, note=f"held at {at}", reason=reason)
+
+
+def resume_analysis(services: Services, p: Promotion, user: str) -> Promotion:
+    """HELD by analysis: analyse the held step again with a fresh tally and a fresh bake
+    (the step's clock starts once the cluster runs our commit again), reading hoist.yaml
+    afresh (a person may just have fixed the Prometheus URL or a query)."""
+    services.git.sync()
+    log.info("rollout.resumed", id=p.id, env=p.environment, step=p.step, by=user)
+    return services.store.transition(p.id, State.ANALYZING, note=f"retried by {user}",
+                                     reason=None, tally={}, last_check=None, step_started=None)

@@ -11,6 +11,7 @@ from typing import Any
 
 from ..adapters.store import Promotion
 from ..core import render
+from ..core.analysis import stopped_by_analysis
 from ..core.machine import FINAL, State
 from ..core.plan import Plan
 from ..flows.services import Services
@@ -96,6 +97,9 @@ def _release(p: Promotion, gate: str | None, where: str, quarantined: str | None
     if p.state is State.PROPOSED and gate:
         return (f"Waiting for approval ({gate}): comment `/hoist approve` on {where}, "
                 f"or run `hoist approve {p.id}`")
+    if p.state is State.HELD and stopped_by_analysis(p.reason):
+        return (f"Held by analysis: comment `/hoist retry` on {where} to analyse the step "
+                "again, `/hoist abort` to revert")
     if p.state is State.HELD:
         return f"Held: comment `/hoist resume` on {where} to go on, `/hoist abort` to stop"
     if p.state is State.FAILED:
