@@ -8,7 +8,7 @@ import os
 import subprocess
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +16,6 @@ from pathlib import Path
 import structlog
 
 from ..telemetry import timed_call
-from .signing import SIGNATURE_TIME_ENV
 
 log = structlog.get_logger()
 
@@ -44,16 +43,15 @@ class GitRepo:
 
     def __init__(self, url: str, path: Path, identity: Identity = Identity(),
                  token: str | Callable[[], str] | None = None,
-                 signing: Mapping[str, str] | None = None) -> None:
+                 signer: Callable[[str, float], str] | None = None) -> None:
         self.url = url
         self.path = path
         self.identity = identity
         # Branch tips as last fetched or pushed (refs change only in sync() and push()).
         self._tips: dict[str, str | None] = {}
-        # The signing set-up (signing.py) travels as config in the environment, never in the
-        # cache's config on disk.
-        self._signing = dict(signing or {})
-        self.signed = bool(self._signing)
+        # Signs a commit's text made at a time (signing.CommitSigner.sign): the key never
+        # reaches git, its config or its environment.
+        self._signer = signer
         # The forge's token, or a function giving the current one (a GitHub App's
         # installation token expires within the hour).
         self.token: str | Callable[[], str] | None = token
@@ -61,9 +59,9 @@ class GitRepo:
 
     @property
     def _config_env(self) -> dict[str, str]:
-        """Signing config and an https token (as a header: never in a URL or on disk; GitHub,
-        GitLab and Gitea all take it as the Basic password), as GIT_CONFIG_* variables."""
-        config = dict(self._signing)
+        """An https token (as a header: never in a URL or on disk; GitHub, GitLab and Gitea
+        all take it as the Basic password), as GIT_CONFIG_* variables."""
+        config: dict[str, str] = {}
         token = self.token() if callable(self.token) else self.token
         if token and self.url.startswith("https://"):
             basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
@@ -181,18 +179,26 @@ class GitRepo:
 
     def commit_tree(self, tree: str, parent: str, message: str, when: float) -> str:
         """A commit object for tree with one parent, signed when a key is set up."""
-        sign = ["-S"] if self.signed else []  # commit-tree ignores commit.gpgSign
-        return self._run("commit-tree", tree, "-p", parent, *sign, "-F", "-",
-                         env=self._commit_env(when), input=message).stdout.strip()
+        sha = self._run("commit-tree", tree, "-p", parent, "-F", "-",
+                        env=self._commit_env(when), input=message).stdout.strip()
+        if self._signer is None:
+            return sha
+        # What `commit-tree -S` does: sign the commit's text, and store the signature as a
+        # `gpgsig` header after the committer line, continued lines indented by one space.
+        text = self._run("cat-file", "commit", sha).stdout
+        signature = self._signer(text, when).rstrip("\n").replace("\n", "\n ")
+        head, _, body = text.partition("\n\n")
+        signed = f"{head}\ngpgsig {signature}\n\n{body}"
+        return self._run("hash-object", "-t", "commit", "-w", "--stdin",
+                         input=signed).stdout.strip()
 
     def _commit_env(self, when: float) -> dict[str, str]:
-        """Identity and dates fixed to `when`; an OpenPGP signature is made at `when` too."""
+        """Identity and dates fixed to `when`."""
         stamp = f"{int(when)} +0000"
         return {
             "GIT_AUTHOR_NAME": self.identity.name, "GIT_AUTHOR_EMAIL": self.identity.email,
             "GIT_COMMITTER_NAME": self.identity.name, "GIT_COMMITTER_EMAIL": self.identity.email,
             "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp,
-            SIGNATURE_TIME_ENV: str(int(when)),
         }
 
     def replay(self, sha: str, onto: str, message: str, when: float) -> str:
@@ -267,11 +273,14 @@ class GitRepo:
                                            commit], capture_output=True, env=env, check=False)
                     if done.returncode != 0:
                         raise MergeConflict(f"{commit[:12]} does not revert cleanly")
-                    subprocess.run(["git", "-C", str(work), "commit", "-q", "-F", "-"],
-                                   input=message, capture_output=True, text=True, env=env,
-                                   check=True)
-                head = subprocess.run(["git", "-C", str(work), "rev-parse", "HEAD"],
-                                      capture_output=True, text=True, check=True).stdout.strip()
+                    # The commit itself through commit_tree, so it is signed like any other.
+                    tree, head = (subprocess.run(["git", "-C", str(work), *args],
+                                                 capture_output=True, text=True, env=env,
+                                                 check=True).stdout.strip()
+                                  for args in (["write-tree"], ["rev-parse", "HEAD"]))
+                    head = self.commit_tree(tree, head, message, when)
+                    subprocess.run(["git", "-C", str(work), "update-ref", "--no-deref", "HEAD",
+                                    head], capture_output=True, env=env, check=True)
             finally:
                 self._run("worktree", "remove", "--force", str(work), check=False)
                 self._run("worktree", "prune", check=False)
