@@ -16,6 +16,7 @@ from pathlib import Path
 import structlog
 
 from ..telemetry import timed_call
+from .signing import with_signature
 
 log = structlog.get_logger()
 
@@ -183,14 +184,9 @@ class GitRepo:
                         env=self._commit_env(when), input=message).stdout.strip()
         if self._signer is None:
             return sha
-        # What `commit-tree -S` does: sign the commit's text, and store the signature as a
-        # `gpgsig` header after the committer line, continued lines indented by one space.
-        text = self._run("cat-file", "commit", sha).stdout
-        signature = self._signer(text, when).rstrip("\n").replace("\n", "\n ")
-        head, _, body = text.partition("\n\n")
-        signed = f"{head}\ngpgsig {signature}\n\n{body}"
+        text = self._run("cat-file", "commit", sha).stdout  # signed as `commit-tree -S` would
         return self._run("hash-object", "-t", "commit", "-w", "--stdin",
-                         input=signed).stdout.strip()
+                         input=with_signature(text, self._signer(text, when))).stdout.strip()
 
     def _commit_env(self, when: float) -> dict[str, str]:
         """Identity and dates fixed to `when`."""
@@ -263,24 +259,18 @@ class GitRepo:
         revert cleanly. Returns the last revert commit (not pushed)."""
         tip = self.tip(branch)
         assert tip is not None
-        env = {**os.environ, **self._config_env, **self._commit_env(when)}
+        env, head = self._commit_env(when), tip
         with tempfile.TemporaryDirectory() as tmp, self._exclusive():
             work = Path(tmp) / "work"
             self._run("worktree", "add", "-q", "--detach", str(work), tip)
             try:
                 for commit, message in zip(commits, messages, strict=True):
-                    done = subprocess.run(["git", "-C", str(work), "revert", "--no-commit",
-                                           commit], capture_output=True, env=env, check=False)
-                    if done.returncode != 0:
+                    if self._run("-C", str(work), "revert", "--no-commit", commit, env=env,
+                                 check=False).returncode != 0:
                         raise MergeConflict(f"{commit[:12]} does not revert cleanly")
-                    # The commit itself through commit_tree, so it is signed like any other.
-                    tree, head = (subprocess.run(["git", "-C", str(work), *args],
-                                                 capture_output=True, text=True, env=env,
-                                                 check=True).stdout.strip()
-                                  for args in (["write-tree"], ["rev-parse", "HEAD"]))
-                    head = self.commit_tree(tree, head, message, when)
-                    subprocess.run(["git", "-C", str(work), "update-ref", "--no-deref", "HEAD",
-                                    head], capture_output=True, env=env, check=True)
+                    tree = self._run("-C", str(work), "write-tree", env=env).stdout.strip()
+                    head = self.commit_tree(tree, head, message, when)  # signed like any other
+                    self._run("-C", str(work), "update-ref", "--no-deref", "HEAD", head, env=env)
             finally:
                 self._run("worktree", "remove", "--force", str(work), check=False)
                 self._run("worktree", "prune", check=False)

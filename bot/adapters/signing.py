@@ -193,6 +193,14 @@ class CommitSigner:
                 os.close(write)
 
 
+def with_signature(commit: str, signature: str) -> str:
+    """A commit's text with an armored signature stored as `commit-tree -S` stores it: a
+    `gpgsig` header after the committer line, continued lines indented by one space."""
+    head, _, body = commit.partition("\n\n")
+    folded = signature.rstrip("\n").replace("\n", "\n ")
+    return f"{head}\ngpgsig {folded}\n\n{body}"
+
+
 @contextmanager
 def _private_dir() -> Iterator[Path]:
     """A directory only this user can enter (0700), removed on the way out — after GnuPG's
