@@ -104,12 +104,11 @@ def _open_store(settings: Settings, migrate: bool | None = None, wait: float = 3
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from . import log
     from .adapters.signing import SigningError
     from .settings import SettingsError
     from .web.app import create_app
+    from .web.server import Limits, serve
     from .wiring import build_services, build_sources_for, build_web_services
     from .worker import Worker
 
@@ -138,9 +137,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # process: kept out of the collector's full passes, which otherwise stall requests
     # (the ingest bench's p99 falls from about 50 ms to 7 ms).
     gc.freeze()
-    # Bounded headers and idle connections; bodies are bounded by the webhook routes.
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning",
-                h11_max_incomplete_event_size=64 * 1024, timeout_keep_alive=10)
+    # Bounded headers (size and time), connections and idle connections; bodies are bounded
+    # by the webhook routes.
+    serve(app, args.host, args.port, Limits(settings.header_timeout, settings.max_connections))
     return 0
 
 

@@ -115,6 +115,8 @@ class Settings:
     lease_seconds: float = 30.0
     role: str = "all"
     migrate: bool = True
+    header_timeout: float = 10.0  # seconds for a request's line and headers (web/server.py)
+    max_connections: int = 256  # open HTTP connections at once
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -175,6 +177,8 @@ class Settings:
             lease_seconds=_number(env, "HOIST_LEASE_SECONDS", 30.0, 1.0),
             role=env.get("HOIST_ROLE") or "all",
             migrate=_flag(env.get("HOIST_MIGRATE"), default=True),
+            header_timeout=_number(env, "HOIST_HEADER_TIMEOUT", 10.0, 0.1),
+            max_connections=int(_number(env, "HOIST_MAX_CONNECTIONS", 256, 1)),
         )
 
     @property

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from bot.demo.manifests import make_manifests_repo
+from bot.demo.registry import free_port
 from bot.flows.services import Services
 from bot.settings import Settings
 from bot.sources import SOURCES, PayloadError
 from bot.web.app import create_app
-from tests.support import FIXTURES
+from tests.support import FIXTURES, ServiceProcess
 
 
 def test_deeply_nested_json_is_a_clean_refusal() -> None:
@@ -57,8 +63,6 @@ def test_a_body_that_trickles_in_gets_408(tmp_path: Path, services: Services,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     import asyncio
 
-    import httpx
-
     from bot.web import webhooks
 
     monkeypatch.setattr(webhooks, "BODY_TIMEOUT", 0.3)
@@ -79,3 +83,50 @@ def test_a_body_that_trickles_in_gets_408(tmp_path: Path, services: Services,
     response = asyncio.run(send())
     assert response.status_code == 408 and "within 0.3 s" in response.json()["error"]
     assert services.store.inbox_depth() == 0
+
+
+def demo_service(tmp_path: Path, env: dict[str, str] | None = None) -> ServiceProcess:
+    """`hoist serve` on the demo manifests, with a webhook secret `s` and more env."""
+    base = {"HOIST_MANIFESTS_REPO": make_manifests_repo(tmp_path / "origin"),
+            "HOIST_DATA_DIR": str(tmp_path / "data"), "HOIST_WEBHOOK_SECRET": "s",
+            "HOIST_POLL_INTERVAL": "0.2"}
+    return ServiceProcess(free_port(), {**base, **(env or {})}, tmp_path / "hoist.log")
+
+
+@pytest.mark.e2e
+def test_clients_trickling_headers_are_cut_off_and_the_cap_holds(tmp_path: Path) -> None:
+    service = demo_service(tmp_path, {"HOIST_HEADER_TIMEOUT": "2", "HOIST_MAX_CONNECTIONS": "45"})
+    service.start()
+    slow: list[socket.socket] = []
+    extra: list[socket.socket] = []
+    try:
+        for _ in range(40):
+            sock = socket.create_connection(("127.0.0.1", service.port), timeout=10)
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            slow.append(sock)
+        # The server still answers while they trickle; the 46th connection is refused.
+        assert httpx.get(f"{service.url}/healthz", timeout=5).status_code == 200
+        extra += [socket.create_connection(("127.0.0.1", service.port), timeout=10)
+                  for _ in range(6)]
+        refused = [s.recv(4096) for s in extra]
+        assert any(r.startswith(b"HTTP/1.1 503") and b"too many connections" in r
+                   for r in refused), refused
+        # Each sends a header line every half second, past the 2 s the headers may take.
+        for i in range(12):
+            for sock in slow:
+                with contextlib.suppress(OSError):  # cut off already
+                    sock.sendall(f"X-Slow-{i}: 1\r\n".encode())
+            time.sleep(0.5)
+        answers = []
+        for sock in slow:
+            try:
+                answers.append(sock.recv(4096))
+            except OSError:
+                answers.append(b"reset")
+        assert all(a.startswith(b"HTTP/1.1 408") or a in (b"", b"reset") for a in answers)
+        assert sum(a.startswith(b"HTTP/1.1 408") for a in answers) > 0
+        assert httpx.get(f"{service.url}/healthz", timeout=5).status_code == 200
+    finally:
+        for sock in slow + extra:
+            sock.close()
+        service.stop()
