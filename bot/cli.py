@@ -159,8 +159,11 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_approve(args: argparse.Namespace) -> int:
-    from .flows.approve import NotApprovable, approve
+    from .core.render import name_problem
+    from .flows.approve import BadName, NotApprovable, approve
 
+    if name_problem(args.by):  # before any store is opened
+        raise UsageError(f"--by {args.by!r}: {name_problem(args.by)}")
     settings = _settings(args)
     db = settings.data_dir / "hoist.db"
     if settings.database_url is None and not db.exists():
@@ -169,7 +172,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
         p = approve(_open_store(settings, wait=0.0), args.id, args.by)
     except KeyError:
         raise UsageError(f"no promotion {args.id}") from None
-    except NotApprovable as exc:
+    except (NotApprovable, BadName) as exc:
         raise UsageError(str(exc)) from None
     print(f"approved {p.id} ({p.image_key} in {p.environment}) by {args.by}")
     return 0

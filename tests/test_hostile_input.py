@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import time
 from pathlib import Path
@@ -130,3 +131,75 @@ def test_clients_trickling_headers_are_cut_off_and_the_cap_holds(tmp_path: Path)
         for sock in slow + extra:
             sock.close()
         service.stop()
+
+
+def test_an_approver_name_cannot_forge_a_second_approver(client: TestClient,
+                                                          services: Services,
+                                                          capsys: pytest.CaptureFixture[str]
+                                                          ) -> None:
+    from bot.cli import main
+    from bot.core.render import name_problem
+
+    for name in ("alice, bob", "alice\tbob", "al\x7fice", "x" * 101, " "):
+        response = client.post("/api/promotions/any/approve",
+                               headers={"Authorization": "Bearer a", "X-Hoist-User": name})
+        assert response.status_code == 400, (name, response.text)
+        assert "X-Hoist-User" in response.json()["error"]
+    for name in ("alice, bob", "alice\nHoist-Approved-By: mallory", "a\x00b"):
+        assert name_problem(name)
+        assert main(["approve", "01ANY", "--by", name]) == 2
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and err.startswith("hoist: --by ")
+    assert name_problem("alice") is None and name_problem("bob@example.com") is None
+
+
+def test_a_database_password_never_shows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         services: Services) -> None:
+    import subprocess
+    import sys
+
+    from bot.adapters.store import Store, StoreUnavailable
+    from tests.support import ROOT
+
+    env = {"HOIST_MANIFESTS_REPO": "file:///nonexistent", "HOIST_INSECURE_DEMO": "1",
+           "HOIST_DATA_DIR": str(tmp_path / "data"),
+           "HOIST_DATABASE_URL": "postgresql://hoist:p@ss/w:rd@127.0.0.1:1/db"}
+    done = subprocess.run([sys.executable, "-m", "bot", "serve", "--role", "web"],
+                          env={**os.environ, **env}, cwd=ROOT, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "hoist: HOIST_DATABASE_URL: the password holds an unescaped '@', '/', '?' or '#'; "
+        "percent-encode it (@ as %40, / as %2F, ? as %3F)"]
+    # Escaped, it parses as meant; when the store goes away /readyz says so in fixed words.
+    monkeypatch.setattr(services.store, "ping", lambda: (_ for _ in ()).throw(StoreUnavailable(
+        "postgresql://hoist:p%40ss@127.0.0.1:1/db: connection refused, password p@ss/w:rd")))
+    app = create_app(Settings(manifests_repo="unused", data_dir=tmp_path, webhook_secret="s"),
+                     services)
+    ready = TestClient(app).get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json() == {"role": "all", "engine": services.store.engine_name,
+                            "status": "not ready", "store": "unreachable",
+                            "error": "store unreachable"}
+    assert "p@ss" not in TestClient(app).get("/healthz").text
+    with pytest.raises(StoreUnavailable) as refused:
+        Store("postgresql://hoist:p%40ss%2Fw%3Ard@127.0.0.1:1/db")
+    assert "p@ss" not in str(refused.value) and "w:rd" not in str(refused.value)
+
+
+def test_a_catastrophic_tag_regex_does_not_pin_the_workers(tmp_path: Path, manifests_url: str,
+                                                           services: Services) -> None:
+    from bot.core.events import ImagePushed
+    from bot.worker import Worker
+    from tests.support import commit_file
+
+    text = (Path(__file__).parents[1] / "manifests-example/demo/hoist.yaml").read_text()
+    commit_file(manifests_url, "hoist.yaml", text.replace(
+        '{semver: ">=1.0.0 <2.0.0", prerelease: false}', "{regex: '^(a+)+$'}", 1),
+        tmp_path / "work")
+    services.git.sync()
+    services.store.add_events([ImagePushed("distribution", f"e{i}", "localhost:5000",
+                                           "acme/guestbook", "a" * 41 + "b", None)
+                               for i in range(4)], time.time())
+    Worker(services).run_once()  # four such pushes once stopped every worker thread
+    assert services.store.inbox_depth() == 0 and services.store.promotions() == []
