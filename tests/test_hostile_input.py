@@ -203,3 +203,31 @@ def test_a_catastrophic_tag_regex_does_not_pin_the_workers(tmp_path: Path, manif
                                for i in range(4)], time.time())
     Worker(services).run_once()  # four such pushes once stopped every worker thread
     assert services.store.inbox_depth() == 0 and services.store.promotions() == []
+
+
+def test_plan_and_set_image_refuse_symlinked_and_oversized_manifests(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    from bot.cli import main
+    from tests.support import ROOT
+
+    example = tmp_path / "manifests"
+    shutil.copytree(ROOT / "manifests-example", example)
+    outside = tmp_path / "outside.yaml"
+    dev = example / "apps/guestbook/overlays/dev/kustomization.yaml"
+    outside.write_text(dev.read_text().replace("guestbook", "secret-app-guestbook"))
+    dev.unlink()
+    dev.symlink_to(outside)  # the target is a symlink to a file outside the checkout
+    plan = ["plan", "--config", str(example / "hoist.yaml"), "--image",
+            f"localhost:5000/acme/guestbook:1.5.0@sha256:{'a' * 64}"]
+    assert main(plan) == 2
+    captured = capsys.readouterr()
+    assert "not a regular file in the manifests repository" in captured.err
+    assert "secret-app" not in captured.out + captured.err
+    dev.unlink()
+    dev.write_text("images: [{name: acme/guestbook}]\n" + "#" * (4 << 20))  # over 4 MiB
+    assert main(plan) == 2
+    assert "larger than 4 MiB; refused" in capsys.readouterr().err
+    assert main(["set-image", str(dev), "--image", "acme/guestbook=acme/guestbook:2"]) == 2
+    assert "larger than 4 MiB; refused" in capsys.readouterr().err
