@@ -231,3 +231,35 @@ def test_plan_and_set_image_refuse_symlinked_and_oversized_manifests(
     assert "larger than 4 MiB; refused" in capsys.readouterr().err
     assert main(["set-image", str(dev), "--image", "acme/guestbook=acme/guestbook:2"]) == 2
     assert "larger than 4 MiB; refused" in capsys.readouterr().err
+
+
+def test_sign_in_is_rate_limited_and_the_api_docs_need_the_token(tmp_path: Path,
+                                                                 services: Services) -> None:
+    from bot.web.guards import TokenBucket
+
+    app = create_app(Settings(manifests_repo="unused", data_dir=tmp_path, webhook_secret="s",
+                              ui_token="ui-secret"), services)
+    client = TestClient(app, follow_redirects=False)
+    answers = [client.post("/ui/signin", data={"token": "guess", "next": "/"})
+               for _ in range(6)]
+    assert [a.status_code for a in answers] == [401] * 5 + [429]
+    assert answers[-1].json()["error"].startswith("too many sign-in attempts")
+    assert int(answers[-1].headers["Retry-After"]) >= 1
+    # Even the right token waits its turn: guessing gains nothing by being fast.
+    assert client.post("/ui/signin", data={"token": "ui-secret"}).status_code == 429
+    for path in ("/docs", "/redoc", "/openapi.json"):
+        assert client.get(path).status_code == 401, path
+        readers = client.get(path, headers={"Authorization": "Bearer ui-secret"})
+        assert readers.status_code == 200, path
+    assert "/api/promotions" in client.get(
+        "/openapi.json", headers={"Authorization": "Bearer ui-secret"}).json()["paths"]
+    # The bucket refills: one more attempt every 6 s, per address.
+    now = [0.0]
+    bucket = TokenBucket(burst=2, rate=0.5, clock=lambda: now[0])
+    assert [bucket.take("a"), bucket.take("a"), bucket.take("b")] == [0.0, 0.0, 0.0]
+    assert bucket.take("a") == 2.0
+    now[0] = 2.0
+    assert bucket.take("a") == 0.0
+    open_app = create_app(Settings(manifests_repo="unused", data_dir=tmp_path,
+                                   webhook_secret="s"), services)
+    assert TestClient(open_app).get("/openapi.json").status_code == 200

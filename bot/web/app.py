@@ -57,7 +57,10 @@ def create_app(
         if lifespan_hooks:
             await run_in_threadpool(lifespan_hooks[1])
 
-    app = FastAPI(title="Hoist", lifespan=lifespan)
+    # With HOIST_UI_TOKEN set, the API description is for readers only (guards.guard_docs).
+    closed = {"docs_url": None, "redoc_url": None, "openapi_url": None} if settings.ui_token \
+        else {}
+    app = FastAPI(title="Hoist", lifespan=lifespan, **closed)  # type: ignore[arg-type]
     metrics = Metrics(services.store)
     store = services.store
 
