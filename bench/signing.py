@@ -49,7 +49,7 @@ def main() -> None:
             signer = CommitSigner(SigningKey(key.private, fmt))
             setup = time.perf_counter() - started
             try:
-                repo = GitRepo(url, root / f"{fmt}.git", signing=signer.git_config)
+                repo = GitRepo(url, root / f"{fmt}.git", signer=signer.sign)
                 repo.sync()
                 signed = median_commit(repo)
             finally:

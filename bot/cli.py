@@ -108,12 +108,11 @@ def _open_store(settings: Settings, migrate: bool | None = None, wait: float = 3
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from . import log
     from .adapters.signing import SigningError
     from .settings import SettingsError
     from .web.app import create_app
+    from .web.server import Limits, serve
     from .wiring import build_services, build_sources_for, build_web_services
     from .worker import Worker
 
@@ -142,9 +141,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # process: kept out of the collector's full passes, which otherwise stall requests
     # (the ingest bench's p99 falls from about 50 ms to 7 ms).
     gc.freeze()
-    # Bounded headers and idle connections; bodies are bounded by the webhook routes.
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning",
-                h11_max_incomplete_event_size=64 * 1024, timeout_keep_alive=10)
+    # Bounded headers (size and time), connections and idle connections; bodies are bounded
+    # by the webhook routes.
+    serve(app, args.host, args.port, Limits(settings.header_timeout, settings.max_connections))
     return 0
 
 
@@ -164,8 +163,11 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_approve(args: argparse.Namespace) -> int:
-    from .flows.approve import NotApprovable, approve
+    from .core.render import name_problem
+    from .flows.approve import BadName, NotApprovable, approve
 
+    if name_problem(args.by):  # before any store is opened
+        raise UsageError(f"--by {args.by!r}: {name_problem(args.by)}")
     settings = _settings(args)
     db = settings.data_dir / "hoist.db"
     if settings.database_url is None and not db.exists():
@@ -174,7 +176,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
         p = approve(_open_store(settings, wait=0.0), args.id, args.by)
     except KeyError:
         raise UsageError(f"no promotion {args.id}") from None
-    except NotApprovable as exc:
+    except (NotApprovable, BadName) as exc:
         raise UsageError(str(exc)) from None
     print(f"approved {p.id} ({p.image_key} in {p.environment}) by {args.by}")
     return 0

@@ -109,6 +109,7 @@ def _print_diff(diff: str) -> None:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    from .adapters.files import read_in
     from .core.config import ConfigError, load_config
     from .core.images import InvalidReference, parse_image_ref, same_repository
     from .core.members import Member
@@ -140,11 +141,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
             targets = targets_for(env, key)
             if not targets:
                 continue
-            files = {p: _maybe_text(root / p) for p in candidate_files(targets, tree)}
             try:
+                files = {p: read_in(root, p) for p in candidate_files(targets, tree)}
                 member = Member(key, config.images[key].repository, ref.tag, ref.digest)
                 plan = plan_environment(config, env.name, [member], files, train)
-            except PlanError as exc:
+            except (PlanError, ValueError) as exc:
                 raise UsageError(f"{env.name}: {exc}") from None
             sys.stdout.write(_plan_header(plan, gate(env.approval)) if plan.files
                              else f"# {env.name}: nothing to change\n")
@@ -163,10 +164,3 @@ def _plan_header(plan: Plan, approval: str) -> str:
     return (f"# {plan.environment}: {moved.image_key} {moved.old_version or '(unset)'} -> "
             f"{moved.new_version} on {branch_name(plan.name, plan.environment)}{train} "
             f"(approval: {approval})\n")
-
-
-def _maybe_text(path: Path) -> str | None:
-    try:
-        return path.read_bytes().decode("utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None

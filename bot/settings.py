@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from .core.polling import parse_poll_setting
 
@@ -115,6 +115,8 @@ class Settings:
     lease_seconds: float = 30.0
     role: str = "all"
     migrate: bool = True
+    header_timeout: float = 10.0  # seconds for a request's line and headers (web/server.py)
+    max_connections: int = 256  # open HTTP connections at once
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -175,6 +177,8 @@ class Settings:
             lease_seconds=_number(env, "HOIST_LEASE_SECONDS", 30.0, 1.0),
             role=env.get("HOIST_ROLE") or "all",
             migrate=_flag(env.get("HOIST_MIGRATE"), default=True),
+            header_timeout=_number(env, "HOIST_HEADER_TIMEOUT", 10.0, 0.1),
+            max_connections=int(_number(env, "HOIST_MAX_CONNECTIONS", 256, 1)),
         )
 
     @property
@@ -209,7 +213,7 @@ class Settings:
                   self.notify_url, self.ui_token, *self.notify_urls, self.signing_key,
                   self.signing_passphrase, self.database_url, self.gitlab_token,
                   self.gitlab_webhook_secret, self.gitea_token, self.gitea_webhook_secret,
-                  _password(self.database_url))
+                  *_passwords(self.database_url))
         return tuple(v for v in values if v)
 
     def check_serve(self) -> None:
@@ -265,8 +269,12 @@ class Settings:
                 raise SettingsError(f"HOIST_FORGE={self.forge} needs {name}")
 
 
-def _password(url: str | None) -> str | None:
-    """The password inside a database URL, so logs can redact it."""
+def _passwords(url: str | None) -> tuple[str, ...]:
+    """The password inside a database URL, so logs can redact it: as a URL parser reads it
+    (userinfo up to the first `@`) and as its writer may have meant it (up to the last `@`,
+    when a password holds an unescaped `@` or `/`), each raw and percent-decoded."""
     if not url or "://" not in url:
-        return None
-    return urlsplit(url).password or None
+        return ()
+    authority = url.split("://", 1)[1].split("?", 1)[0]
+    found = {urlsplit(url).password or "", authority.rpartition("@")[0].partition(":")[2]}
+    return tuple(v for p in found for v in {p, unquote(p)} if v)

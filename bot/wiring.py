@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import atexit
 from pathlib import Path
 
 import structlog
@@ -72,14 +71,13 @@ def build_web_services(settings: Settings, store: Store) -> Services:
 
 
 def start_signer(settings: Settings) -> CommitSigner | None:
-    """The commit signing key set up for git (removed again when the process exits), or
-    None when no key is configured; SigningError when it cannot sign."""
+    """The commit signing key made ready (held in memory only: nothing of it outlives the
+    process), or None when no key is configured; SigningError when it cannot sign."""
     key = key_from_settings(settings.signing_key, settings.signing_key_file,
                             settings.signing_format, settings.signing_passphrase)
     if key is None:
         return None
     signer = CommitSigner(key)
-    atexit.register(signer.close)
     log.info("git.signing", format=signer.format, key=signer.key_id)
     return signer
 
@@ -91,7 +89,7 @@ def build_services(settings: Settings, store: Store | None = None) -> Services:
     signer = start_signer(settings)
     store = store or build_store(settings)
     git = GitRepo(settings.manifests_repo, settings.data_dir / "manifests.git",
-                  token=settings.forge_token, signing=signer.git_config if signer else None)
+                  token=settings.forge_token, signer=signer.sign if signer else None)
     forge = build_forge(settings, store, git)
     if isinstance(forge, GitHubForge) and settings.github_app_id:
         git.token = forge.git_token  # an installation token, refreshed before it expires

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -81,3 +83,15 @@ def unhealthy() -> Iterator[str]:
     app = CanaryApp(health_status=503)
     yield f"http://{app.address}/healthz"
     app.stop()
+
+
+@pytest.fixture
+def private_tmp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh temporary directory made this process's (and its children's, through TMPDIR)
+    tempfile.gettempdir(). Short, under the system's: GnuPG's agent puts its socket in its
+    home there, and a socket path holds at most 107 bytes."""
+    path = Path(tempfile.mkdtemp(prefix="t-"))
+    monkeypatch.setattr(tempfile, "tempdir", str(path))
+    monkeypatch.setenv("TMPDIR", str(path))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)

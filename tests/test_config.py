@@ -54,6 +54,14 @@ def test_design_spelling_pin_digest_means_tag_at_digest() -> None:
          "name the one that sorts (?P<key>...)"),
         ('semver: ">=1.0.0"', "sort: newest", "images.app.tags.sort: Input should be 'semver', "
                                                "'numeric', 'alphabetical' or 'pushed'"),
+        # Regexes run on RE2 (linear time): no backreferences, no lookaround; named groups work.
+        ('semver: ">=1.0.0"', r"regex: '^(a)\1$'",
+         r"hoist.yaml:4: images.app.tags.regex: invalid regex '^(a)\\1$': invalid escape "
+         "sequence: \\1 (RE2 matches in linear time: it has no backreferences or lookaround)"),
+        ('semver: ">=1.0.0"', "ignore: ['^(?!v)']",
+         "hoist.yaml:4: images.app.tags.ignore: invalid regex '^(?!v)': invalid perl operator"),
+        ('semver: ">=1.0.0"', "regex: '^(main|rel)-(?P<key>[0-9]+)$'", ""),
+        ('semver: ">=1.0.0"', "regex: '^(a+)+$'", ""),
     ],
 )
 def test_errors_name_file_line_and_field(old: str, new: str, expected: str) -> None:

@@ -171,3 +171,14 @@ def test_a_running_tag_todays_policy_does_not_allow_is_not_compared() -> None:
     assert not is_downgrade(semver, "1.0.0", "link-1234")
     assert not is_downgrade(image(semver=">=2.0.0").tags, "2.0.0", "1.9.0")  # outside today's
     assert is_downgrade(semver, "1.0.0", "1.4.2")
+
+
+def test_a_catastrophic_regex_answers_at_once() -> None:
+    # Python's backtracking `re` takes about 2**41 steps on this tag; RE2 takes 42.
+    img = image(regex="^(?:a+)+$")
+    assert decide_tag(img, "a" * 41 + "b").allowed is False
+    assert decide_tag(img, "a" * 41).allowed is True
+    assert decide_tag(image(regex="^(a+)+$"), "a" * 41 + "b").allowed is False
+    ignoring = image(regex="^v(?P<key>[0-9]+)$", ignore=["^(v|v)*$"])
+    assert decide_tag(ignoring, "v" * 60).allowed is False
+    assert compare_tags(ignoring.tags, "v10", "v9") == 1

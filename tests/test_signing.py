@@ -5,13 +5,14 @@ stops Hoist at start with the reason; the same promotion still makes the same co
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bot.adapters.forges.local import LocalForge
@@ -20,12 +21,14 @@ from bot.adapters.signing import CommitSigner, SigningError, SigningKey, key_fro
 from bot.adapters.store import Store
 from bot.core.events import ImagePushed
 from bot.core.machine import State
+from bot.demo.manifests import distribution_envelope, make_manifests_repo
+from bot.demo.registry import free_port
 from bot.flows.approve import approve
 from bot.flows.services import Services
 from bot.wiring import ConfigSource
 from bot.worker import Worker
 from tests.signing_keys import SigningTestKey, openpgp_key, ssh_key
-from tests.support import ROOT, commit_file, git
+from tests.support import ROOT, ServiceProcess, commit_file, git, wait_for
 
 DIGESTS = {"1.4.2": "sha256:" + "a" * 64, "1.4.3": "sha256:" + "b" * 64}
 ROUTE = """\
@@ -63,7 +66,7 @@ def signed(tmp_path: Path, manifests_url: str, key: SigningTestKey) -> Iterator[
     signer = CommitSigner(SigningKey(key.private, key.format, "correct horse"))
     store = Store(tmp_path / "data" / "hoist.db")
     repo = GitRepo(manifests_url, tmp_path / "data" / "manifests.git",
-                   signing=signer.git_config)
+                   signer=signer.sign)
     repo.sync()
     yield Services(store, repo, LocalForge(store, repo), ConfigSource(repo, "hoist.yaml", None))
     signer.close()
@@ -134,12 +137,8 @@ def test_the_same_promotion_makes_the_same_signed_commit(signed: Services,
                                         if "VALIDSIG" in line)
 
 
-def test_a_wrong_or_missing_key_fails_with_the_reason(tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_wrong_or_missing_key_fails_with_the_reason(tmp_path: Path, private_tmp: Path) -> None:
     ssh = ssh_key(tmp_path / "ssh", passphrase="right")
-    private_tmp = tmp_path / "tmp"
-    private_tmp.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(private_tmp))
     cases = [
         (SigningKey(ssh.private, "ssh"), "HOIST_SIGNING_PASSPHRASE is missing"),
         (SigningKey(ssh.private, "ssh", "wrong"), "HOIST_SIGNING_PASSPHRASE is wrong"),
@@ -166,17 +165,31 @@ def test_a_wrong_or_missing_key_fails_with_the_reason(tmp_path: Path,
     assert crlf is not None and crlf.text == ssh.private
 
 
-def test_openpgp_wrong_passphrase_and_key_removed_on_close(tmp_path: Path) -> None:
+def test_openpgp_wrong_passphrase_and_nothing_on_disk_between_signatures(
+        tmp_path: Path, private_tmp: Path) -> None:
     pgp = openpgp_key(tmp_path / "pgp", passphrase="right")
     for passphrase in ("wrong", None):
         with pytest.raises(SigningError, match="cannot be unlocked"):
             CommitSigner(SigningKey(pgp.private, "openpgp", passphrase))
     signer = CommitSigner(SigningKey(pgp.private, "openpgp", "right"))
-    private = signer._dir
     assert len(signer.key_id) == 40  # the fingerprint, logged at start
-    assert private.stat().st_mode & 0o077 == 0  # only Hoist can read it
+    assert "BEGIN PGP SIGNATURE" in signer.sign("tree x\n\nmessage\n", time.time())
+    assert list(private_tmp.iterdir()) == []  # each signature's GnuPG home is gone again
     signer.close()
-    assert not private.exists()
+
+
+def test_a_start_removes_what_a_killed_process_left(tmp_path: Path, private_tmp: Path) -> None:
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    left = [private_tmp / f"hoist-signing-{dead.pid}-abc123",
+            private_tmp / "hoist-signing-x1y2z3_q"]
+    live = private_tmp / f"hoist-signing-{os.getpid()}-def456"  # a signature being made now
+    for path in (*left, live):
+        path.mkdir()
+        (path / "key").write_text("secret")
+    ssh = ssh_key(tmp_path / "ssh")
+    CommitSigner(SigningKey(ssh.private, "ssh")).close()
+    assert [p.exists() for p in (*left, live)] == [False, False, True]
 
 
 def test_serve_refuses_a_bad_key_in_one_line(tmp_path: Path) -> None:
@@ -188,3 +201,51 @@ def test_serve_refuses_a_bad_key_in_one_line(tmp_path: Path) -> None:
     assert done.stderr.strip().splitlines() == [
         "hoist: HOIST_SIGNING_KEY is not an SSH private key (for an OpenPGP key set "
         "HOIST_SIGNING_FORMAT=openpgp)"]
+
+
+def key_material(tmp: Path, key: SigningTestKey) -> list[str]:
+    """Files under tmp holding the private key (any line of its armored body), a GnuPG store
+    of private keys, or a signing directory: what must not outlive `hoist serve`."""
+    body = [line for line in key.private.splitlines()[1:-1] if len(line) > 20]
+    found = []
+    for path in tmp.rglob("*"):
+        if "hoist-signing-" in path.name or path.name == "private-keys-v1.d":
+            found.append(str(path))
+        elif path.is_file() and not path.is_symlink():
+            data = path.read_bytes().decode("latin-1")
+            if "PRIVATE KEY" in data or any(line in data for line in body):
+                found.append(str(path))
+    return found
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(("fmt", "stop"), [("ssh", "SIGTERM"), ("ssh", "SIGINT"),
+                                           ("ssh", "SIGKILL"), ("openpgp", "SIGTERM"),
+                                           ("openpgp", "SIGKILL")])
+def test_no_key_material_outlives_serve(tmp_path: Path, private_tmp: Path, fmt: str,
+                                        stop: str) -> None:
+    make = ssh_key if fmt == "ssh" else openpgp_key
+    key = make(tmp_path / "keys", passphrase="correct horse")
+    env = {"HOIST_MANIFESTS_REPO": make_manifests_repo(tmp_path / "origin"),
+           "HOIST_DATA_DIR": str(tmp_path / "data"), "HOIST_WEBHOOK_SECRET": "s",
+           "HOIST_POLL_INTERVAL": "0.2", "HOIST_SIGNING_KEY": key.private,
+           "HOIST_SIGNING_FORMAT": fmt, "HOIST_SIGNING_PASSPHRASE": "correct horse",
+           "TMPDIR": str(private_tmp)}
+    service = ServiceProcess(free_port(), env, tmp_path / "hoist.log")
+    service.start()
+    try:
+        envelope = distribution_envelope("localhost:5000", "acme/guestbook", "1.4.2",
+                                         DIGESTS["1.4.2"])
+        assert httpx.post(f"{service.url}/webhooks/registry/distribution", json=envelope,
+                          headers={"Authorization": "Bearer s"}, timeout=10).status_code == 202
+        wait_for(lambda: service.promotion_in("prod", "proposed"), "signed promotion commits")
+        assert service.process is not None
+        service.process.send_signal(getattr(signal, stop))
+        service.wait_dead()
+        if stop == "SIGKILL":  # the next start sweeps what a killed one might have left
+            service.start()
+            service.stop()
+    finally:
+        service.stop()
+    assert key_material(private_tmp, key) == []
+    assert "PRIVATE KEY" not in (tmp_path / "hoist.log").read_text()

@@ -9,6 +9,8 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from ..core.manifests import MAX_FILE
+
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
@@ -52,11 +54,30 @@ def _is_yaml(path: Path) -> bool:
 
 
 def read_text(path: Path) -> str:
-    """The file's text with every byte kept (CRLF, BOM); ValueError if not UTF-8."""
+    """The file's text with every byte kept (CRLF, BOM); ValueError if it is larger than a
+    manifest may be (4 MiB: refused before it is read) or not UTF-8."""
+    if path.stat().st_size > MAX_FILE:
+        raise ValueError(f"larger than {MAX_FILE >> 20} MiB; refused")
     try:
         return path.read_bytes().decode("utf-8")
     except UnicodeDecodeError:
         raise ValueError("not UTF-8 text") from None
+
+
+def read_in(root: Path, relative: str) -> str | None:
+    """The text of a file inside the directory `root` (resolved), as read_text reads it; None
+    when it is missing, not a regular file, or is or passes through a symlink — as git's
+    own tree gives the service no text for a symlink. ValueError as read_text raises it."""
+    path = root / relative
+    try:
+        if path.resolve(strict=True) != path or not path.is_file():
+            return None
+    except OSError:
+        return None
+    try:
+        return read_text(path)
+    except ValueError as exc:
+        raise ValueError(f"{relative}: {exc}") from None
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -8,7 +8,7 @@ import os
 import subprocess
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +17,7 @@ import structlog
 
 from ..log import redact_url as _redact
 from ..telemetry import timed_call
-from .signing import SIGNATURE_TIME_ENV
+from .signing import with_signature
 
 log = structlog.get_logger()
 
@@ -54,16 +54,15 @@ class GitRepo:
 
     def __init__(self, url: str, path: Path, identity: Identity = Identity(),
                  token: str | Callable[[], str] | None = None,
-                 signing: Mapping[str, str] | None = None) -> None:
+                 signer: Callable[[str, float], str] | None = None) -> None:
         self.url = url
         self.path = path
         self.identity = identity
         # Branch tips as last fetched or pushed (refs change only in sync() and push()).
         self._tips: dict[str, str | None] = {}
-        # The signing set-up (signing.py) travels as config in the environment, never in the
-        # cache's config on disk.
-        self._signing = dict(signing or {})
-        self.signed = bool(self._signing)
+        # Signs a commit's text made at a time (signing.CommitSigner.sign): the key never
+        # reaches git, its config or its environment.
+        self._signer = signer
         # The forge's token, or a function giving the current one (a GitHub App's
         # installation token expires within the hour).
         self.token: str | Callable[[], str] | None = token
@@ -71,9 +70,9 @@ class GitRepo:
 
     @property
     def _config_env(self) -> dict[str, str]:
-        """Signing config and an https token (as a header: never in a URL or on disk; GitHub,
-        GitLab and Gitea all take it as the Basic password), as GIT_CONFIG_* variables."""
-        config = dict(self._signing)
+        """An https token (as a header: never in a URL or on disk; GitHub, GitLab and Gitea
+        all take it as the Basic password), as GIT_CONFIG_* variables."""
+        config: dict[str, str] = {}
         token = self.token() if callable(self.token) else self.token
         if token and self.url.startswith("https://"):
             basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
@@ -191,18 +190,21 @@ class GitRepo:
 
     def commit_tree(self, tree: str, parent: str, message: str, when: float) -> str:
         """A commit object for tree with one parent, signed when a key is set up."""
-        sign = ["-S"] if self.signed else []  # commit-tree ignores commit.gpgSign
-        return self._run("commit-tree", tree, "-p", parent, *sign, "-F", "-",
-                         env=self._commit_env(when), input=message).stdout.strip()
+        sha = self._run("commit-tree", tree, "-p", parent, "-F", "-",
+                        env=self._commit_env(when), input=message).stdout.strip()
+        if self._signer is None:
+            return sha
+        text = self._run("cat-file", "commit", sha).stdout  # signed as `commit-tree -S` would
+        return self._run("hash-object", "-t", "commit", "-w", "--stdin",
+                         input=with_signature(text, self._signer(text, when))).stdout.strip()
 
     def _commit_env(self, when: float) -> dict[str, str]:
-        """Identity and dates fixed to `when`; an OpenPGP signature is made at `when` too."""
+        """Identity and dates fixed to `when`."""
         stamp = f"{int(when)} +0000"
         return {
             "GIT_AUTHOR_NAME": self.identity.name, "GIT_AUTHOR_EMAIL": self.identity.email,
             "GIT_COMMITTER_NAME": self.identity.name, "GIT_COMMITTER_EMAIL": self.identity.email,
             "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp,
-            SIGNATURE_TIME_ENV: str(int(when)),
         }
 
     def replay(self, sha: str, onto: str, message: str, when: float) -> str:
@@ -284,21 +286,18 @@ class GitRepo:
         revert cleanly. Returns the last revert commit (not pushed)."""
         tip = self.tip(branch)
         assert tip is not None
-        env = {**os.environ, **self._config_env, **self._commit_env(when)}
+        env, head = self._commit_env(when), tip
         with tempfile.TemporaryDirectory() as tmp, self._exclusive():
             work = Path(tmp) / "work"
             self._run("worktree", "add", "-q", "--detach", str(work), tip)
             try:
                 for commit, message in zip(commits, messages, strict=True):
-                    done = subprocess.run(["git", "-C", str(work), "revert", "--no-commit",
-                                           commit], capture_output=True, env=env, check=False)
-                    if done.returncode != 0:
+                    if self._run("-C", str(work), "revert", "--no-commit", commit, env=env,
+                                 check=False).returncode != 0:
                         raise MergeConflict(f"{commit[:12]} does not revert cleanly")
-                    subprocess.run(["git", "-C", str(work), "commit", "-q", "-F", "-"],
-                                   input=message, capture_output=True, text=True, env=env,
-                                   check=True)
-                head = subprocess.run(["git", "-C", str(work), "rev-parse", "HEAD"],
-                                      capture_output=True, text=True, check=True).stdout.strip()
+                    tree = self._run("-C", str(work), "write-tree", env=env).stdout.strip()
+                    head = self.commit_tree(tree, head, message, when)  # signed like any other
+                    self._run("-C", str(work), "update-ref", "--no-deref", "HEAD", head, env=env)
             finally:
                 self._run("worktree", "remove", "--force", str(work), check=False)
                 self._run("worktree", "prune", check=False)

@@ -12,6 +12,7 @@ from ruamel.yaml.error import MarkedYAMLError
 
 from .durations import Duration
 from .images import InvalidReference, validate_name
+from .patterns import compile_pattern
 from .rollout_config import Canary, FreezeWindow, Sync, _Model
 from .trains import Train, train_problems
 from .versions import VersionError, parse_range
@@ -65,7 +66,7 @@ class TagPolicy(_Model):
     @classmethod
     def _regex(cls, value: str | None) -> str | None:
         if value is not None:
-            pattern = _compile(value)
+            pattern = compile_pattern(value)
             if pattern.groups > 1 and "key" not in pattern.groupindex:
                 raise ValueError(
                     f"{value!r} has {pattern.groups} capturing groups: name the one that sorts "
@@ -76,7 +77,7 @@ class TagPolicy(_Model):
     @classmethod
     def _ignore(cls, value: list[str]) -> list[str]:
         for pattern in value:
-            _compile(pattern)
+            compile_pattern(pattern)
         return value
 
     @property
@@ -93,14 +94,7 @@ class TagPolicy(_Model):
             return self.sort
         if self.semver is not None:
             return "semver"
-        return "numeric" if self.regex and re.compile(self.regex).groups else "alphabetical"
-
-
-def _compile(pattern: str) -> re.Pattern[str]:
-    try:
-        return re.compile(pattern)
-    except re.error as exc:
-        raise ValueError(f"invalid regex {pattern!r}: {exc}") from None
+        return "numeric" if self.regex and compile_pattern(self.regex).groups else "alphabetical"
 
 
 class ImageConfig(_Model):

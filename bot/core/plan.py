@@ -8,14 +8,12 @@ from typing import Any
 
 from .config import Config, Target
 from .images import ImageRef, InvalidReference, parse_image_ref
-from .manifests import Change, ManifestError, set_image
+from .manifests import MAX_FILE, Change, ManifestError, set_image
 from .manifests.edit import written_version
 from .manifests.find import parse_path
 from .members import Member
 from .policy import targets_for
 from .trains import lane
-
-MAX_FILE = 4 << 20  # manifests are small; anything bigger is refused, not parsed
 
 
 class PlanError(ValueError):

@@ -25,6 +25,24 @@ _TRAILER_RE = re.compile(r"^(Hoist-[A-Za-z-]+):\s*(.*)$")
 TITLE_LIMIT = 120  # forges cut longer titles (GitHub at 256); git tools wrap after ~72
 
 
+NAME_LIMIT = 100  # longer than any forge login or e-mail address a person approves as
+
+
+def name_problem(name: str) -> str | None:
+    """Why a person's name cannot go into a trailer (Hoist-Approved-By: alice, bob), or None.
+    A comma would read back as two people; a newline or control character would end the
+    trailer or start a forged one."""
+    if not name.strip():
+        return "the name is empty"
+    if len(name) > NAME_LIMIT:
+        return f"the name is longer than {NAME_LIMIT} characters"
+    if "," in name:
+        return "the name holds a comma (it would read back as two people)"
+    if any(ord(c) < 32 or ord(c) == 127 or c in "\u2028\u2029\x85" for c in name):
+        return "the name holds a newline or control character"
+    return None
+
+
 def _tag(version: str) -> str:
     return version.split("@")[0] or version
 
@@ -68,6 +86,9 @@ def commit_message(
     if step:
         trailers.append(f"Hoist-Step: {step}")
     if approved_by:
+        for name in approved_by:  # approve() refuses these: never written, whatever the caller
+            if name_problem(name):
+                raise ValueError(f"approver {name!r}: {name_problem(name)}")
         trailers.append(f"Hoist-Approved-By: {', '.join(approved_by)}")
     return f"{title(plan)}\n\n{moved}\n{files}\n\n" + "\n".join(trailers) + "\n"
 

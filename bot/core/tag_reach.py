@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import rstr
 
 from .config import Config, ImageConfig
+from .patterns import search
 from .tags import decide_tag
 
 # Tags as people write them: SemVer with and without `v`, prereleases, calendar versions,
@@ -39,13 +40,13 @@ def policy_warnings(config: Config) -> list[tuple[tuple[str | int, ...], str]]:
 def admits_nothing(image: ImageConfig) -> str | None:
     """None when some tag passes `image`'s policy; else why none does, from the example
     that came closest (one the regex matches, when there is a regex)."""
-    pattern = re.compile(image.tags.regex) if image.tags.regex else None
+    regex = image.tags.regex
     closest, matched = "", False
     for tag in _candidates(image):
         decision = decide_tag(image, tag, _DIGEST)
         if decision.allowed:
             return None
-        matches = pattern is not None and pattern.search(tag) is not None
+        matches = regex is not None and search(regex, tag) is not None
         if not closest or (matches and not matched):
             closest, matched = decision.reason, matches
     return f"no tag can pass this policy (for example, {closest})"

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .config import ImageConfig, TagPolicy
 from .images import InvalidReference, validate_digest, validate_tag
+from .patterns import search
 from .versions import VersionError, parse_range, parse_version
 
 
@@ -36,9 +36,9 @@ def decide_tag(image: ImageConfig, tag: str | None, digest: str | None = None) -
 
 def _refusal(policy: TagPolicy, tag: str) -> str | None:
     """Why the policy's filters refuse tag, or None when they allow it."""
-    if any(re.search(pattern, tag) for pattern in policy.ignore):
+    if any(search(pattern, tag) for pattern in policy.ignore):
         return f"tag {tag!r} is ignored by the policy"
-    if policy.regex is not None and not re.search(policy.regex, tag):
+    if policy.regex is not None and not search(policy.regex, tag):
         return f"tag {tag!r} does not match {policy.regex!r}"
     if policy.order == "semver" or policy.semver is not None:
         try:
@@ -78,7 +78,7 @@ def valid_digest(digest: str | None) -> bool:
 def _numeric_key(policy: TagPolicy, tag: str) -> int | None:
     """The regex's sort key as a number: the group named `key`, else its only group, else the
     first run of digits."""
-    match = re.search(policy.regex or r"(\d+)", tag)
+    match = search(policy.regex or r"(\d+)", tag)
     if match is None:
         return None
     if "key" in match.re.groupindex:

@@ -16,7 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..adapters.store import StoreUnavailable
-from ..flows.approve import NotApprovable, approve
+from ..flows.approve import BadName, NotApprovable, approve
 from ..flows.services import Services
 from ..settings import Settings
 from ..sources import SOURCES, Source
@@ -57,7 +57,10 @@ def create_app(
         if lifespan_hooks:
             await run_in_threadpool(lifespan_hooks[1])
 
-    app = FastAPI(title="Hoist", lifespan=lifespan)
+    # With HOIST_UI_TOKEN set, the API description is for readers only (guards.guard_docs).
+    closed = {"docs_url": None, "redoc_url": None, "openapi_url": None} if settings.ui_token \
+        else {}
+    app = FastAPI(title="Hoist", lifespan=lifespan, **closed)  # type: ignore[arg-type]
     metrics = Metrics(services.store)
     store = services.store
 
@@ -85,13 +88,15 @@ def create_app(
     @app.get("/readyz")
     async def readyz() -> JSONResponse:
         """200 when this process can do its job: the store answers (every role) and the
-        worker threads run (worker and all); else 503 saying which part is down."""
+        worker threads run (worker and all); else 503 saying which part is down, in fixed
+        words (the answer is unauthenticated: the driver's error goes to the log only)."""
         found = {"role": role, "engine": store.engine_name}
         try:
             await run_in_threadpool(store.ping)
         except Exception as exc:
+            log.warning("readyz.store_unreachable", error=str(exc))  # redacted by log.py
             return JSONResponse({**found, "status": "not ready", "store": "unreachable",
-                                 "error": f"store unreachable: {exc}"}, status_code=503)
+                                 "error": "store unreachable"}, status_code=503)
         if worker_alive is not None and not worker_alive():
             return JSONResponse({**found, "status": "not ready", "store": "ok",
                                  "error": "worker threads stopped"}, status_code=503)
@@ -132,6 +137,8 @@ def create_app(
             p = await run_in_threadpool(approve, store, pid, who)
         except KeyError:
             return error(404, f"no promotion {pid}")
+        except BadName as exc:
+            return error(400, str(exc))
         except NotApprovable as exc:
             return error(409, str(exc))
         wake()

@@ -23,6 +23,7 @@ from ..flows.services import Services
 from ..settings import Settings
 from . import timeline
 from .access import COOKIE, may_read, session_value, token_matches
+from .guards import TokenBucket, guard_docs, too_many
 
 HERE = Path(__file__).parent
 # A stream ends after this long and the browser reconnects: an open page never holds up
@@ -59,10 +60,13 @@ def install_ui(app: FastAPI, settings: Settings, services: Services) -> None:
     """Add the page's routes and its static files to `app`."""
     app.mount("/ui/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(ui_router(settings, services))
+    if settings.ui_token:
+        guard_docs(app, settings, _sign_in)
 
 
 def ui_router(settings: Settings, services: Services) -> APIRouter:
     router = APIRouter(include_in_schema=False)
+    attempts = TokenBucket()  # sign-ins per client address: 5 at once, then one per 6 s
 
     def page(request: Request, name: str, context: dict[str, Any],
              status: int = 200) -> Response:
@@ -117,6 +121,9 @@ def ui_router(settings: Settings, services: Services) -> APIRouter:
 
     @router.post("/ui/signin")
     async def sign_in(request: Request) -> Response:
+        wait = attempts.take(request.client.host if request.client else "")
+        if wait:
+            return too_many(wait)
         body = await request.body()
         form = parse_qs(body[:4096].decode("utf-8", "replace"))
         target = (form.get("next") or ["/"])[0]

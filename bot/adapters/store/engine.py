@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.engine import URL, Connection
@@ -33,6 +34,12 @@ def database_url(text: str | Path) -> URL:
     except ArgumentError:
         raise BadDatabaseUrl("HOIST_DATABASE_URL is not a URL (sqlite:///path or "
                              "postgresql://user:pass@host:5432/db)") from None
+    userinfo = text.split("://", 1)[1].split("?", 1)[0].rpartition("@")[0]
+    if url.password is not None and unquote(userinfo.partition(":")[2]) != url.password:
+        # `postgresql://u:p@ss/w:rd@host/db` parses as password "p" at host "ss": refused, or
+        # the rest of the password would show as a host and database in every error.
+        raise BadDatabaseUrl("HOIST_DATABASE_URL: the password holds an unescaped '@', '/', "
+                             "'?' or '#'; percent-encode it (@ as %40, / as %2F, ? as %3F)")
     backend = url.get_backend_name()
     if backend in ("postgresql", "postgres"):
         return url.set(drivername="postgresql+psycopg")

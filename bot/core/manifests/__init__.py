@@ -5,4 +5,7 @@ from .find import find_references
 from .nodes import ManifestError
 from .sites import ImageSite
 
-__all__ = ["Change", "EditResult", "ImageSite", "ManifestError", "find_references", "set_image"]
+MAX_FILE = 4 << 20  # manifests are small; anything bigger is refused, not parsed
+
+__all__ = ["MAX_FILE", "Change", "EditResult", "ImageSite", "ManifestError", "find_references",
+           "set_image"]
