@@ -15,7 +15,7 @@ from ..manifests.nodes import Node, compose, get, scalar
 from .envs import EnvHint, env_in_name, env_of_path
 
 _NAMED_KINDS = ("Application", "HelmRelease")  # Argo CD, Flux: often named app-ENV
-_LINE = re.compile(r"line (\d+): ")
+_LINE = re.compile(r"line (\d+)(: )?")
 
 
 @dataclass(frozen=True)
@@ -83,4 +83,6 @@ def problem_line(path: str, exc: ManifestError) -> str:
     match = _LINE.search(message)
     if match is None:
         return f"{path}:1: {message}"
-    return f"{path}:{match.group(1)}: {message[:match.start()]}{message[match.end():]}"
+    if match.group(2):  # `not valid YAML: line 3: why` → `FILE:3: not valid YAML: why`
+        message = message[:match.start()] + message[match.end():]
+    return f"{path}:{match.group(1)}: {message}"
