@@ -92,7 +92,9 @@ def summary(found: Scaffold, files: int) -> list[str]:
     """What was found and guessed, as the lines `hoist init` prints."""
     lines = [f"found {len(found.images)} image(s) in {files} YAML file(s): "
              + ", ".join(i.key for i in found.images)]
-    lines.append("environments: " + " → ".join(e.name for e in found.environments))
+    layout = (f" (the layout names {', '.join(found.layout)}, without references of their own)"
+              if found.whole_repo and found.layout else "")
+    lines.append("environments: " + " → ".join(e.name for e in found.environments) + layout)
     lines += [f"  {e.name}: {len(e.targets)} target(s)" for e in found.environments]
     if found.shared:
         lines.append(f"not targets: {len(found.shared)} reference(s) outside any environment "
