@@ -196,13 +196,6 @@ def _db_command(name: str, args: argparse.Namespace) -> int:
     return func(args)
 
 
-def _init_command(args: argparse.Namespace) -> int:
-    """init lives in cli_init (imported only when used)."""
-    from . import cli_init
-
-    return cli_init.cmd_init(args)
-
-
 def cmd_audit(args: argparse.Namespace) -> int:
     from .adapters.git import GitError, branch_refs, log_messages, read_blob
     from .core.audit import audit_entries, format_table, parse_since, select
@@ -272,14 +265,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--config", required=True)
     check.set_defaults(func=cmd_check)
 
-    init = sub.add_parser("init", help="scan a manifests repository and write a commented "
-                          "hoist.yaml, guesses marked")
-    init.add_argument("dir", nargs="?", default=".", metavar="DIR",
-                      help="the manifests repository (default: .)")
-    where = init.add_mutually_exclusive_group()
-    where.add_argument("--output", metavar="PATH", help="write here instead of DIR/hoist.yaml")
-    where.add_argument("--stdout", action="store_true", help="print the file, write nothing")
-    init.set_defaults(func=_init_command)
+    from . import cli_init  # light: its work is imported when it runs
+
+    cli_init.add_parser(sub)
 
     set_image = sub.add_parser("set-image", help="point every reference to an image at a "
                                "new tag/digest, in place (no git, no config)")

@@ -106,6 +106,18 @@ def summary(found: Scaffold, files: int) -> list[str]:
     return lines
 
 
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register `hoist init [DIR] [--output PATH | --stdout]`."""
+    init = sub.add_parser("init", help="scan a manifests repository and write a commented "
+                          "hoist.yaml, guesses marked")
+    init.add_argument("dir", nargs="?", default=".", metavar="DIR",
+                      help="the manifests repository (default: .)")
+    where = init.add_mutually_exclusive_group()
+    where.add_argument("--output", metavar="PATH", help="write here instead of DIR/hoist.yaml")
+    where.add_argument("--stdout", action="store_true", help="print the file, write nothing")
+    init.set_defaults(func=cmd_init)
+
+
 def cmd_init(args: argparse.Namespace) -> int:
     """Exit 0 with the file written (or printed with --stdout); 2 with one line when DIR
     is missing, not a directory or unreadable, when the output exists, or when no image
