@@ -161,7 +161,8 @@ spec:
   source:
     kustomize:
       images: [ghcr.io/acme/guestbook:abc1234]
----
+"""
+    release = """\
 apiVersion: helm.toolkit.fluxcd.io/v2
 kind: HelmRelease
 metadata: {name: guestbook-prod}
@@ -169,12 +170,19 @@ spec:
   values:
     image: {repository: ghcr.io/acme/guestbook, tag: def5678}
 """
-    result = found({"apps/guestbook.yaml": app})
+    result = found({"apps/guestbook.yaml": app, "apps/release.yaml": release})
     assert [(e.name, e.targets) for e in result.environments] == [
         ("dev", (Target("apps/guestbook.yaml", "guestbook"),)),
-        ("prod", (Target("apps/guestbook.yaml", "guestbook"),))]
+        ("prod", (Target("apps/release.yaml", "guestbook"),))]
     assert dict(result.images[0].tags.fields) == {"regex": "^[0-9a-f]{7,40}$", "sort": "pushed"}
     load_config(render(result))
+    # One file holding the image for two environments is no one's target: a promotion
+    # edits every reference to the image in a target file.
+    both = found({"apps/guestbook.yaml": app + "---\n" + release,
+                  "apps/release.yaml": release})
+    assert [(e.name, e.targets) for e in both.environments] == [
+        ("prod", (Target("apps/release.yaml", "guestbook"),))]
+    assert both.shared == (("apps/guestbook.yaml", "ghcr.io/acme/guestbook"),)
 
 
 def test_a_directory_of_files_is_one_directory_target() -> None:

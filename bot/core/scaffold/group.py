@@ -50,7 +50,7 @@ def scaffold(references: Iterable[Reference], paths: Iterable[str] = ()) -> Scaf
     """Images, environments and targets from every reference of a repository; `paths`
     (every YAML file) adds the environments the layout names without references.
     Raises NothingFound when there is no reference."""
-    refs = list(references)
+    refs = _one_environment_per_file(list(references))
     if not refs:
         raise NothingFound("no image references found")
     layout = order(h.env for p in paths if (h := env_of_path(p)) is not None)
@@ -72,6 +72,17 @@ def scaffold(references: Iterable[Reference], paths: Iterable[str] = ()) -> Scaf
     empty = tuple(e for e in layout if e not in {p.name for p in env_plans})
     return Scaffold(images, env_plans, shared, unplaced, tuple(layout), empty, whole_repo,
                     _guesses(images, env_plans, tuple(layout) if whole_repo else None))
+
+
+def _one_environment_per_file(refs: list[Reference]) -> list[Reference]:
+    """References to an image in a file that also holds it for another environment (two
+    Argo CD Applications in one file) made shared: a promotion edits every reference to
+    the image in a target file, so that file cannot be one environment's target."""
+    envs: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for ref in refs:
+        envs[(ref.file, _normal(ref.name))].add(ref.hint.env if ref.hint else "")
+    return [ref if len(envs[(ref.file, _normal(ref.name))]) == 1 else
+            Reference(ref.file, ref.line, ref.name, ref.tag, ref.digest, None) for ref in refs]
 
 
 def _in_whole_repo(ref: Reference) -> Reference:
