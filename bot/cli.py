@@ -267,6 +267,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--config", required=True)
     check.set_defaults(func=cmd_check)
 
+    from . import cli_init  # light: its work is imported when it runs
+
+    cli_init.add_parser(sub)
+
     set_image = sub.add_parser("set-image", help="point every reference to an image at a "
                                "new tag/digest, in place (no git, no config)")
     set_image.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")

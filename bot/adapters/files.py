@@ -28,6 +28,16 @@ def yaml_files(paths: Iterable[Path]) -> Iterator[Path]:
             yield path
 
 
+def yaml_files_within(root: Path) -> Iterator[Path]:
+    """Every YAML file below root as yaml_files finds them, minus symlinks that resolve
+    outside root: a repository's link must not make Hoist read the rest of the disk.
+    Directory links are not followed at all (os.walk's default)."""
+    inside = root.resolve()
+    for path in yaml_files([root]):
+        if not path.is_symlink() or path.resolve().is_relative_to(inside):
+            yield path
+
+
 def files_containing(paths: Iterable[Path], needle: str) -> list[Path]:
     """YAML files under paths whose bytes contain needle: grep -r (several times faster
     than reading 10,000 files in Python) when it is there, else a scan in Python."""
