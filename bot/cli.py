@@ -199,7 +199,8 @@ def _db_command(name: str, args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from .adapters.git import GitError, branch_refs, log_messages, read_blob
+    from .adapters.git import GitError
+    from .adapters.git_local import branch_refs, log_messages, read_blob
     from .core.audit import audit_entries, format_table, parse_since, select
     from .core.config import ConfigError, load_config
     from .settings import Settings

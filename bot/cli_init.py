@@ -52,7 +52,7 @@ def scan(root: Path, skip: set[Path], warn: Callable[[str], None],
     through warn as `FILE:LINE: why; skipped`, never changed."""
     from .adapters.files import read_text, yaml_files_within
     from .core.manifests import ManifestError
-    from .core.plan import MAX_FILE
+    from .core.manifests import MAX_FILE
     from .core.scaffold import is_chart_template, problem_line, references_in
 
     files = [p for p in yaml_files_within(root) if p not in skip]

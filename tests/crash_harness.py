@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import text
 
-from bot.adapters.git import log_messages
+from bot.adapters.git_local import log_messages
 from bot.adapters.store import Store
 from bot.core.render import parse_trailers
 from bot.demo.manifests import EXAMPLE, make_manifests_repo

@@ -255,7 +255,7 @@ def test_audit_reads_the_trailers_back(services: Services,
     assert dev["environment"] == "dev"
     assert main(["audit", "--repo", origin(services), "--since", "2999"]) == 0
     assert capsys.readouterr().out == ""
-    from bot.adapters.git import log_messages
+    from bot.adapters.git_local import log_messages
     from bot.core.audit import audit_entries, format_table
 
     header, prod_row, *_ = format_table(audit_entries(log_messages(Path(origin(services))))).splitlines()

@@ -8,7 +8,7 @@ import os
 import subprocess
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -310,38 +310,8 @@ class GitRepo:
         return [line for line in out.splitlines() if line]
 
 
-def log_messages(repo: Path, *refs: str) -> list[tuple[str, str, str, str]]:
-    """(sha, ISO date, author, message) of every commit reachable from any of refs (default
-    HEAD) in a local repository (bare or not), newest first, each once."""
-    result = subprocess.run(
-        ["git", "-C", str(repo), "log", "--format=%H%x00%aI%x00%an%x00%B%x1e", *(refs or ["HEAD"]), "--"],
-        capture_output=True, text=True, check=False,
-    )
-    if result.returncode != 0:
-        raise GitError(result.stderr.strip().splitlines()[-1] if result.stderr.strip()
-                       else "git log failed")
-    records = []
-    for record in result.stdout.split("\x1e"):
-        fields = record.strip("\n").split("\x00")
-        if len(fields) == 4:
-            records.append((fields[0], fields[1], fields[2], fields[3]))
-    return records
-
-
 def read_blob(repo: Path, ref: str, path: str) -> str | None:
     """A file's text at ref in a local repository (bytes kept: CRLF, BOM), or None if absent."""
     result = subprocess.run(["git", "-C", str(repo), "cat-file", "blob", f"{ref}:{path}"],
                             capture_output=True, check=False)
     return result.stdout.decode("utf-8") if result.returncode == 0 else None
-
-
-def branch_refs(repo: Path, branches: Sequence[str]) -> list[str]:
-    """For each branch, the local branch or else origin's copy of it, when one exists."""
-    found = []
-    for branch in dict.fromkeys(branches):
-        for ref in (f"refs/heads/{branch}", f"refs/remotes/origin/{branch}"):
-            if subprocess.run(["git", "-C", str(repo), "rev-parse", "--verify", "-q", ref],
-                              capture_output=True, check=False).returncode == 0:
-                found.append(ref)
-                break
-    return found

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 
 from .. import log
-from ..adapters.git import log_messages
+from ..adapters.git_local import log_messages
 from ..adapters.store import Promotion, Store
 from ..core.audit import audit_entries, format_table
 from ..core.machine import State
