@@ -51,8 +51,7 @@ def scan(root: Path, skip: set[Path], warn: Callable[[str], None],
     be read as manifests (invalid YAML, not UTF-8, over the size limit) are reported
     through warn as `FILE:LINE: why; skipped`, never changed."""
     from .adapters.files import read_text, yaml_files_within
-    from .core.manifests import ManifestError
-    from .core.manifests import MAX_FILE
+    from .core.manifests import MAX_FILE, ManifestError
     from .core.scaffold import is_chart_template, problem_line, references_in
 
     files = [p for p in yaml_files_within(root) if p not in skip]
