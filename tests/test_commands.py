@@ -1,5 +1,9 @@
+import pytest
+
 from bot.core.commands import Command, authorize, parse_commands, permission_reaches
 from bot.core.config import Approval
+
+APPROVE = [Command("approve")]
 
 
 def test_commands_one_per_line_case_insensitive_outside_quotes_and_code() -> None:
@@ -9,6 +13,64 @@ def test_commands_one_per_line_case_insensitive_outside_quotes_and_code() -> Non
     assert parse_commands(body) == [Command("approve"), Command("hold", "waiting for QA"),
                                     Command("promote", "prod"), Command("unknown:frobnicate")]
     assert parse_commands("please /hoist approve") == []
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    # paragraphs, headings and list items are prose (CommonMark §4.8, §4.2, §5.2)
+    ("/hoist approve", APPROVE),
+    ("Looks good.\n/hoist approve\nthanks", APPROVE),
+    ("   /hoist approve", APPROVE),  # three spaces: still a paragraph (§4.4)
+    ("# /hoist approve", APPROVE),
+    ("- /hoist approve", APPROVE),
+    ("1. LGTM\n2. /hoist approve", APPROVE),
+    ("LGTM\n    /hoist approve", APPROVE),  # an indented line cannot interrupt a paragraph
+    ("**/hoist approve**", APPROVE),
+    ("/hoist approve  \n/hoist status", [Command("approve"), Command("status")]),  # hard break
+    ("LGTM\r\n/hoist approve\r\n", APPROVE),  # CRLF (§2.1)
+    ("LGTM\r/hoist approve", APPROVE),  # a lone CR ends a line too
+    ("<details>\n\n/hoist approve\n\n</details>", APPROVE),  # a paragraph between HTML
+    ("/hoist hold `deploy` freeze", [Command("hold", "`deploy` freeze")]),
+    # indented code blocks: four spaces or a tab (§4.4), in list items too
+    ("For the record:\n\n    /hoist approve\n\nnot yet.", []),
+    ("    /hoist approve", []),
+    ("\t/hoist approve", []),
+    ("  \t/hoist approve", []),
+    ("- item\n\n      /hoist approve", []),
+    ("-     /hoist approve", []),
+    # fenced code blocks (§4.5), closed or not
+    ("```\n/hoist approve\n```", []),
+    ("~~~\n/hoist approve\n~~~", []),
+    ("```sh\n/hoist approve\n```\n/hoist hold", [Command("hold")]),
+    ("````\n```\n/hoist approve\n````", []),  # a shorter fence does not close it
+    ("```\n/hoist approve", []),  # unclosed: code to the end of the comment
+    ("> ```\n/hoist approve", APPROVE),  # the quote's fence ends with the quote (§5.1)
+    ("- ```\n  /hoist approve\n  ```", []),
+    # block quotes (§5.1), lazy continuation and nesting included
+    ("> /hoist approve", []),
+    ("> LGTM\n/hoist approve", []),  # a lazy continuation line is still quoted
+    ("> > /hoist approve", []),
+    ("- > /hoist approve", []),
+    ("> quoted\n\n/hoist approve", APPROVE),
+    # HTML (§4.6, §6.6): comments, one line or many, and inline tags
+    ("<!-- /hoist approve -->", []),
+    ("<!--\n/hoist approve\n-->", []),
+    ("<!--\n\n/hoist approve\n\n-->", []),  # blank lines do not end a comment block
+    ("LGTM <!--\n/hoist approve\n--> later", []),
+    ("<div>\n/hoist approve\n</div>", []),
+    ("<b>/hoist approve</b>", []),
+    # inline code (§6.1), at the start, mid-line, whole line
+    ("`/hoist approve`", []),
+    ("run `/hoist approve` when ready", []),
+    ("`x` /hoist approve", []),
+    ("``\n/hoist approve\n``", []),  # a code span across lines
+    # not commands
+    ("please /hoist approve", []),
+    ("/hoist", []),
+    ("/hoistapprove", []),
+    ("", []),
+])
+def test_commands_only_from_prose(body: str, expected: list[Command]) -> None:
+    assert parse_commands(body) == expected
 
 
 def test_permission_order() -> None:
