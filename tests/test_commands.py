@@ -1,6 +1,12 @@
 import pytest
 
-from bot.core.commands import Command, authorize, parse_commands, permission_reaches
+from bot.core.commands import (
+    Command,
+    authorize,
+    parse_commands,
+    permission_reaches,
+    written_for,
+)
 from bot.core.config import Approval
 
 APPROVE = [Command("approve")]
@@ -95,3 +101,29 @@ def test_authorization() -> None:
     twice = authorize(approve, "Bob", "admin", [], POLICY, None, ["bob"])
     assert not twice.allowed and "nobody counts twice" in twice.reason
     assert authorize(Command("status"), "rita", "read", [], POLICY, None, []).allowed
+
+
+OLD, NEW, NEWEST = ("p-1.1.0", 100.0), ("p-1.2.0", 200.0), ("p-1.3.0", 300.0)
+
+
+@pytest.mark.parametrize(("received_for", "written_at", "expected"), [
+    ("p-1.1.0", None, "p-1.1.0"),  # received for 1.1.0, handled after 1.2.0 replaced it
+    ("p-1.2.0", None, "p-1.2.0"),
+    ("p-1.2.0", 250.0, "p-1.2.0"),
+    ("p-1.2.0", 150.0, "p-1.1.0"),  # written before the update, delivered after it
+    ("p-1.3.0", 150.0, "p-1.1.0"),  # ... or resent by hand two updates later
+    ("p-1.1.0", 250.0, "p-1.1.0"),  # a forge clock ahead never moves it past receipt
+    ("p-1.2.0", 200.0, "p-1.2.0"),  # written as it was proposed: for it
+    ("p-1.2.0", 50.0, "p-1.2.0"),  # before the change request existed: not believed
+    ("p-1.2.0", 1.0e9, "p-1.2.0"),
+    (None, None, "p-1.3.0"),  # stored before Hoist recorded it: the newest
+    ("p-other", 150.0, "p-1.1.0"),
+])
+def test_an_approval_is_for_what_the_change_request_showed_its_author(
+        received_for: str | None, written_at: float | None, expected: str) -> None:
+    assert written_for([OLD, NEW, NEWEST], received_for, written_at) == expected
+
+
+def test_a_change_request_with_no_recorded_proposals_keeps_the_receipt() -> None:
+    assert written_for([], "p-1", 5.0) == "p-1"
+    assert written_for([], None, None) is None

@@ -96,6 +96,34 @@ def _prose_lines(tokens: Sequence[Token]) -> Iterator[str]:
             yield "".join(line)
 
 
+def written_for(proposed: Sequence[tuple[str, float]], received_for: str | None,
+                written_at: float | None) -> str | None:
+    """The promotion a comment on a change request was written for: the one whose content
+    the change request showed when its author wrote it.
+
+    `proposed` lists the promotions the change request carried, oldest first, each with
+    when it was proposed there (Hoist's clock, epoch seconds); `received_for` is the one it
+    carried when Hoist received the comment; `written_at` is the forge's own time of
+    writing (GitHub `comment.created_at`, `review.submitted_at`; GitLab
+    `object_attributes.created_at`; Gitea `comment.created_at`), None when not given.
+
+    Receipt is the bound Hoist can trust: nobody saw content proposed after their words
+    arrived, so a comment received for 1.1.0 and handled once 1.2.0 replaced it stays
+    1.1.0's. The author's own time moves it earlier still: a delivery late or resent by
+    hand (by another hook, after the change request was updated) was written for what the
+    change request held then. A written time before the change request's first proposal
+    is not believed (a forge clock far off, or an old body replayed): receipt decides.
+    A forge clock behind Hoist's by a few seconds can date an approval given just after an
+    update as before it; that errs the safe way (the author is asked again)."""
+    ids = [pid for pid, _ in proposed]
+    if not ids:
+        return received_for
+    seen = ids.index(received_for) if received_for in ids else len(ids) - 1
+    if written_at is not None and written_at >= proposed[0][1]:
+        seen = min(seen, max(i for i, (_, at) in enumerate(proposed) if at <= written_at))
+    return ids[seen]
+
+
 def permission_reaches(actual: str, needed: str) -> bool:
     """read < triage < write < maintain < admin."""
     order = {p: i for i, p in enumerate(PERMISSION_LEVELS)}
