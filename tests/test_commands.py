@@ -114,6 +114,9 @@ OLD, NEW, NEWEST = ("p-1.1.0", 100.0), ("p-1.2.0", 200.0), ("p-1.3.0", 300.0)
     ("p-1.3.0", 150.0, "p-1.1.0"),  # ... or resent by hand two updates later
     ("p-1.1.0", 250.0, "p-1.1.0"),  # a forge clock ahead never moves it past receipt
     ("p-1.2.0", 200.0, "p-1.2.0"),  # written as it was proposed: for it
+    ("p-1.2.0", 199.0, "p-1.2.0"),  # dated to the second the proposal fell in: for it
+    ("p-1.2.0", 198.9, "p-1.1.0"),  # that second ended before: for the older
+    ("p-1.2.0", 99.5, "p-1.1.0"),
     ("p-1.2.0", 50.0, "p-1.2.0"),  # before the change request existed: not believed
     ("p-1.2.0", 1.0e9, "p-1.2.0"),
     (None, None, "p-1.3.0"),  # stored before Hoist recorded it: the newest

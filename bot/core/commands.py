@@ -19,6 +19,8 @@ _READ_ONLY = {"status", "help"}
 # Strict CommonMark: what GitHub, GitLab and Gitea all render the same way (their
 # extensions, tables and strikethrough, never turn code or a quote into prose).
 _MARKDOWN = MarkdownIt("commonmark")
+# The resolution of a forge's comment time, in seconds (`2019-09-18T03:28:04Z`).
+_STAMP = 1.0
 _COMMAND = re.compile(r"^\s*/hoist\s+(\w+)(?:\s+(.*?))?\s*$", re.IGNORECASE)
 
 HELP = """\
@@ -113,14 +115,15 @@ def written_for(proposed: Sequence[tuple[str, float]], received_for: str | None,
     hand (by another hook, after the change request was updated) was written for what the
     change request held then. A written time before the change request's first proposal
     is not believed (a forge clock far off, or an old body replayed): receipt decides.
-    A forge clock behind Hoist's by a few seconds can date an approval given just after an
-    update as before it; that errs the safe way (the author is asked again)."""
+    Forges date comments to the second (GitHub, Gitea), so a time names its whole second:
+    only a comment whose second ended before a proposal was written before it."""
     ids = [pid for pid, _ in proposed]
     if not ids:
         return received_for
     seen = ids.index(received_for) if received_for in ids else len(ids) - 1
-    if written_at is not None and written_at >= proposed[0][1]:
-        seen = min(seen, max(i for i, (_, at) in enumerate(proposed) if at <= written_at))
+    if written_at is not None and written_at + _STAMP >= proposed[0][1]:
+        seen = min(seen, max(i for i, (_, at) in enumerate(proposed)
+                             if at <= written_at + _STAMP))
     return ids[seen]
 
 
