@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.adapters.forges import Forge
@@ -62,17 +63,23 @@ def service_env(kind: str, double: ForgeDouble, webhook_secret: str) -> dict[str
 
 
 def comment_webhook(kind: str, number: int, user: str, text: str, comment_id: int,
-                    secret: str) -> tuple[str, dict[str, str], bytes]:
+                    secret: str, delivery: str | None = None,
+                    written_at: float | None = None) -> tuple[str, dict[str, str], bytes]:
     """(route, headers, body) of the forge's webhook for a new comment on change request
-    `number`, built from the forge's published example and signed as the forge signs."""
+    `number`, built from the forge's published example and signed as the forge signs.
+    `delivery` is the hook's delivery id (default: one per comment); `written_at` (epoch
+    seconds) replaces the example's creation time, in the forge's own format."""
+    delivery = delivery or f"d-{comment_id}"
     if kind == "github":
         data = json.loads((FIXTURES / "github" / "issue_comment.created.json").read_text())
         data["issue"]["number"] = number
         data["comment"].update(id=comment_id, body=text)
         data["comment"]["user"].update(login=user, type="User")
+        if written_at is not None:
+            data["comment"]["created_at"] = _stamp(written_at, "%Y-%m-%dT%H:%M:%SZ")
         body = json.dumps(data).encode()
         return "/webhooks/github", {
-            "X-GitHub-Event": "issue_comment", "X-GitHub-Delivery": f"d-{comment_id}",
+            "X-GitHub-Event": "issue_comment", "X-GitHub-Delivery": delivery,
             "X-Hub-Signature-256": "sha256=" + hmac_hex(secret, body)}, body
     if kind == "gitlab":
         data = json.loads((FIXTURES / "gitlab" / "webhooks" / "note_merge_request.json")
@@ -80,18 +87,60 @@ def comment_webhook(kind: str, number: int, user: str, text: str, comment_id: in
         data["merge_request"]["iid"] = number
         data["object_attributes"].update(id=comment_id, note=text)
         data["user"]["username"] = user
+        if written_at is not None:
+            data["object_attributes"]["created_at"] = _stamp(written_at, "%Y-%m-%d %H:%M:%S UTC")
         return "/webhooks/gitlab", {"X-Gitlab-Event": "Note Hook", "X-Gitlab-Token": secret,
-                                    "X-Gitlab-Event-UUID": f"u-{comment_id}"}, \
+                                    "X-Gitlab-Event-UUID": delivery}, \
             json.dumps(data).encode()
     data = json.loads((FIXTURES / "gitea" / "webhooks" / "pull_request_comment_signed.json")
                       .read_text())
     data["issue"]["number"] = number
     data["comment"].update(id=comment_id, body=text)
     data["comment"]["user"].update(login=user, username=user)
+    if written_at is not None:
+        data["comment"]["created_at"] = _stamp(written_at, "%Y-%m-%dT%H:%M:%S+00:00")
     body = json.dumps(data).encode()
     return "/webhooks/gitea", {"X-Gitea-Event": "issue_comment",
-                               "X-Gitea-Delivery": f"d-{comment_id}",
+                               "X-Gitea-Delivery": delivery,
                                "X-Gitea-Signature": hmac_hex(secret, body)}, body
+
+
+def review_webhook(kind: str, number: int, user: str, text: str, review_id: int,
+                   secret: str) -> tuple[str, dict[str, str], bytes]:
+    """(route, headers, body) of the forge's webhook for a review of change request `number`
+    that comments `text` without approving: GitHub's `pull_request_review` (state
+    commented), GitLab's note of a review on a diff line (a DiffNote), Gitea's
+    `pull_request_comment` review event; each from the forge's published example."""
+    if kind == "github":
+        data = json.loads((FIXTURES / "github" / "pull_request_review.submitted.json")
+                          .read_text())
+        data["pull_request"]["number"] = number
+        data["review"].update(id=review_id, state="commented", body=text)
+        data["review"]["user"].update(login=user, type="User")
+        data["sender"]["login"] = user
+        body = json.dumps(data).encode()
+        return "/webhooks/github", {
+            "X-GitHub-Event": "pull_request_review", "X-GitHub-Delivery": f"r-{review_id}",
+            "X-Hub-Signature-256": "sha256=" + hmac_hex(secret, body)}, body
+    if kind == "gitlab":
+        route, headers, body = comment_webhook(kind, number, user, text, review_id, secret)
+        data = json.loads(body)
+        data["object_attributes"].update(type="DiffNote", line_code="1d2e_0_1")
+        return route, headers, json.dumps(data).encode()
+    data = json.loads((FIXTURES / "gitea" / "webhooks" / "pull_request_review_approved.json")
+                      .read_text())
+    data["number"] = data["pull_request"]["number"] = number
+    data["review"] = {"type": "pull_request_review_comment", "content": text}
+    data["sender"].update(login=user, username=user)
+    body = json.dumps(data).encode()
+    return "/webhooks/gitea", {"X-Gitea-Event": "pull_request_comment",
+                               "X-Gitea-Event-Type": "pull_request_review_comment",
+                               "X-Gitea-Delivery": f"r-{review_id}",
+                               "X-Gitea-Signature": hmac_hex(secret, body)}, body
+
+
+def _stamp(at: float, layout: str) -> str:
+    return datetime.fromtimestamp(at, UTC).strftime(layout)
 
 
 DIGEST = "sha256:" + "c" * 64

@@ -17,7 +17,7 @@ from bot.adapters.store import NewPromotion
 from bot.core.events import PullRequestActivity
 from bot.flows.services import Services
 from bot.settings import Settings
-from bot.sources import AuthError, PayloadError, gitea_events, gitlab_events
+from bot.sources import AuthError, PayloadError, gitea_events, github_events, gitlab_events
 from bot.web.app import create_app
 from tests.support import FIXTURES
 
@@ -194,3 +194,63 @@ def test_gitea_route(client: TestClient, services: Services) -> None:
     disabled = TestClient(create_app(Settings(webhook_secret="x"), services))
     assert disabled.post(url, content=body, headers=headers).status_code == 404
     assert disabled.post("/webhooks/gitlab", content=body).status_code == 404
+
+
+# reviews and comments count once, by their own id ------------------------------------------
+
+GH = FIXTURES / "github"
+
+
+def github(event: str, data: dict[str, object], delivery: str) -> list[PullRequestActivity]:
+    return github_events.pull_request_activity(
+        {"x-github-event": event, "x-github-delivery": delivery}, json.dumps(data).encode())
+
+
+def test_github_comments_and_reviews_are_keyed_by_their_own_id() -> None:
+    comment = json.loads((GH / "issue_comment.created.json").read_text())
+    first, again = (github("issue_comment", comment, d) for d in ("repo-hook", "org-hook"))
+    assert first == again
+    assert (first[0].key, first[0].written_at) == (
+        f"github:comment:{comment['comment']['id']}", 1572106163.0)  # 2019-10-26T16:09:23Z
+    review = json.loads((GH / "pull_request_review.submitted.json").read_text())
+    assert github("pull_request_review", review, "d1") == []  # commented, no body: nothing
+    for state, kind in (("commented", "comment"), ("changes_requested", "comment"),
+                        ("approved", "review")):
+        review["review"].update(state=state, body="/hoist approve")
+        [said] = github("pull_request_review", review, state)
+        assert (said.key, said.kind, said.body, said.comment_id, said.user) == (
+            "github:review:237895671", kind, "/hoist approve", None, "Codertocat")
+        assert said.written_at == 1557933638.0  # review.submitted_at 2019-05-15T15:20:38Z
+    review["review"]["body"] = None
+    assert github("pull_request_review", review, "d2")[0].kind == "review"  # approval alone
+
+
+def test_gitlab_notes_carry_when_they_were_written() -> None:
+    [note] = gitlab("note_merge_request")
+    assert note.written_at == 1431886896.0  # "2015-05-17 18:21:36 UTC"
+    data = json.loads((GL / "note_merge_request.json").read_text())
+    data["object_attributes"].update(type="DiffNote", created_at="2026-01-02T03:04:05.5Z")
+    [diff_note] = gitlab_events.merge_request_activity({}, json.dumps(data).encode())
+    assert (diff_note.kind, diff_note.key, diff_note.written_at) == (
+        "comment", "gitlab:note:1244", 1767323045.5)  # a review's note is a comment
+
+
+def test_gitea_reviews_with_a_body_are_comments_keyed_without_the_delivery() -> None:
+    data = json.loads((GT / "pull_request_review_approved.json").read_text())
+    for event, kind, said in (("pull_request_approved", "review", "juhu thats a great idea"),
+                              ("pull_request_rejected", "comment", "/hoist hold"),
+                              ("pull_request_comment", "comment", "/hoist approve")):
+        data["review"].update(type=f"pull_request_review_{event.split('_')[-1]}",
+                              content=said)
+        sent = json.dumps(data).encode()
+        first, again = (gitea_events.pull_request_activity(
+            {"x-gitea-event": event, "x-gitea-delivery": d}, sent) for d in ("d1", "d2"))
+        assert first == again, event
+        assert (first[0].number, first[0].kind, first[0].body, first[0].user) == (
+            7, kind, said, "a_nice_user")
+        assert first[0].key.startswith("gitea:review:7:07977177c2cd7d46bad37b8472a9d50e7acb9d1f:")
+    data["review"].update(type="pull_request_review_comment", content="")
+    assert gitea_events.pull_request_activity({"x-gitea-event": "pull_request_comment"},
+                                              json.dumps(data).encode()) == []
+    [comment] = gitea("pull_request_comment_signed", "issue_comment")
+    assert comment.written_at == 1646811094.0  # 2022-03-09T16:31:34+09:00

@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from bot.adapters.store import HEAD, SchemaError, Store
 from bot.adapters.store.tables import metadata
-from bot.core.events import ImagePushed
+from bot.core.events import ImagePushed, PullRequestActivity
 from bot.core.machine import State
 from bot.core.members import Member
 from tests.postgres_server import PostgresServer
@@ -145,6 +145,8 @@ def test_a_data_directory_from_before_migrations_keeps_its_promotions(tmp_path: 
                    "'open',2.0,7)")
         db.execute("INSERT INTO quarantine VALUES ('localhost:5000/acme/guestbook','sha256:bad',"
                    "'reverted',1.0)")
+        db.execute("INSERT INTO comments VALUES ('d-1',7,11,'carol','/hoist approve','comment',"
+                   "3.0,NULL)")
     store = Store(path)
     assert store.migrated_from == "legacy"
     old = store.promotion("01OLD")
@@ -157,6 +159,9 @@ def test_a_data_directory_from_before_migrations_keeps_its_promotions(tmp_path: 
     assert [p.tag for p, _ in store.pending_events()] == ["1.4.3"]  # still waiting
     assert store.quarantined("localhost:5000/acme/guestbook", "sha256:bad") == "reverted"
     assert store.promotion_for_number(7) == old
+    # A comment waiting from before: written at an unknown time, for the promotion found.
+    assert store.pending_comments() == [PullRequestActivity("d-1", 7, 11, "carol",
+                                                            "/hoist approve", "comment")]
     store.add_approval("01OLD", "bob")  # and it goes on being written
     assert store.promotion("01OLD").approved_by == ("alice", "bob")
     assert store.add_events([ImagePushed("distribution", "e3", "localhost:5000",

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.core.config import ConfigError, load_config
-from bot.core.members import Member, describe_changes, merge_members
+from bot.core.config import Approval, ConfigError, load_config
+from bot.core.members import Member, describe_changes, merge_members, versions
 from bot.core.plan import Plan, PlanError, branch_name, plan_environment
 from bot.core.render import (
+    approvals_reset,
     change_request_body,
     commit_message,
     parse_trailer_lists,
@@ -216,6 +217,16 @@ def test_a_re_push_joins_the_open_set_and_the_newest_tag_wins() -> None:
     moved = Member("api", "ghcr.io/acme/api", "1.1.0", DIGEST)
     assert merge_members(policies, open_set, [moved])[0] == moved
     assert describe_changes(open_set, open_set[:1]) == ["web dropped"]
+
+
+def test_approvals_of_a_replaced_set_are_named_with_both_versions() -> None:
+    gate = Approval(required=2, permission="write")
+    assert versions(TRAIN[:1], None) == "1.1.0"
+    assert versions([Member("api", "ghcr.io/acme/api", None, DIGEST)], None) == DIGEST
+    assert versions(TRAIN[:2], "shop") == "(api 1.1.0, web 1.2.0)"
+    assert approvals_reset(["bob", "carol"], "1.1.0", "1.2.0", gate) == (
+        "Approvals by @bob, @carol were for 1.1.0 and no longer count: 1.2.0 needs 2 "
+        "approvals from people with write permission or above (comment `/hoist approve`).")
 
 
 def test_a_notice_about_a_train_lists_each_image() -> None:

@@ -36,7 +36,14 @@ class ImagePushed:
 @dataclass(frozen=True)
 class PullRequestActivity:
     """Something people did on a pull request: a comment (maybe with /hoist commands), an
-    approving review, or a merge or close by hand. `key` is the delivery id."""
+    approving review (its body too), or a merge or close by hand.
+
+    `key` names it once however often and by whichever hook it is delivered: the forge's
+    own comment or review id where there is one (`github:comment:<id>`,
+    `github:review:<id>`, `gitlab:note:<id>`, `gitea:comment:<id>`), else the delivery.
+    `written_at` is when its author wrote it by the forge's clock (epoch seconds; None when
+    the payload does not say); `promotion_id` is the promotion the change request carried
+    when Hoist received it (set on receipt; None before)."""
 
     key: str
     number: int
@@ -44,3 +51,5 @@ class PullRequestActivity:
     user: str
     body: str
     kind: str  # comment | review | merged | closed
+    written_at: float | None = None
+    promotion_id: str | None = None

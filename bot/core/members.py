@@ -67,3 +67,11 @@ def describe_changes(older: Sequence[Member], newer: Sequence[Member]) -> list[s
             lines.append(f"{key} {was.version} → {member.version}")
     lines.extend(f"{key} dropped" for key in before if key not in after)
     return lines
+
+
+def versions(members: Sequence[Member], train: str | None) -> str:
+    """What a promotion moves, for people: `1.4.2` for one image, `(api 1.2.0, web 1.3.0)`
+    for a train's (each the tag, else the digest)."""
+    if train is None and len(members) == 1:
+        return members[0].tag or members[0].version
+    return "(" + ", ".join(f"{m.image_key} {m.tag or m.version}" for m in members) + ")"

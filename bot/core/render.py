@@ -156,6 +156,21 @@ def foreign_commits(branch: str, what: str, commits: Sequence[tuple[str, str, st
             "this change request as it is; Hoist then proposes the newer version on top.")
 
 
+def approvals_reset(approvers: Sequence[str], was: str, now: str, approval: Approval) -> str:
+    """The line a change request's thread gets when newer content replaces approved content:
+    `Approvals by @bob were for 1.1.0 and no longer count: 1.2.0 needs 2 approvals from ...`.
+    """
+    who = ", ".join(f"@{a}" for a in approvers)
+    return f"Approvals by {who} were for {was} and no longer count: {now} needs {gate(approval)}."
+
+
+def stale_approval(was: str, now: str, approval: Approval) -> str:
+    """The reply to `/hoist approve` written for content the change request no longer
+    holds."""
+    return (f"`/hoist approve` was for {was}, before this change request was updated to "
+            f"{now}, and does not count: {now} needs {gate(approval)}.")
+
+
 def gate(approval: Approval) -> str:
     """The approval gate in words."""
     if approval.required == 0:

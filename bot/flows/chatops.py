@@ -12,9 +12,11 @@ import structlog
 
 from ..adapters.store import Promotion
 from ..core import commands as chat
+from ..core import render
 from ..core.analysis import stopped_by_analysis
 from ..core.events import PullRequestActivity
 from ..core.machine import FINAL, State
+from ..core.members import versions
 from ..core.policy import targets_for
 from .announce import announce, announce_lifted
 from .approve import NotApprovable, approve
@@ -133,10 +135,10 @@ def _confirm(services: Services, p: Promotion,
 
 def _commands(services: Services, p: Promotion, comment: PullRequestActivity) -> None:
     env = services.config().environment(p.environment)
-    if comment.kind == "review":
-        found = [chat.Command("approve")] if env.approval.reviews else []
-    else:
-        found = chat.parse_commands(comment.body)
+    found = chat.parse_commands(comment.body)  # a review's body is a comment too
+    if comment.kind == "review" and env.approval.reviews and \
+            all(c.name != "approve" for c in found):
+        found.insert(0, chat.Command("approve"))  # one approval per review, however said
     if not found:
         return
     permission = services.forge.permission(comment.user)
@@ -153,6 +155,15 @@ def _commands(services: Services, p: Promotion, comment: PullRequestActivity) ->
             log.info("chatops.refused", id=p.id, user=comment.user, command=command.name,
                      reason=decision.reason)
             continue
+        older = _written_for_older(services, p, comment) if command.name == "approve" \
+            else None
+        if older is not None:
+            ok = False
+            replies.append(render.stale_approval(versions(older.members, older.train),
+                                                 versions(p.members, p.train), env.approval))
+            log.info("chatops.stale_approval", id=p.id, user=comment.user,
+                     written_for=older.id)
+            continue
         outcome, done = _apply(services, p, command, comment.user)
         ok = ok and done
         replies.append(outcome)
@@ -161,6 +172,18 @@ def _commands(services: Services, p: Promotion, comment: PullRequestActivity) ->
     if comment.comment_id is not None:
         services.forge.react(comment.number, comment.comment_id, "+1" if ok else "confused")
     services.forge.comment(comment.number, f"@{comment.user}: " + "\n".join(replies))
+
+
+def _written_for_older(services: Services, p: Promotion,
+                       comment: PullRequestActivity) -> Promotion | None:
+    """The older promotion an approval was written for (commands.written_for), or None when
+    it was written for `p`'s content. Only approvals are held to what their author saw:
+    hold and abort stop whatever the change request holds now, the safe way."""
+    # A canary step's or a revert's change request (`<id>/...`) counts for its promotion.
+    proposed = [(cr.promotion_id.split("/", 1)[0], cr.created_at)
+                for cr in services.store.change_request_history(comment.number)]
+    target = chat.written_for(proposed, comment.promotion_id, comment.written_at)
+    return None if target is None or target == p.id else services.store.promotion(target)
 
 
 def _apply(services: Services, p: Promotion, command: chat.Command,
@@ -225,19 +248,12 @@ def _apply(services: Services, p: Promotion, command: chat.Command,
         return "that digest is not quarantined." if len(p.members) == 1 else \
             "none of those digests is quarantined.", False
     if name == "status":
-        return (f"promotion `{p.id}`: {p.image_key} {_versions(p)} in {p.environment} is "
-                f"{p.state}; approved by {', '.join(p.approved_by) or 'nobody yet'}"
+        return (f"promotion `{p.id}`: {p.image_key} {versions(p.members, p.train)} in "
+                f"{p.environment} is {p.state}; approved by {', '.join(p.approved_by) or 'nobody yet'}"
                 f"{'; ' + p.reason if p.reason else ''}."), True
     if name == "help":
         return chat.HELP, True
     return f"unknown command `{name.removeprefix('unknown:')}`; `/hoist help` lists them.", False
-
-
-def _versions(p: Promotion) -> str:
-    """`1.4.2` for one image; `(api 1.2.0, web 1.3.0)` for a train's."""
-    if p.train is None and len(p.members) == 1:
-        return p.members[0].tag or p.members[0].version
-    return "(" + ", ".join(f"{m.image_key} {m.tag or m.version}" for m in p.members) + ")"
 
 
 def _promote_to(services: Services, p: Promotion, target: str) -> tuple[str, bool]:
@@ -253,11 +269,10 @@ def _promote_to(services: Services, p: Promotion, target: str) -> tuple[str, boo
         if quarantined:
             return f"`{member.digest}` is quarantined ({quarantined}).", False
     created = start_promotions(services, p.members, [env], p.train, p.received_at, None)
+    moved = f"{p.image_key} {versions(p.members, p.train)}"
     if not created:
-        return (f"{p.image_key} {_versions(p)} is already promoted to or proposed for "
-                f"{target}.", False)
-    return (f"promoting {p.image_key} {_versions(p)} to {target}: promotion "
-            f"`{created[0].id}`.", True)
+        return f"{moved} is already promoted to or proposed for {target}.", False
+    return f"promoting {moved} to {target}: promotion `{created[0].id}`.", True
 
 
 def reconcile(services: Services) -> None:

@@ -17,7 +17,7 @@ from ..core import render
 from ..core.config import Config, Environment
 from ..core.freeze import frozen
 from ..core.machine import State
-from ..core.members import Member, describe_changes
+from ..core.members import Member, describe_changes, versions
 from ..core.plan import Plan, PlanError, branch_name, candidate_files, plan_environment
 from ..core.policy import targets_for
 from ..core.tags import is_newer, valid_digest
@@ -166,18 +166,25 @@ def _versions_of(plan: Plan) -> str:
 
 def _announce_supersession(services: Services, p: Promotion) -> None:
     """The change request of the lane (an image or a train, in one environment) is reused
-    for the newer set: say what changed in its thread, linking the promotion it replaced;
-    say nothing when nothing did."""
+    for the newer set: say what changed in its thread, linking the promotion it replaced,
+    and whose approvals were for the older set and no longer count (approvals belong to a
+    promotion, so the newer one starts with none); say nothing when nothing did."""
     cr = services.store.change_request(p.id)
     if cr is None or cr.number is None:
         return
+    approval = services.config().environment(p.environment).approval
     for older in services.store.open_change_requests(cr.number):
         if older.promotion_id == p.id:
             continue
         replaced = services.store.promotion(older.promotion_id)
         changes = describe_changes(replaced.members, p.members)
-        if changes:
-            services.forge.comment(cr.number, render.set_updated(p.id, replaced.id, changes))
+        said = [render.set_updated(p.id, replaced.id, changes)] if changes else []
+        if replaced.approved_by:
+            said.append(render.approvals_reset(
+                replaced.approved_by, versions(replaced.members, replaced.train),
+                versions(p.members, p.train), approval))
+        if said:
+            services.forge.comment(cr.number, "\n\n".join(said))
         services.store.close_change_request(replaced.id, "superseded", None)
 
 

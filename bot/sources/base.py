@@ -10,6 +10,7 @@ import hmac
 import json
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from ..core.events import ImagePushed
@@ -116,6 +117,21 @@ def text(data: Mapping[str, Any], *path: str) -> str | None:
             return None
         value = value.get(key)
     return value if isinstance(value, str) and value else None
+
+
+def moment(data: Mapping[str, Any], *path: str) -> float | None:
+    """A timestamp found at path, as epoch seconds: RFC 3339 (`2019-09-18T03:28:04Z`,
+    `2022-03-09T16:31:06+09:00`, fractions allowed; GitHub, Gitea, newer GitLab) or GitLab's
+    older `2015-05-17 18:21:36 UTC`. None when absent or malformed: a payload's time is a
+    hint, never a reason to refuse the event."""
+    value = text(data, *path)
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.removesuffix(" UTC").replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
 
 
 def number(data: Mapping[str, Any], key: str) -> int:

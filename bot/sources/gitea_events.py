@@ -3,7 +3,11 @@
 Gitea sends comments on pull requests as `X-Gitea-Event: issue_comment` (the finer name is
 in `X-Gitea-Event-Type`), so a comment is on a pull request when the body says `is_pull`
 (newer) or carries `issue.pull_request` (older); a merge arrives as `action: closed` with
-`pull_request.merged: true` (Gitea modules/webhook/type.go, services/webhook/deliver.go)."""
+`pull_request.merged: true` (Gitea modules/webhook/type.go, services/webhook/deliver.go).
+A review arrives as `pull_request_approved`, `pull_request_rejected` or `pull_request_comment`
+(X-Gitea-Event-Type `pull_request_review_approved`, ...): the pull request with `action:
+reviewed` and `review: {type, content}`. Older Gitea, and go-playground's examples, say
+`pull_request_comment` for a plain comment too, so the body's shape tells them apart."""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from .base import (
     body_id,
     check_signature,
     json_object,
+    moment,
     number,
     text,
 )
@@ -40,15 +45,20 @@ def _login(user: Any) -> str:
 
 
 def pull_request_activity(headers: Headers, body: bytes) -> list[PullRequestActivity]:
-    """A new comment on a pull request, an approving review, a pull request merged or
-    closed; [] for anything else (comments on issues, edits, pushes). PayloadError for a
-    body that is not a Gitea event."""
+    """A new comment on a pull request, a review (approving, or with a body that may hold
+    commands), a pull request merged or closed; [] for anything else (comments on issues,
+    edits, pushes). PayloadError for a body that is not a Gitea event.
+
+    A comment is keyed by its id. A review payload carries no id: it is keyed by the pull
+    request, its head commit, the reviewer and a hash of the review's type and text, which
+    every hook's delivery of it shares (a delivery id is not signed, and differs per
+    hook)."""
     event = headers.get("x-forgejo-event") or headers.get("x-gitea-event") or ""
     data = json_object(body)
     action = data.get("action")
     delivery = "gitea:" + (headers.get("x-forgejo-delivery") or headers.get("x-gitea-delivery")
                            or body_id(body))
-    if event in ("issue_comment", "pull_request_comment"):
+    if event == "issue_comment" or (event == "pull_request_comment" and "comment" in data):
         issue, comment = data.get("issue"), data.get("comment")
         if action != "created":
             return []
@@ -59,7 +69,8 @@ def pull_request_activity(headers: Headers, body: bytes) -> list[PullRequestActi
         comment_id = number(comment, "id")
         return [PullRequestActivity(f"gitea:comment:{comment_id}", number(issue, "number"),
                                     comment_id, _login(comment.get("user")),
-                                    str(comment.get("body") or ""), "comment")]
+                                    str(comment.get("body") or ""), "comment",
+                                    moment(comment, "created_at"))]
     if not event.startswith("pull_request"):
         return []
     pull = data.get("pull_request")
@@ -73,11 +84,14 @@ def pull_request_activity(headers: Headers, body: bytes) -> list[PullRequestActi
                                     str(pull.get("merge_commit_sha") or "") if merged else "",
                                     "merged" if merged else "closed")]
     review = data.get("review")
-    if action == "reviewed" and isinstance(review, dict) and \
-            str(review.get("type", "")).endswith("approved"):
-        head = text(pull, "head", "sha") or ""
-        user = _login(data.get("sender"))
-        return [PullRequestActivity(
-            f"gitea:approval:{number(pull, 'number')}:{head}:{user.lower()}",
-            number(pull, "number"), None, user, "", "review")]
-    return []
+    if action != "reviewed" or not isinstance(review, dict):
+        return []
+    kind, said = str(review.get("type", "")), str(review.get("content") or "")
+    approved = kind.endswith("approved")
+    if not approved and not said.strip():
+        return []
+    pr, head = number(pull, "number"), text(pull, "head", "sha") or ""
+    user = _login(data.get("sender"))
+    said_id = body_id(f"{kind}\n{said}".encode())
+    return [PullRequestActivity(f"gitea:review:{pr}:{head}:{user.lower()}:{said_id}", pr,
+                                None, user, said, "review" if approved else "comment")]

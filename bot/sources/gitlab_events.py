@@ -9,7 +9,7 @@ from __future__ import annotations
 import hmac
 
 from ..core.events import PullRequestActivity
-from .base import AuthError, Headers, PayloadError, body_id, json_object, number, text
+from .base import AuthError, Headers, PayloadError, body_id, json_object, moment, number, text
 
 
 def verify(headers: Headers, body: bytes, secret: str) -> None:
@@ -48,10 +48,11 @@ def merge_request_activity(headers: Headers, body: bytes) -> list[PullRequestAct
         if not isinstance(merge_request, dict):
             raise PayloadError("a merge-request note without merge_request")
         note_id = number(attributes, "id")
-        # A note's id is the same in every delivery of it, a manual resend included.
+        # A note's id is the same in every delivery of it, a manual resend included. A
+        # review's notes (its summary and its diff notes) arrive as notes like any other.
         return [PullRequestActivity(f"gitlab:note:{note_id}", number(merge_request, "iid"),
                                     note_id, user, str(attributes.get("note") or ""),
-                                    "comment")]
+                                    "comment", moment(attributes, "created_at"))]
     iid = number(attributes, "iid")
     action = attributes.get("action")
     if action == "merge":

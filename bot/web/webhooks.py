@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import structlog
 from fastapi import APIRouter, Request
@@ -176,10 +177,12 @@ def webhook_router(settings: Settings, store: Store, sources: dict[str, Source],
 
     async def chatops(source: str, activity: list[PullRequestActivity],
                       event: str) -> JSONResponse:
-        """Store activity on change requests Hoist opened; anything else is acknowledged
-        and dropped, with nothing stored."""
+        """Store activity on change requests Hoist opened, each with the promotion its
+        change request carries now (what its author may have seen); anything else is
+        acknowledged and dropped, with nothing stored."""
         def store_known() -> int:
-            known = [a for a in activity if store.promotion_for_number(a.number) is not None]
+            known = [replace(a, promotion_id=p.id) for a in activity
+                     if (p := store.promotion_for_number(a.number)) is not None]
             return store.add_comments(known, time.time()) if known else 0
 
         added = await run_in_threadpool(store_known)

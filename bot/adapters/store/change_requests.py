@@ -57,6 +57,15 @@ class ChangeRequests(StoreBase):
                 .order_by(desc(change_requests.c.id)).limit(1)).mappings().first()
         return ChangeRequest(**row) if row else None
 
+    def change_request_history(self, number: int) -> list[ChangeRequest]:
+        """Every change-request record of pull request `number`, open or not, oldest first:
+        one per promotion it carried, each `created_at` when that promotion proposed its
+        content there (epoch seconds)."""
+        with self._read() as db:
+            rows = db.execute(select(change_requests).where(change_requests.c.number == number)
+                              .order_by(change_requests.c.id)).mappings().all()
+        return [ChangeRequest(**r) for r in rows]
+
     def promotion_id_for_number(self, number: int) -> str | None:
         """The id of the newest promotion whose change request is pull request `number`."""
         with self._read() as db:

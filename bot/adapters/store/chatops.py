@@ -14,13 +14,15 @@ from .tables import comments, quarantine
 
 class ChatOpsRecords(StoreBase):
     def add_comments(self, said: list[PullRequestActivity], received_at: float) -> int:
-        """Store ChatOps comments durably, once per key (the delivery id)."""
+        """Store ChatOps comments durably, once per key (PullRequestActivity.key); returns
+        how many were new."""
         stmt = insert_ignoring(self.engine, comments).returning(comments.c.key)
         with self._tx() as db:
             return sum(len(db.execute(stmt, {
                 "key": c.key, "number": c.number, "comment_id": c.comment_id, "user": c.user,
                 "body": c.body, "kind": c.kind, "received_at": received_at,
-                "processed_at": None}).all()) for c in said)
+                "processed_at": None, "written_at": c.written_at,
+                "promotion_id": c.promotion_id}).all()) for c in said)
 
     def pending_comments(self) -> list[PullRequestActivity]:
         """Unprocessed comments, oldest first."""
@@ -28,7 +30,8 @@ class ChatOpsRecords(StoreBase):
             rows = db.execute(select(comments).where(comments.c.processed_at.is_(None))
                               .order_by(comments.c.received_at, comments.c.key)).mappings().all()
         return [PullRequestActivity(r["key"], r["number"], r["comment_id"], r["user"], r["body"],
-                                    r["kind"]) for r in rows]
+                                    r["kind"], r["written_at"], r["promotion_id"])
+                for r in rows]
 
     def comment_done(self, key: str) -> None:
         """Mark a comment processed."""

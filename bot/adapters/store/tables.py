@@ -109,6 +109,10 @@ comments = Table(
     Column("kind", Text, nullable=False),
     Column("received_at", Float, nullable=False),
     Column("processed_at", Float),
+    # When its author wrote it (the forge's clock) and the promotion its change request
+    # carried on receipt: an approval counts only for what its author saw.
+    Column("written_at", Float),
+    Column("promotion_id", Text),
 )
 
 quarantine = Table(
