@@ -130,6 +130,16 @@ class Promotions(Inbox, Members):
                    **fields: Any) -> Promotion:
         """Move a promotion to target (checked against the machine), setting fields with it.
         KeyError for an unknown id; machine.InvalidTransition when target is not allowed."""
+        return self._transition(pid, target, note, fields, forget_change_request=False)
+
+    def replan(self, pid: str, note: str) -> Promotion:
+        """HELD → RECEIVED with its change-request record dropped, in one transaction: the
+        change request it took over was merged as it was, and its own is yet to be opened
+        (a crash in between must not leave it pointing at the merged one)."""
+        return self._transition(pid, State.RECEIVED, note, {}, forget_change_request=True)
+
+    def _transition(self, pid: str, target: State, note: str | None, fields: dict[str, Any],
+                    forget_change_request: bool) -> Promotion:
         now = time.time()
         with self._tx() as db:
             row = db.execute(select(promotions.c.state).where(promotions.c.id == pid)
@@ -138,22 +148,10 @@ class Promotions(Inbox, Members):
                 raise KeyError(pid)
             self._move(db, pid, State(row.state), target, note, now)
             self._set_fields(db, pid, fields)
+            if forget_change_request:
+                db.execute(delete(change_requests)
+                           .where(change_requests.c.promotion_id == pid))
         TRANSITIONS.labels(target.value).inc()  # counted once committed
-        return self.promotion(pid)
-
-    def replan(self, pid: str, note: str) -> Promotion:
-        """HELD → RECEIVED with its change-request record dropped, in one transaction: the
-        change request it took over was merged as it was, and its own is yet to be opened
-        (a crash in between must not leave it pointing at the merged one)."""
-        now = time.time()
-        with self._tx() as db:
-            row = db.execute(select(promotions.c.state).where(promotions.c.id == pid)
-                             .with_for_update()).first()
-            if row is None:
-                raise KeyError(pid)
-            self._move(db, pid, State(row.state), State.RECEIVED, note, now)
-            db.execute(delete(change_requests).where(change_requests.c.promotion_id == pid))
-        TRANSITIONS.labels(State.RECEIVED.value).inc()
         return self.promotion(pid)
 
     @classmethod
