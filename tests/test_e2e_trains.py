@@ -88,7 +88,8 @@ def test_a_train_of_three_is_one_pull_request_per_environment_updated_and_approv
     for image in IMAGES:
         assert f"| {image} | `1.0.0` | `{host}/acme/{image}:1.1.0@{digests[image]}` |" \
             in prod["body"]
-    assert prod["labels"] == ["hoist", "env:prod"]
+    # Labels go on in the create call or right after it (a forge may need two requests).
+    wait_for(lambda: prod["labels"] == ["hoist", "env:prod"], "prod's labels")
     for env in ("dev", "staging"):
         for image in IMAGES:
             assert f"image: {host}/acme/{image}:1.1.0@{digests[image]}" in git(
