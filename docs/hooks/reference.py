@@ -178,9 +178,9 @@ def _section(title: str, anchor: str, where: str, node: dict[str, Any],
 def render_config() -> str:
     """The hoist.yaml reference: the top level, then each part in the order it appears."""
     root = schema()
-    lines = [f"Generated from `Config.model_json_schema()` (`bot/core/config.py`) when this "
-             f"site was built; the schema itself is [hoist.schema.json](hoist.schema.json) "
-             f"(for editors: `# yaml-language-server: $schema=…`).", ""]
+    lines = ["Generated from `Config.model_json_schema()` (`bot/core/config.py`) when this "
+             "site was built; the schema itself is [hoist.schema.json](hoist.schema.json) "
+             "(for editors: `# yaml-language-server: $schema=…`).", ""]
     defs = root["$defs"]
     lines += _section("hoist.yaml", "top-level", "", root, _source_comments("Config"), defs)
     for name, where in _where(root).items():
