@@ -37,7 +37,7 @@ test-fuzz: $(STAMP)
 	$(BIN)/pytest -q -m fuzz
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot tests bench
+	$(BIN)/ruff check bot tests bench docs/hooks
 	$(BIN)/mypy
 
 bench: $(STAMP)

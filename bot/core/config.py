@@ -98,9 +98,9 @@ class TagPolicy(_Model):
 
 
 class ImageConfig(_Model):
-    repository: str
+    repository: str  # matched by normalized name (nginx = docker.io/library/nginx)
     tags: TagPolicy = TagPolicy()
-    pin: Pin = "tag"
+    pin: Pin = "tag"  # what is written; `digest` is short for tag@digest
     platforms: list[str] = []  # each pushed image must offer these, e.g. linux/amd64
     coalesce: Duration = 0.0  # seconds a burst of pushes may take; the newest allowed wins
     poll: Duration | None = Field(default=None, gt=0)  # list tags this often (flows/poll.py)
@@ -133,9 +133,9 @@ class Target(_Model):
     """A file (or, ending in '/', every YAML file under a directory) holding an image;
     `path` names a value no detector finds, like `backend.image.tag`."""
 
-    file: str
-    image: str
-    path: str | None = None
+    file: str  # relative to the repository root; ending in / means every YAML file below
+    image: str  # a key of `images`
+    path: str | None = None  # a dotted path to a value no detector recognises
 
     @field_validator("file")
     @classmethod
@@ -161,18 +161,18 @@ class Approval(_Model):
 
     required: int = Field(default=1, ge=0, le=20)
     permission: Permission = "write"
-    users: list[str] = []
+    users: list[str] = []  # forge logins whose approval counts whatever their permission
     teams: list[str] = []  # org/team-slug
-    reviews: bool = False
+    reviews: bool = False  # approving reviews on the forge count too
 
 
 class Environment(_Model):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
-    branch: str = "main"
-    approval: Approval = Approval(required=0)
-    after: str | None = None
+    branch: str = "main"  # the branch Argo CD / Flux syncs
+    approval: Approval = Approval(required=0)  # also `none` (no gate) or `manual` (one writer)
+    after: str | None = None  # starts once that environment is promoted (and soaked)
     targets: list[Target] = Field(min_length=1)
-    merge_method: Literal["squash", "merge", "rebase"] = "squash"
+    merge_method: Literal["squash", "merge", "rebase"] = "squash"  # squash: trailers land on `branch`
     soak: Duration = 0.0  # how long it runs healthy before the next environment starts
     canary: Canary | None = None
     on_failure: Literal["revert", "hold"] = "revert"  # when readings show the image bad

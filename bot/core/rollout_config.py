@@ -32,13 +32,13 @@ def http_url(value: str) -> str:
 
 class VersionCheck(_Model):
     json_field: str = Field(alias="json")  # the field of the health JSON holding the version
-    equals: str = "{tag}"
+    equals: str = "{tag}"  # {tag} is the promoted tag
 
 
 class HealthCheck(_Model):
     url: str
     timeout: Duration = 5.0
-    max_latency: Duration | None = None
+    max_latency: Duration | None = None  # slower answers fail the reading
     version: VersionCheck | None = None  # the step's clock starts once this matches
 
     @field_validator("url")
@@ -57,10 +57,10 @@ class MetricCheck(_Model):
 
     name: str
     query: str  # PromQL; {tag}, {env}, {image} are filled in, escaped
-    baseline: str | None = None
-    max: float | None = None
-    min: float | None = None
-    max_ratio: float | None = None
+    baseline: str | None = None  # the stable track's value, for max_ratio
+    max: float | None = None  # fail above this
+    min: float | None = None  # fail below this
+    max_ratio: float | None = None  # fail above this multiple of the baseline
     reduce: Literal["max", "min", "avg", "sum"] | None = None
     no_data: NoData | None = None
     on_no_data: NoData | None = None
@@ -79,12 +79,12 @@ class MetricCheck(_Model):
 
 class Analysis(_Model):
     prometheus: str | None = None  # base URL, e.g. http://prometheus:9090
-    interval: Duration = 30.0
-    initial_delay: Duration = 0.0
+    interval: Duration = 30.0  # between readings
+    initial_delay: Duration = 0.0  # before the first reading of a step
     successes_to_advance: int = Field(default=1, ge=1)
-    failure_limit: int = Field(default=0, ge=0)
-    consecutive_error_limit: int = Field(default=4, ge=0)
-    inconclusive_limit: int = Field(default=5, ge=0)
+    failure_limit: int = Field(default=0, ge=0)  # failed readings tolerated, cumulative
+    consecutive_error_limit: int = Field(default=4, ge=0)  # outages in a row, then hold
+    inconclusive_limit: int = Field(default=5, ge=0)  # no data / NaN readings, then hold
     sync_timeout: Duration = 600.0  # how long the new version may take to appear
     health: HealthCheck | None = None
     metrics: list[MetricCheck] = []
@@ -120,8 +120,8 @@ class Traffic(_Model):
 
 
 class Step(_Model):
-    weight: int = Field(ge=0, le=100)
-    bake: Duration = 0.0
+    weight: int = Field(ge=0, le=100)  # percent of traffic (or pods) on the canary
+    bake: Duration = 0.0  # how long the step is analysed before the next
 
 
 class Canary(_Model):
@@ -163,5 +163,5 @@ class ArgoCdSync(_Model):
 class Sync(_Model):
     """A step's clock starts only once the cluster runs our commit."""
 
-    argocd: ArgoCdSync | None = None
+    argocd: ArgoCdSync | None = None  # without it, the health endpoint's version is awaited
     timeout: Duration = 600.0

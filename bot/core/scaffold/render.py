@@ -15,8 +15,9 @@ _LISTED = 20  # shared references named in the closing comment before "… more"
 HEADER = """\
 # hoist.yaml written by `hoist init` from the manifests in this repository.
 # Lines marked `guessed:` are Hoist's guesses from the files: read them before you commit.
-# Check it with `hoist check --config hoist.yaml`; the README's "Configuration" section
-# has every field (canary steps, analysis, sync waits, freeze windows, trains).
+# Check it with `hoist check --config hoist.yaml`; the documentation's hoist.yaml reference
+# (docs/reference/hoist-yaml.md) has every field (canary steps, analysis, sync waits,
+# freeze windows, trains).
 """
 
 
