@@ -7,6 +7,7 @@ keeps /readyz at 503 with the reason while the checks are retried every few seco
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import threading
 from collections.abc import Callable
@@ -118,7 +119,12 @@ class Startup:
         worker.start()
         self.gate.on_stop.append(worker.stop)
         self.gate.open(app)
-        self._announce(config if isinstance(config, ConfigSource) else None)
+        if isinstance(config, ConfigSource):
+            with contextlib.suppress(Exception):  # checked already; read for its commit
+                config()
+            self._announce(config)
+        else:
+            self._announce(None)
 
     def _announce(self, config: ConfigSource | None) -> None:
         """The one line saying what runs."""
@@ -141,7 +147,7 @@ class Startup:
                  config_commit=commit, store=shown(database_url(s.store_url)),
                  engine=self.store.engine_name if self.store else None,
                  webhooks=enabled if s.role != "worker" else [],
-                 page_token="on" if s.ui_token else "off")
+                 page="behind HOIST_UI_TOKEN" if s.ui_token else "open")
 
     def retry(self, first: Fault, stop: threading.Event, on_fatal: Callable[[], None]
               ) -> None:
