@@ -147,7 +147,7 @@ def test_a_typo_merged_on_the_branch_waits_with_its_reason_and_its_fix_applies(
         commit = git(url.removeprefix("file://"), "rev-parse", "main").strip()[:12]
 
         def waiting_reason() -> str | None:
-            found = [p for p in service.promotions() if p["id"] == prod["id"]][0]
+            found = next(p for p in service.promotions() if p["id"] == prod["id"])
             reason = found["reason"] or ""
             return reason if reason.startswith(f"hoist.yaml at {commit}: line ") else None
 
@@ -157,7 +157,7 @@ def test_a_typo_merged_on_the_branch_waits_with_its_reason_and_its_fix_applies(
         # The fix: a policy change too (1.4.x no longer allowed), seen by the next push.
         fixed = good.replace('">=1.0.0 <2.0.0"', '">=1.0.0 <1.4.0 || >=1.5.0 <2.0.0"')
         commit_file(url, "hoist.yaml", fixed, tmp_path / "fix")
-        wait_for(lambda: not [p for p in service.promotions() if p["id"] == prod["id"]][0][
+        wait_for(lambda: not next(p for p in service.promotions() if p["id"] == prod["id"])[
             "reason"], "the reason cleared once hoist.yaml is fixed", 60)
         push(service, "1.5.0")
         wait_for(lambda: any(p["environment"] == "dev" and p["tag"] == "1.5.0"
@@ -209,7 +209,8 @@ def test_a_changed_manifests_repo_re_points_the_cache(tmp_path: Path) -> None:
         service = ServiceProcess(free_port(), {**env, "HOIST_MANIFESTS_REPO": url},
                                  tmp_path / "hoist.log")
         service.start()
-        wait_for(lambda: httpx.get(f"{service.url}/readyz").status_code == 200, "ready")
+        ready = f"{service.url}/readyz"
+        wait_for(lambda: httpx.get(ready).status_code == 200, "ready")  # noqa: B023
         service.stop()
     [moved] = log_events(tmp_path / "hoist.log", "git.cache_repointed")
     assert moved["was"] == first and moved["now"] == second
@@ -236,7 +237,7 @@ def test_a_failing_unit_backs_off_and_says_why(tmp_path: Path) -> None:
         assert 1 <= len(retries) <= 8  # 1, 2, 4 s apart: a few lines, never 3 a second
         assert all(r["level"] == "warning" and "git fetch failed" in r["error"] for r in retries)
         assert [r["attempt"] for r in retries] == list(range(1, len(retries) + 1))
-        reason = [p for p in service.promotions() if p["id"] == prod["id"]][0]["reason"]
+        reason = next(p for p in service.promotions() if p["id"] == prod["id"])["reason"]
         assert reason and reason.startswith("retrying in ") and "git fetch failed" in reason
     finally:
         service.stop()

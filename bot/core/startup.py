@@ -7,7 +7,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 
 @dataclass(frozen=True)
@@ -25,13 +24,16 @@ class Fault:
         return f"{self.what}: {self.fix}" if self.fix else self.what
 
 
+_URL = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://(?:[^@/\s]*@)?[^/\s:?#@]+(?::\d+)?(?:[/?#]\S*)?$")
+
+
 def url_fault(name: str, value: str | None, schemes: tuple[str, ...] = ("http", "https")
               ) -> Fault | None:
     """A setting holding a URL (`name=value`) that is not one with these schemes and a host."""
     if not value:
         return None
-    parts = urlsplit(value)
-    if parts.scheme in schemes and parts.hostname:
+    found = _URL.match(value)
+    if found and found.group(1).lower() in schemes:
         return None
     return Fault(f"{name}={value!r} is not a URL",
                  f"set it to a {' or '.join(s + '://' for s in schemes)}host/... URL")
