@@ -20,6 +20,7 @@ from .cli_help import EXAMPLES, Formatter
 
 if TYPE_CHECKING:
     from .adapters.config_source import ConfigSource
+    from .adapters.signing import CommitSigner
     from .adapters.store import Store
     from .core.startup import Fault
     from .flows.services import Services
@@ -38,6 +39,7 @@ class Startup:
         self.address = address
         self.gate = gate
         self.store: Store | None = None
+        self.signer: CommitSigner | None = None
         self.fatal: Fault | None = None
         self.done = threading.Event()
 
@@ -49,9 +51,14 @@ class Startup:
         from .core.startup import Fault, git_fault, store_fault
         from .log import redact_url
         from .preflight import before_git_fault, branch_config_fault, settings_fault
-        from .wiring import build_services, build_store
+        from .wiring import build_services, build_store, start_signer
 
         flows = self.settings.role != "web"
+        if flows and self.signer is None:
+            try:  # a bad key stops Hoist before its first commit
+                self.signer = start_signer(self.settings)
+            except SigningError as exc:
+                return Fault(str(exc), "")
         fault = before_git_fault(self.settings) if flows else settings_fault(self.settings)
         if fault is not None:
             return fault
@@ -66,9 +73,7 @@ class Startup:
             self._open(None)
             return None
         try:
-            services = build_services(self.settings, self.store)
-        except SigningError as exc:  # a bad key stops Hoist before its first commit
-            return Fault(str(exc), "")
+            services = build_services(self.settings, self.store, self.signer)
         except GitError as exc:
             url = self.settings.manifests_repo or ""
             return git_fault(redact_url(url, url), str(exc))

@@ -59,11 +59,12 @@ def start_signer(settings: Settings) -> CommitSigner | None:
     return signer
 
 
-def build_services(settings: Settings, store: Store | None = None) -> Services:
+def build_services(settings: Settings, store: Store | None = None,
+                   signer: CommitSigner | None = None) -> Services:
     """Store, git cache (fetched), forge and config source for these settings. SigningError
     when a signing key is configured but unusable; GitError when the fetch fails."""
     assert settings.manifests_repo is not None
-    signer = start_signer(settings)
+    signer = signer or start_signer(settings)
     store = store or build_store(settings)
     git = GitRepo(settings.manifests_repo, settings.data_dir / "manifests.git",
                   token=settings.forge_token, signer=signer.sign if signer else None)
