@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import gc
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -70,7 +69,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def settings_for(args: argparse.Namespace) -> Settings:
+    """Settings from the environment, with the command's --config, --role, --no-migrate."""
     from .settings import Settings, SettingsError
 
     try:
@@ -107,51 +107,11 @@ def _open_store(settings: Settings, migrate: bool | None = None, wait: float = 3
             time.sleep(1.0)
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    from . import log
-    from .adapters.signing import SigningError
-    from .settings import SettingsError
-    from .web.app import create_app
-    from .web.server import Limits, serve
-    from .wiring import build_services, build_sources_for, build_web_services
-    from .worker import Worker
-
-    settings = _settings(args)
-    try:
-        settings.check_serve()
-    except SettingsError as exc:
-        raise UsageError(str(exc)) from None
-    log.configure(settings.log_format, settings.secrets)
-    store = _open_store(settings)
-    sources = build_sources_for(settings)
-    if settings.role == "web":  # answers webhooks and the API from the store; no flows
-        app = create_app(settings, build_web_services(settings, store), sources=sources,
-                         role="web")
-    else:
-        try:
-            services = build_services(settings, store)
-        except SigningError as exc:  # a bad key stops Hoist before its first commit
-            raise UsageError(str(exc)) from None
-        worker = Worker(services, settings.poll_interval, settings.reconcile_interval,
-                        settings.workers, settings.lease_seconds)
-        app = create_app(settings, services, worker.wake, (worker.start, worker.stop),
-                         sources=sources, role=settings.role,
-                         worker_alive=lambda: worker.running)
-    # What start-up made (modules, the app, SQLAlchemy's caches) lives as long as the
-    # process: kept out of the collector's full passes, which otherwise stall requests
-    # (the ingest bench's p99 falls from about 50 ms to 7 ms).
-    gc.freeze()
-    # Bounded headers (size and time), connections and idle connections; bodies are bounded
-    # by the webhook routes.
-    serve(app, args.host, args.port, Limits(settings.header_timeout, settings.max_connections))
-    return 0
-
-
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from .adapters.store import HEAD
     from .adapters.store.engine import shown
 
-    store = _open_store(_settings(args), migrate=True, wait=0.0)
+    store = _open_store(settings_for(args), migrate=True, wait=0.0)
     before = store.migrated_from
     where = shown(store.url)
     store.close()
@@ -168,7 +128,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
 
     if name_problem(args.by):  # before any store is opened
         raise UsageError(f"--by {args.by!r}: {name_problem(args.by)}")
-    settings = _settings(args)
+    settings = settings_for(args)
     db = settings.data_dir / "hoist.db"
     if settings.database_url is None and not db.exists():
         raise UsageError(f"no Hoist store at {db} (set HOIST_DATA_DIR or HOIST_DATABASE_URL)")
@@ -241,18 +201,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(prog="hoist", description="GitOps image-promotion bot")
+    parser.add_argument("--version", action="version", version=f"hoist {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    serve = sub.add_parser("serve", help="run the webhook service and worker")
-    serve.add_argument("--config", help="a local hoist.yaml instead of the repo's")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument("--role", choices=("all", "web", "worker"),
-                       help="web: webhooks and API only; worker: flows only; all: both "
-                       "(default: HOIST_ROLE, else all)")
-    serve.add_argument("--no-migrate", action="store_true",
-                       help="do not migrate the store at start (it must be current)")
-    serve.set_defaults(func=cmd_serve)
+    from . import cli_init, cli_serve  # light: their work is imported when it runs
+
+    cli_serve.add_parser(sub)
 
     demo = sub.add_parser("demo", help="promote an image in a throw-away local manifests repo")
     demo.add_argument("--keep", action="store_true", help="keep the temporary directory")
@@ -267,8 +221,6 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate a hoist.yaml")
     check.add_argument("--config", required=True)
     check.set_defaults(func=cmd_check)
-
-    from . import cli_init  # light: its work is imported when it runs
 
     cli_init.add_parser(sub)
 
@@ -300,8 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
     approve.add_argument("--by", default="cli", help="who approves (recorded in the trailers)")
     approve.set_defaults(func=cmd_approve)
 
-    db = sub.add_parser("db", help="the store: schema migrations, backups").add_subparsers(
-        dest="db_command", required=True)
+    db_parser = sub.add_parser("db", help="the store: schema migrations, backups")
+    db_parser.set_defaults(func=lambda args: _usage(db_parser))
+    db = db_parser.add_subparsers(dest="db_command")
     upgrade = db.add_parser("upgrade", help="apply the store's migrations "
                             "(HOIST_DATABASE_URL, else HOIST_DATA_DIR/hoist.db)")
     upgrade.set_defaults(func=cmd_db_upgrade)
@@ -312,7 +265,25 @@ def build_parser() -> argparse.ArgumentParser:
     db_restore.add_argument("file")
     db_restore.set_defaults(func=lambda args: _db_command("cmd_restore", args))
 
+    from .cli_help import document
+
+    document(parser)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("hoist")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    """A command that needs a subcommand, given none: its help, on stdout."""
+    parser.print_help()
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -321,9 +292,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
     try:
-        return func(args)
+        result = func(args)
+        sys.stdout.flush()  # inside the try: a closed pipe is reported here, not at exit
+        return result
     except UsageError as exc:
         print(f"hoist: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader left (`hoist audit | head`): no traceback
+        _quiet_stdout()
+        print("hoist: the output was closed before it ended", file=sys.stderr)
+        return 2
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null: Python flushes it once more at exit, which would raise
+    BrokenPipeError again (docs: signal, "Note on SIGPIPE")."""
+    import os
+
+    with contextlib.suppress(OSError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

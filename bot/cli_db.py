@@ -4,6 +4,7 @@ data directory (or database)."""
 from __future__ import annotations
 
 import argparse
+import sqlite3
 from pathlib import Path
 
 from .cli import UsageError
@@ -14,9 +15,13 @@ def cmd_backup(args: argparse.Namespace) -> int:
     from .settings import Settings
 
     settings = Settings.from_env()
+    target = Path(args.file)
+    if not target.parent.is_dir():  # found before the copy starts, not as sqlite's words
+        raise UsageError(f"{target}: no directory {target.parent}: create it or pick another "
+                         "path")
     try:
-        print(backup(settings.data_dir, settings.database_url, Path(args.file)))
-    except (BackupError, OSError) as exc:
+        print(backup(settings.data_dir, settings.database_url, target))
+    except (BackupError, OSError, sqlite3.Error) as exc:
         raise UsageError(str(exc)) from None
     return 0
 

@@ -117,6 +117,7 @@ class Settings:
     migrate: bool = True
     header_timeout: float = 10.0  # seconds for a request's line and headers (web/server.py)
     max_connections: int = 256  # open HTTP connections at once
+    config_max_age: float = 5.0  # seconds between fetches of hoist.yaml's branch
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -179,6 +180,7 @@ class Settings:
             migrate=_flag(env.get("HOIST_MIGRATE"), default=True),
             header_timeout=_number(env, "HOIST_HEADER_TIMEOUT", 10.0, 0.1),
             max_connections=int(_number(env, "HOIST_MAX_CONNECTIONS", 256, 1)),
+            config_max_age=_number(env, "HOIST_CONFIG_MAX_AGE", 5.0, 0.0),
         )
 
     @property

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import structlog
 
 from .adapters.argocd import ArgoCdClient
+from .adapters.config_source import ConfigSource
 from .adapters.deployments import deployments_for
 from .adapters.forges import Forge
 from .adapters.forges.gitea import GiteaForge
@@ -14,43 +13,21 @@ from .adapters.forges.github import GitHubForge
 from .adapters.forges.gitlab import GitLabForge
 from .adapters.forges.local import LocalForge
 from .adapters.git import GitRepo
+from .adapters.git_origin import repoint
 from .adapters.notify import Notifier
 from .adapters.oidc import OidcVerifier
 from .adapters.registry import RegistryClient, load_credentials
 from .adapters.signing import CommitSigner, key_from_settings
 from .adapters.store import Store
-from .core.config import Config, ConfigError, load_config
 from .core.polling import parse_poll_setting
 from .flows.services import Services
+from .log import redact_url
 from .settings import Settings
 from .sources import Source, build_sources
 
+__all__ = ["ConfigSource", "build_services", "build_store"]
+
 log = structlog.get_logger()
-
-
-class ConfigSource:
-    """hoist.yaml from a local file, or from the manifests repo's default branch (cached
-    by commit, so policy changes land like any reviewed change)."""
-
-    def __init__(self, git: GitRepo, repo_path: str, local_file: Path | None) -> None:
-        self.git = git
-        self.repo_path = repo_path
-        self.local_file = local_file
-        self._cache: tuple[str, Config] | None = None
-
-    def __call__(self) -> Config:
-        if self.local_file is not None:
-            text = self.local_file.read_text(encoding="utf-8")
-            return load_config(text, str(self.local_file))
-        ref = self.git.tip("HEAD") or self.git.tip("main")
-        if ref is None:
-            raise ConfigError([f"{self.repo_path}:1: (file): the manifests repository is empty"])
-        if self._cache is None or self._cache[0] != ref:
-            found = self.git.read(ref, self.repo_path)
-            if found is None:
-                raise ConfigError([f"{self.repo_path}:1: (file): not found in the manifests repo"])
-            self._cache = (ref, load_config(found, self.repo_path))
-        return self._cache[1]
 
 
 def build_store(settings: Settings, migrate: bool | None = None) -> Store:
@@ -82,21 +59,27 @@ def start_signer(settings: Settings) -> CommitSigner | None:
     return signer
 
 
-def build_services(settings: Settings, store: Store | None = None) -> Services:
-    """Store, git cache, forge and config source for these settings. SigningError when a
-    signing key is configured but unusable."""
+def build_services(settings: Settings, store: Store | None = None,
+                   signer: CommitSigner | None = None) -> Services:
+    """Store, git cache (fetched), forge and config source for these settings. SigningError
+    when a signing key is configured but unusable; GitError when the fetch fails."""
     assert settings.manifests_repo is not None
-    signer = start_signer(settings)
+    signer = signer or start_signer(settings)
     store = store or build_store(settings)
     git = GitRepo(settings.manifests_repo, settings.data_dir / "manifests.git",
                   token=settings.forge_token, signer=signer.sign if signer else None)
     forge = build_forge(settings, store, git)
     if isinstance(forge, GitHubForge) and settings.github_app_id:
         git.token = forge.git_token  # an installation token, refreshed before it expires
+    old = repoint(git.path, git.url)  # a cache filled from another repository is re-made
+    if old is not None:
+        log.warning("git.cache_repointed", cache=str(git.path), was=old,
+                    now=redact_url(git.url, git.url))
     git.sync()
     registry = RegistryClient(load_credentials(), settings.insecure_registries)
     services = Services(store, git, forge,
-                        ConfigSource(git, settings.config_path, settings.config_file),
+                        ConfigSource(git, settings.config_path, settings.config_file,
+                                     max_age=settings.config_max_age),
                         registry, settings.github_bot_login or _own_login(forge))
     services.argocd = lambda server: ArgoCdClient(server, settings.argocd_token)
     services.notify = Notifier(settings.notify_urls, settings.notify_url)

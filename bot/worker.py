@@ -13,13 +13,13 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import structlog
 
 from .adapters.store import Promotion, StoreUnavailable
 from .adapters.store.leases import lane_name
+from .core.backoff import Backoff, describe
+from .core.config import ConfigError
 from .core.machine import TransitionError
 from .flows.chatops import handle_comments, reconcile
 from .flows.ingest import ingest_pending
@@ -27,6 +27,7 @@ from .flows.poll import poll_registries
 from .flows.promote import advance
 from .flows.rollout import start_successors
 from .flows.services import Services
+from .worker_leases import Leases
 
 log = structlog.get_logger()
 
@@ -34,7 +35,16 @@ log = structlog.get_logger()
 lane = lane_name  # the lease of one image's promotions in one environment
 
 
-class Worker:
+class _Stuck(Exception):
+    """A promotion's step failed: `cause` says why."""
+
+    def __init__(self, promotion: Promotion, cause: Exception) -> None:
+        super().__init__(str(cause))
+        self.promotion, self.cause = promotion, cause
+
+
+
+class Worker(Leases):
     """`threads` threads, each running `run_once` whenever woken and every `interval`
     seconds anyway (so work stored by another process is picked up). A lease is held for
     `lease_ttl` seconds and renewed every third of that while its work runs."""
@@ -62,6 +72,8 @@ class Worker:
         self._ingesting = False  # a thread of ours is turning pushes into promotions
         self._stop = threading.Event()
         self._pool: list[threading.Thread] = []
+        self._backoff = Backoff()  # failing units, under _held_lock
+        self._waiting: dict[str, str] = {}  # promotion id -> the reason shown for its wait
 
     # one pass ---------------------------------------------------------------------------
 
@@ -101,8 +113,9 @@ class Worker:
                     self._looking += 1
                     generation = self._generation
                 try:
-                    candidates = [j for j in self._jobs() if j not in tried or
-                                  (j == "inbox" and inbox_seen < generation)]
+                    now = time.monotonic()
+                    candidates = [j for j in self._jobs() if (j not in tried or (
+                        j == "inbox" and inbox_seen < generation)) and self._backoff.due(j, now)]
                     name = self.services.store.claim(candidates, holder, self.lease_ttl)
                 except StoreUnavailable as exc:
                     log.error("worker.store_unavailable", error=str(exc))
@@ -143,29 +156,66 @@ class Worker:
         return jobs + [lane(image, env) for image, env in store.lanes()]
 
     def _run(self, name: str, holder: str) -> bool:
-        """Do the work of one claimed lease; True if anything moved. Errors are logged and
-        the work left where it is: the next pass resumes it."""
+        """Do the work of one claimed lease; True if anything moved. A failure is logged
+        (once per attempt) and the work left where it is, retried after a backoff; an
+        invalid hoist.yaml leaves it waiting (its promotions say why) until it is fixed."""
         try:
-            if name == "inbox":
-                with self._idle_lock:
-                    self._ingesting = True
-                try:
-                    return ingest_pending(self.services) > 0
-                finally:
-                    with self._idle_lock:
-                        self._ingesting = False
-            if name == "successors":
-                due = self.services.store.due_successors(time.time())
-                for done in due:
-                    start_successors(self.services, done)  # their soak is over
-                return bool(due)
-            if name == "chatops":
-                return handle_comments(self.services, lambda p: self._hold_lane(p, holder)) > 0
-            image, _, env = name.removeprefix("lane:").rpartition("/")
-            return self._advance_lane(image, env)
-        except Exception as exc:
-            log.error("worker.failed", work=name, error=str(exc))
+            moved = self._work(name, holder)
+        except ConfigError as exc:
+            for p in self._lane_of(name):
+                self._explain(p, str(exc))
             return False
+        except Exception as exc:
+            stuck, exc = (exc.promotion, exc.cause) if isinstance(exc, _Stuck) else (None, exc)
+            with self._held_lock:
+                attempt, delay = self._backoff.failed(name, time.monotonic())
+            log.warning("worker.retrying", work=name, id=stuck.id if stuck else None,
+                        attempt=attempt, retry_in=delay, error=describe(exc))
+            if stuck is not None:
+                self._explain(stuck, f"retrying in {delay:g} s (attempt {attempt}): "
+                                     f"{describe(exc)}")
+            return False
+        with self._held_lock:
+            self._backoff.succeeded(name)
+        return moved
+
+    def _lane_of(self, name: str) -> list[Promotion]:
+        """The unfinished promotions of a `lane:` unit (none for other units)."""
+        if not name.startswith("lane:"):
+            return []
+        image, _, env = name.removeprefix("lane:").rpartition("/")
+        return self.services.store.lane_promotions(image, env)
+
+    def _explain(self, promotion: Promotion, reason: str) -> None:
+        """Show why a promotion waits (its `reason`), remembered to be cleared once it moves."""
+        if promotion.reason != reason:
+            self.services.store.update(promotion.id, reason=reason)
+        self._waiting[promotion.id] = reason
+
+    def retry_now(self) -> None:
+        """Forget every backoff and look for work now (the config or the repo changed)."""
+        with self._held_lock:
+            self._backoff.reset()
+        self.wake()
+
+    def _work(self, name: str, holder: str) -> bool:
+        if name == "inbox":
+            with self._idle_lock:
+                self._ingesting = True
+            try:
+                return ingest_pending(self.services) > 0
+            finally:
+                with self._idle_lock:
+                    self._ingesting = False
+        if name == "successors":
+            due = self.services.store.due_successors(time.time())
+            for done in due:
+                start_successors(self.services, done)  # their soak is over
+            return bool(due)
+        if name == "chatops":
+            return handle_comments(self.services, lambda p: self._hold_lane(p, holder)) > 0
+        image, _, env = name.removeprefix("lane:").rpartition("/")
+        return self._advance_lane(image, env)
 
     def _advance_lane(self, image: str, env: str) -> bool:
         moved = self.services.store.supersede_waiting(image, env) > 0
@@ -177,10 +227,13 @@ class Worker:
             except TransitionError as exc:  # moved by a person meanwhile (abort, hold)
                 log.info("worker.moved_meanwhile", id=promotion.id, reason=str(exc))
                 continue
-            except Exception as exc:
-                # Left in its state: the next pass resumes it.
-                log.error("worker.advance_failed", id=promotion.id, error=str(exc))
-                continue
+            except ConfigError:
+                raise
+            except Exception as exc:  # left in its state: the lane is retried after a backoff
+                raise _Stuck(promotion, exc) from exc
+            waited = self._waiting.pop(promotion.id, None)
+            if waited is not None and after.reason == waited:  # no longer why it waits
+                self.services.store.update(promotion.id, reason=None)
             moved = moved or after.state != promotion.state
         return moved
 
@@ -204,49 +257,6 @@ class Worker:
             except Exception as exc:
                 log.error("worker.reconcile_failed", error=str(exc))
         self._reconciled_at = now
-
-    # leases -----------------------------------------------------------------------------
-
-    @contextmanager
-    def _holding(self, name: str, holder: str, claimed: bool,
-                 ran_at: float | None = None) -> Iterator[bool]:
-        """Keep a claimed lease renewed while the block runs, then give it up."""
-        with self._held_lock:
-            self._held[name] = holder
-        try:
-            yield claimed
-        finally:
-            with self._held_lock:
-                self._held.pop(name, None)
-            try:
-                self.services.store.release(name, holder, ran_at)
-            except StoreUnavailable as exc:  # it expires on its own
-                log.warning("worker.release_failed", work=name, error=str(exc))
-
-    @contextmanager
-    def _hold_lane(self, promotion: Promotion, holder: str) -> Iterator[bool]:
-        """Hold a promotion's lane for one comment (False if another worker has it)."""
-        name = lane(promotion.image_key, promotion.environment)
-        if self.services.store.claim([name], holder, self.lease_ttl) is None:
-            yield False
-            return
-        with self._holding(name, holder, claimed=True):
-            yield True
-
-    def _renew_loop(self) -> None:
-        while not self._stop.wait(self.lease_ttl / 3):
-            with self._held_lock:
-                by_holder: dict[str, list[str]] = {}
-                for name, holder in self._held.items():
-                    by_holder.setdefault(holder, []).append(name)
-            for holder, names in by_holder.items():
-                try:
-                    lost = self.services.store.renew(holder, names, self.lease_ttl)
-                except StoreUnavailable as exc:
-                    log.warning("worker.renew_failed", error=str(exc))
-                    continue
-                for name in lost:  # its work is idempotent: the new holder redoes it safely
-                    log.warning("worker.lease_lost", work=name)
 
     # the pool ---------------------------------------------------------------------------
 

@@ -47,6 +47,10 @@ class ForgeDouble:
         self.merge_refusal: str | None = None
         self.timeout_seconds = 3.0
         self.bot_login = "hoist-bot"
+        # token -> the repository permissions the forge answers for it (in the forge's own
+        # shape); a token not here has all Hoist needs. `caller`: the last request's token.
+        self.token_permissions: dict[str, Any] = {}
+        self.caller = ""
         self._next_id = 1000
         self._lock = threading.Lock()
         self._landing = threading.Lock()  # a forge merges into one branch at a time
@@ -213,6 +217,8 @@ def _handler(double: ForgeDouble) -> type[BaseHTTPRequestHandler]:
                     return self._reply(*reply)
             time.sleep(double.delay(path, query, body))
             headers = {k.lower(): v for k, v in self.headers.items()}
+            double.caller = headers.get("private-token") or \
+                headers.get("authorization", "").rpartition(" ")[2]
             refused = double.refuse(method, path, headers)
             if refused is not None:
                 return self._reply(*refused)

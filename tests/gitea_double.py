@@ -170,6 +170,16 @@ class GiteaDouble(ForgeDouble):
     def current_user(self, query: dict[str, Any], body: Any, m: re.Match[str]) -> Reply:
         return 200, self.user_json(self.bot_login)
 
+    def get_repo(self, query: dict[str, Any], body: Any, m: re.Match[str]) -> Reply:
+        """GET /repos/{owner}/{repo} (the fixture) with the token's `permissions`."""
+        if f"{m.group('owner')}/{m.group('name')}" != self.full_name:
+            return 404, {"message": "The target couldn't be found."}
+        data = dict(example("repo_get"))
+        data.update(full_name=self.full_name, default_branch="main",
+                    permissions=self.token_permissions.get(
+                        self.caller, {"admin": False, "push": True, "pull": True}))
+        return 200, data
+
     def team_search(self, query: dict[str, Any], body: Any, m: re.Match[str]) -> Reply:
         org, needle = m.group("org"), query.get("q", "").lower()
         found = []
@@ -189,6 +199,7 @@ class GiteaDouble(ForgeDouble):
 
 GiteaDouble.ROUTES = [
     ("GET", r"/api/v1/user$", GiteaDouble.current_user),
+    ("GET", R + r"$", GiteaDouble.get_repo),
     ("GET", R + r"/pulls$", GiteaDouble.list_pulls),
     ("POST", R + r"/pulls$", GiteaDouble.create_pull),
     ("GET", R + r"/pulls/(?P<n>\d+)$", GiteaDouble.get_pull),

@@ -60,6 +60,9 @@ class GitHubDouble(ForgeDouble):
         self.app_id: str | None = None
         self.app_public_key: str | None = None
         self.token_lifetime = 3600.0
+        # What the App's installation was granted (GET /repos/{owner}/{repo}/installation).
+        self.app_permissions = {"contents": "write", "pull_requests": "write",
+                                "issues": "write", "checks": "write", "metadata": "read"}
         self.issued: list[tuple[str, float]] = []  # installation tokens and their expiry
         self.token_uses: list[str] = []
         self.deployments: dict[int, dict[str, Any]] = {}
@@ -126,7 +129,8 @@ class GitHubDouble(ForgeDouble):
     def installation(self, query: dict[str, Any], body: Any, m: re.Match[str]) -> Reply:
         data = _rebase_urls(app_example("installation"), self.url)
         data.update(id=77, app_id=int(self.app_id or 0),
-                    access_tokens_url=f"{self.url}/app/installations/77/access_tokens")
+                    access_tokens_url=f"{self.url}/app/installations/77/access_tokens",
+                    permissions=self.app_permissions)
         return 200, data
 
     def access_token(self, query: dict[str, Any], body: Any, m: re.Match[str]) -> Reply:
@@ -181,10 +185,16 @@ class GitHubDouble(ForgeDouble):
 
     def get_repo(self, query: dict[str, Any], body: dict[str, str], m: re.Match[str]
                  ) -> tuple[int, Any]:
+        if not m.group(0).endswith(f"/repos/{self.full_name}"):
+            return 404, {"message": "Not Found",
+                         "documentation_url": "https://docs.github.com/rest"}
         data = _rebase_urls(copy.deepcopy(example("full-repository")), self.url)
         owner, name = self.full_name.split("/")
         data.update(name=name, full_name=self.full_name, default_branch="main",
-                    url=f"{self.url}/repos/{self.full_name}")
+                    url=f"{self.url}/repos/{self.full_name}",
+                    permissions=self.token_permissions.get(
+                        self.caller, {"admin": False, "maintain": False, "push": True,
+                                      "triage": True, "pull": True}))
         data["owner"]["login"] = owner
         return 200, data
 

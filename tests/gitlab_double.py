@@ -201,6 +201,16 @@ class GitLabDouble(ForgeDouble):
     def current_user(self, query: dict[str, Any], body: Any, m: re.Match[str]) -> Reply:
         return 200, self.user_json(self.bot_login)
 
+    def get_project(self, query: dict[str, Any], body: Any, m: re.Match[str]) -> Reply:
+        """GET /projects/:id with the token's `permissions` (docs: api/projects.md)."""
+        if not self._project(m):
+            return 404, {"message": "404 Project Not Found"}
+        access = {"access_level": 40, "notification_level": 3}
+        return 200, {"id": self.project_id, "path_with_namespace": self.full_name,
+                     "default_branch": "main", "merge_method": self.merge_method,
+                     "permissions": self.token_permissions.get(
+                         self.caller, {"project_access": access, "group_access": None})}
+
     def group_member(self, query: dict[str, Any], body: Any, m: re.Match[str]) -> Reply:
         group, uid = unquote(m.group("gid")), int(m.group("uid"))
         login = next((name for name, i in self.users.items() if i == uid), None)
@@ -214,6 +224,7 @@ class GitLabDouble(ForgeDouble):
 GitLabDouble.ROUTES = [
     ("GET", r"/api/v4/user$", GitLabDouble.current_user),
     ("GET", r"/api/v4/users$", GitLabDouble.users_list),
+    ("GET", P + r"$", GitLabDouble.get_project),
     ("GET", P + r"/merge_requests$", GitLabDouble.list_mrs),
     ("POST", P + r"/merge_requests$", GitLabDouble.create_mr),
     ("GET", P + r"/merge_requests/(?P<iid>\d+)$", GitLabDouble.get_mr),

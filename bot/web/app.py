@@ -44,10 +44,12 @@ def create_app(
     confirm_sns: Callable[[str], None] | None = None,
     role: str = "all",
     worker_alive: Callable[[], bool] | None = None,
+    refresh: Callable[[], None] = lambda: None,
 ) -> FastAPI:
     """The FastAPI app; `wake` nudges the worker, `lifespan_hooks` start/stop it. A
     `worker` process serves health, metrics and the read API, but takes no webhooks;
-    `worker_alive` says whether its worker threads still run (for /readyz)."""
+    `worker_alive` says whether its worker threads still run (for /readyz); `refresh` is
+    called when a forge push moved the manifests repo's default branch."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -79,7 +81,7 @@ def create_app(
 
     if role != "worker":
         app.include_router(webhook_router(settings, store, sources or SOURCES, metrics, wake,
-                                          confirm_sns or _confirm_sns))
+                                          confirm_sns or _confirm_sns, refresh))
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

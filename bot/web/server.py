@@ -10,6 +10,7 @@ with a 408; and refuses connections beyond `max_connections` with a 503 at once.
 from __future__ import annotations
 
 import asyncio
+import socket
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,9 +88,26 @@ class GuardedH11Protocol(H11Protocol):
             self.transport.close()
 
 
-def serve(app: Any, host: str, port: int, limits: Limits) -> None:
-    """Serve app until SIGTERM/SIGINT, with these limits; headers at most 64 KiB."""
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything else starts. OSError (EADDRINUSE) when
+    something listens there already."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a TIME_WAIT is no owner
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def server(app: Any, limits: Limits) -> uvicorn.Server:
+    """A uvicorn server for app with these limits; headers at most 64 KiB. Run it with
+    `.run(sockets=[bind(...)])` until SIGTERM/SIGINT or `.should_exit`."""
     protocol = type("HoistH11Protocol", (GuardedH11Protocol,), {"limits": limits})
-    uvicorn.run(app, host=host, port=port, log_level="warning", http=protocol,
-                h11_max_incomplete_event_size=64 * 1024, timeout_keep_alive=limits.keep_alive,
-                limit_concurrency=limits.max_connections + 1)
+    return uvicorn.Server(uvicorn.Config(
+        app, log_level="warning", http=protocol, h11_max_incomplete_event_size=64 * 1024,
+        timeout_keep_alive=limits.keep_alive, limit_concurrency=limits.max_connections + 1))

@@ -27,9 +27,10 @@ from ..sources import (
     sns_confirmation_url,
 )
 from ..sources.base import QUERY_TOKEN_HEADER
+from ..sources.forge_push import branch_pushed
 from ..sources.ghcr import GhcrSource
 from ..sources.github_events import pull_request_activity
-from .errors import error
+from .errors import LoggedRefusals, error
 from .metrics import Metrics
 from .openapi import GITEA_WEBHOOK, GITHUB_WEBHOOK, GITLAB_WEBHOOK, REGISTRY_WEBHOOK
 
@@ -60,10 +61,11 @@ async def _read_limited(request: Request) -> bytes | None:
 
 def webhook_router(settings: Settings, store: Store, sources: dict[str, Source],
                    metrics: Metrics, wake: Callable[[], None],
-                   confirm_sns: Callable[[str], None]) -> APIRouter:
+                   confirm_sns: Callable[[str], None],
+                   refresh: Callable[[], None] = lambda: None) -> APIRouter:
     """Routes /webhooks/registry/{source}, /webhooks/github, /webhooks/gitlab and
-    /webhooks/gitea."""
-    router = APIRouter()
+    /webhooks/gitea; `refresh` is called when a forge push moved a default branch."""
+    router = APIRouter(route_class=LoggedRefusals)
 
     async def read(request: Request, source: str) -> tuple[dict[str, str], bytes] | JSONResponse:
         content_type = request.headers.get("content-type", "").lower()
@@ -161,6 +163,8 @@ def webhook_router(settings: Settings, store: Store, sources: dict[str, Source],
             return error(400, "missing X-GitHub-Event header")
         if event == "ping":
             return JSONResponse({"pong": True})
+        if event == "push":
+            return branch_moved("github", body)
         if event in ("issue_comment", "pull_request", "pull_request_review"):
             try:
                 activity = pull_request_activity(headers, body)
@@ -191,6 +195,19 @@ def webhook_router(settings: Settings, store: Store, sources: dict[str, Source],
             wake()
         return JSONResponse({"accepted": added, "event": event}, status_code=202)
 
+    def branch_moved(source: str, body: bytes) -> JSONResponse:
+        """A forge push: hoist.yaml is fetched again when the default branch moved."""
+        try:
+            pushed = branch_pushed(body)
+        except PayloadError as exc:
+            return error(400, f"unexpected push payload: {exc}")
+        moved = pushed is not None and pushed.moved_default
+        if pushed is not None and moved:
+            log.info("webhook.branch_moved", source=source, branch=pushed.branch,
+                     repository=pushed.repository, after=pushed.after)
+            refresh()
+        return JSONResponse({"refreshed": moved}, status_code=202)
+
     async def forge_request(request: Request, source: str, forge: str, variable: str,
                             secret: str | None,
                             check: Callable[[dict[str, str], bytes, str], None]
@@ -219,6 +236,8 @@ def webhook_router(settings: Settings, store: Store, sources: dict[str, Source],
         if isinstance(received, JSONResponse):
             return received
         headers, body = received
+        if headers.get("x-gitlab-event") == "Push Hook":
+            return branch_moved("gitlab_forge", body)
         try:
             activity = gitlab_events.merge_request_activity(headers, body)
         except PayloadError as exc:
@@ -237,6 +256,8 @@ def webhook_router(settings: Settings, store: Store, sources: dict[str, Source],
         event = headers.get("x-forgejo-event") or headers.get("x-gitea-event") or ""
         if not event:
             return error(400, "missing X-Gitea-Event (or X-Forgejo-Event) header")
+        if event == "push":
+            return branch_moved("gitea", body)
         try:
             activity = gitea_events.pull_request_activity(headers, body)
         except PayloadError as exc:

@@ -1,0 +1,83 @@
+"""Ask the forge, once at start, whether Hoist's credentials may do its work on the
+manifests repository (core/startup.py decides what each answer means)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import jwt
+
+from ...core.startup import (
+    Fault,
+    gitea_fault,
+    github_app_fault,
+    github_token_fault,
+    gitlab_fault,
+    http_fault,
+)
+from ...settings import Settings
+
+
+def _get(forge: str, variable: str, target: str, url: str, headers: dict[str, str],
+         timeout: float) -> tuple[dict[str, Any], Fault | None]:
+    """The JSON object at url, or the fault its answer (or its silence) means."""
+    try:
+        response = httpx.get(url, headers=headers, timeout=timeout, follow_redirects=False)
+    except httpx.HTTPError as exc:
+        return {}, Fault(f"{forge} at {url.split('/', 3)[2]} did not answer ({exc})",
+                         "retrying", transient=True)
+    try:
+        data = response.json()
+    except ValueError:
+        data = {}
+    data = data if isinstance(data, dict) else {}
+    message = str(data.get("message") or response.reason_phrase)
+    return data, http_fault(forge, variable, target, response.status_code, message)
+
+
+def _app_jwt(app_id: str, private_key: str) -> str:
+    """A GitHub App's RS256 JWT (docs: "Generating a JSON Web Token for a GitHub App")."""
+    now = int(time.time())
+    return jwt.encode({"iat": now - 60, "exp": now + 540, "iss": app_id}, private_key,
+                      algorithm="RS256")
+
+
+def access_fault(settings: Settings) -> Fault | None:
+    """What stops the forge's credentials from doing Hoist's work, or None (the local
+    forge needs nothing). Never raises: an unreachable forge is a transient fault."""
+    timeout = max(settings.forge_timeout, 1.0)
+    if settings.forge == "github" and settings.github_repository:
+        repo = settings.github_repository
+        base = settings.github_api_url.rstrip("/")
+        if settings.github_token:
+            data, fault = _get("GitHub", "HOIST_GITHUB_TOKEN", repo, f"{base}/repos/{repo}",
+                               {"Authorization": f"Bearer {settings.github_token}",
+                                "Accept": "application/vnd.github+json"}, timeout)
+            return fault or github_token_fault(repo, data.get("permissions"))
+        if settings.github_app_id and settings.github_private_key:
+            try:
+                token = _app_jwt(settings.github_app_id, settings.github_private_key)
+            except (ValueError, jwt.PyJWTError) as exc:
+                return Fault(f"HOIST_GITHUB_PRIVATE_KEY cannot sign ({exc})",
+                             "set it to the App's PEM private key")
+            data, fault = _get("GitHub", "HOIST_GITHUB_APP_ID", repo,
+                               f"{base}/repos/{repo}/installation",
+                               {"Authorization": f"Bearer {token}",
+                                "Accept": "application/vnd.github+json"}, timeout)
+            return fault or github_app_fault(repo, data.get("permissions"))
+    if settings.forge == "gitlab" and settings.gitlab_token and settings.gitlab_project:
+        project = settings.gitlab_project
+        data, fault = _get("GitLab", "HOIST_GITLAB_TOKEN", project,
+                           f"{settings.gitlab_url}/api/v4/projects/{quote(project, safe='')}",
+                           {"PRIVATE-TOKEN": settings.gitlab_token}, timeout)
+        return fault or gitlab_fault(project, data.get("permissions"))
+    if settings.forge == "gitea" and settings.gitea_token and settings.gitea_url:
+        repo = settings.gitea_repository or ""
+        data, fault = _get("Gitea", "HOIST_GITEA_TOKEN", repo,
+                           f"{settings.gitea_url}/api/v1/repos/{repo}",
+                           {"Authorization": f"token {settings.gitea_token}"}, timeout)
+        return fault or gitea_fault(repo, data.get("permissions"))
+    return None

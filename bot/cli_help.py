@@ -1,0 +1,56 @@
+"""What each command's --help ends with: the environment variables it reads and an example.
+(The options and their defaults come from argparse.)"""
+
+from __future__ import annotations
+
+import argparse
+
+_STORE = "HOIST_DATABASE_URL (else HOIST_DATA_DIR/hoist.db; HOIST_DATA_DIR default .hoist)"
+
+
+class Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults shown beside each option; the epilog printed as written."""
+
+
+def _epilog(env: list[str], *examples: str) -> str:
+    lines = ["environment:", *(f"  {v}" for v in env)] if env else ["environment: none read"]
+    return "\n".join([*lines, "", "example:", *(f"  {e}" for e in examples)])
+
+
+EXAMPLES: dict[str, str] = {
+    "serve": _epilog(
+        ["HOIST_MANIFESTS_REPO (git URL; file:// needs a bare repository)",
+         "HOIST_CONFIG (hoist.yaml's path in the repo, default hoist.yaml)",
+         "HOIST_WEBHOOK_SECRET, HOIST_INSECURE_DEMO, HOIST_ROLE, HOIST_WORKERS",
+         "HOIST_GITHUB_TOKEN | HOIST_GITHUB_APP_ID + HOIST_GITHUB_PRIVATE_KEY, "
+         "HOIST_GITLAB_TOKEN, HOIST_GITEA_URL + HOIST_GITEA_TOKEN, HOIST_FORGE",
+         "HOIST_*_WEBHOOK_SECRET, HOIST_UI_TOKEN, HOIST_API_TOKEN, HOIST_PUBLIC_URL",
+         "HOIST_CONFIG_MAX_AGE (seconds between fetches of hoist.yaml's branch, default 5)",
+         _STORE],
+        "HOIST_MANIFESTS_REPO=https://github.com/acme/manifests.git \\",
+        "  HOIST_GITHUB_TOKEN=... HOIST_WEBHOOK_SECRET=... hoist serve --host 0.0.0.0"),
+    "demo": _epilog([], "hoist demo --keep"),
+    "parse-event": _epilog(
+        [], "hoist parse-event --source harbor --header 'Authorization: x' body.json"),
+    "check": _epilog([], "hoist check --config hoist.yaml"),
+    "init": _epilog([], "hoist init ./manifests --stdout"),
+    "set-image": _epilog([], "hoist set-image apps/ --image ghcr.io/acme/web=ghcr.io/acme/web:1.4.2"),
+    "plan": _epilog([], "hoist plan --config hoist.yaml --image ghcr.io/acme/web:1.4.2"),
+    "audit": _epilog(["HOIST_CONFIG (hoist.yaml's path in the repo, default hoist.yaml)"],
+                     "hoist audit --repo ./manifests --env prod --since 2024-01-01"),
+    "approve": _epilog([_STORE], "hoist approve 01J9Z3... --by alice"),
+    "db": _epilog([_STORE], "hoist db upgrade", "hoist db backup /backups/hoist.db"),
+    "upgrade": _epilog([_STORE, "HOIST_MIGRATE"], "hoist db upgrade"),
+    "backup": _epilog([_STORE], "hoist db backup /backups/hoist-$(date +%F).db"),
+    "restore": _epilog([_STORE], "hoist db restore /backups/hoist-2024-05-01.db"),
+}
+
+
+def document(parser: argparse.ArgumentParser) -> None:
+    """Give every subcommand (and theirs) the Formatter and its EXAMPLES epilog."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                child.formatter_class = Formatter
+                child.epilog = child.epilog or EXAMPLES.get(name)
+                document(child)
