@@ -61,7 +61,7 @@ def test_closed_says_why_and_when_it_opens() -> None:
 
 
 @pytest.mark.parametrize(("before", "after"), [
-    (datetime(2026, 3, 20, 15), datetime(2026, 3, 27, 15)),  # CET → CEST on 29 March
+    (datetime(2026, 3, 27, 15), datetime(2026, 4, 3, 15)),  # CET → CEST on 29 March
     (datetime(2026, 10, 23, 15), datetime(2026, 10, 30, 15)),  # CEST → CET on 25 October
 ])
 def test_a_weekly_window_keeps_its_wall_clock_hour_across_dst(before: datetime,
@@ -108,7 +108,7 @@ def test_unknown_zone(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     path.write_text(config_with(WINDOWS.replace("Europe/Berlin", "Europe/Berlim")))
     assert main(["check", "--config", str(path)]) == 2
     err = capsys.readouterr().err
-    assert f"{path}:12: environments[0].windows.timezone: unknown time zone 'Europe/Berlim'" \
+    assert f"{path}:14: environments[0].windows.timezone: unknown time zone 'Europe/Berlim'" \
         in err
 
 

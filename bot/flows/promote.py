@@ -47,7 +47,7 @@ def _plan(services: Services, p: Promotion) -> Promotion:
     config = services.config()
     env = config.environment(p.environment)
     if immature(services, config, env, p):
-        return p
+        return services.store.promotion(p.id)  # with its wait, for announce
     p = done_waiting(services, p)
     services.git.sync()
     base = services.git.tip(env.branch)
@@ -205,7 +205,7 @@ def _merge(services: Services, p: Promotion) -> Promotion:
     plan = Plan.from_json(p.plan)
     env = services.config().environment(p.environment)
     if closed_window(services, env, p):
-        return p
+        return services.store.promotion(p.id)  # with its wait, for announce
     p = done_waiting(services, p)
     message = render.commit_message(plan, p.id, approved_by=p.approved_by,
                                     pushed_at=push_times(plan, p.members, p.received_at),
