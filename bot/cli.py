@@ -269,10 +269,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(func=cmd_check)
 
     from . import cli_dora, cli_init, cli_windows  # light: their work is imported when run
-
-    cli_init.add_parser(sub)
-    cli_windows.add_parsers(sub)
-    cli_dora.add_parser(sub)
+    for module in (cli_init, cli_windows, cli_dora):
+        module.add_parser(sub)
 
     set_image = sub.add_parser("set-image", help="point every reference to an image at a "
                                "new tag/digest, in place (no git, no config)")

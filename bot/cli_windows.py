@@ -12,7 +12,7 @@ from pathlib import Path
 from .cli import UsageError, _open_store, _read, _settings
 
 
-def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register `hoist windows` and `hoist override-window`."""
     windows = sub.add_parser("windows", help="print each environment's next window openings "
                              "and closings")

@@ -55,7 +55,12 @@ def test_a_closed_window_waits_until_overridden(services: Services, client: Test
     said: list[str] = []
     services.notify = notes.append
     comment = services.forge.comment
-    services.forge.comment = lambda number, body: (said.append(body), comment(number, body))[1]  # type: ignore[method-assign]
+
+    def told(number: int, body: str) -> None:  # the local forge's comment, and what it said
+        said.append(body)
+        comment(number, body)
+
+    services.forge.comment = told  # type: ignore[method-assign]
     services.store.add_events([ImagePushed("distribution", "e1", "localhost:5000",
                                            "acme/guestbook", "1.4.2", DIGEST)], time.time())
     Worker(services).run_once()

@@ -79,7 +79,8 @@ class Notice:
         s = self.subject
         if self.kind is Kind.LIFTED:
             return f"{s.image_key} {s.short_version} released from quarantine"
-        what = {Kind.WAITING: "waits for approval in", Kind.DEFERRED: "waits in", Kind.PROMOTED: "promoted in",
+        what = {Kind.WAITING: "waits for approval in", Kind.DEFERRED: "waits in",
+                Kind.PROMOTED: "promoted in",
                 Kind.HELD: "held in", Kind.FAILED: "failed in", Kind.REVERTED: "reverted in",
                 Kind.QUARANTINED: "quarantined after"}[self.kind]
         return f"{s.image_key} {s.short_version} {what} {s.environment}"

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from cronsim import CronSim
 from dateutil.rrule import rrule, rrulestr
 
-from .window_config import RRULE_ANCHOR, Windows, WindowRule, rrule_text, zone
+from .window_config import RRULE_ANCHOR, WindowRule, Windows, rrule_text, zone
 
 # How far ahead an opening is looked for: past it, an environment counts as closed for good.
 HORIZON = timedelta(days=400)

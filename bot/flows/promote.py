@@ -207,6 +207,7 @@ def _merge(services: Services, p: Promotion) -> Promotion:
     if closed_window(services, env, p):
         return services.store.promotion(p.id)  # with its wait, for announce
     p = done_waiting(services, p)
+    assert p.commit_sha is not None
     message = render.commit_message(plan, p.id, approved_by=p.approved_by,
                                     pushed_at=push_times(plan, p.members, p.received_at),
                                     window_override=window_override(services, p))
