@@ -130,3 +130,14 @@ def test_hoist_windows_prints_openings_and_closings(
     assert main(["windows", "--config", str(path), "--at", "friday"]) == 2
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 2 and all(line.startswith("hoist: ") for line in err)
+
+
+def test_override_window_needs_admin_whatever_the_approval_permission() -> None:
+    from bot.core.commands import Command, authorize, parse_commands
+    from bot.core.config import Approval
+
+    [command] = parse_commands("/hoist override-window hotfix for incident 42")
+    assert command == Command("override-window", "hotfix for incident 42")
+    lenient = Approval(required=1, permission="read", users=["carol"])
+    assert not authorize(command, "carol", "maintain", [], lenient, None, []).allowed
+    assert authorize(command, "alice", "admin", [], lenient, None, []).allowed
