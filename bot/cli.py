@@ -222,7 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--config", required=True)
     check.set_defaults(func=cmd_check)
 
-    cli_init.add_parser(sub)
+    from . import cli_dora, cli_windows  # light: their work is imported when it runs
+    for module in (cli_init, cli_windows, cli_dora):
+        module.add_parser(sub)
 
     set_image = sub.add_parser("set-image", help="point every reference to an image at a "
                                "new tag/digest, in place (no git, no config)")

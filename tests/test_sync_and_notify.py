@@ -13,10 +13,11 @@ import respx
 from bot.adapters.argocd import ArgoCdClient, ArgoCdError
 from bot.core.analysis import Outcome, judge_sync
 from bot.core.events import ImagePushed
-from bot.core.freeze import frozen
+from bot.core.freeze import freeze_rules
 from bot.core.machine import State
 from bot.core.notices import Kind, Notice
 from bot.core.rollout_config import FreezeWindow
+from bot.core.windows import entries, status
 from bot.flows.services import Services
 from bot.worker import Worker
 from tests.support import commit_file
@@ -73,11 +74,13 @@ def test_freeze_windows() -> None:
     christmas = FreezeWindow(start=datetime(2026, 12, 24, tzinfo=UTC),
                              end=datetime(2026, 12, 27, tzinfo=UTC), reason="holidays")
     weekend = FreezeWindow(days=["sat", "sun"])
-    at = datetime(2026, 12, 25, 12, tzinfo=UTC).timestamp()
-    assert frozen([christmas], at) == "holidays"
-    assert frozen([christmas], datetime(2026, 12, 28, tzinfo=UTC).timestamp()) is None
-    assert frozen([weekend], datetime(2026, 11, 22, tzinfo=UTC).timestamp()) == "frozen on Sundays"
-    assert frozen([weekend], datetime(2026, 11, 23, tzinfo=UTC).timestamp()) is None
+    def why(windows: list[FreezeWindow], at: datetime) -> str | None:
+        return status(entries(None, freeze_rules(windows)), at).why
+
+    assert why([christmas], datetime(2026, 12, 25, 12, tzinfo=UTC)) == "holidays"
+    assert why([christmas], datetime(2026, 12, 28, tzinfo=UTC)) is None
+    assert why([weekend], datetime(2026, 11, 22, tzinfo=UTC)) == "frozen on sat, sun"
+    assert why([weekend], datetime(2026, 11, 23, tzinfo=UTC)) is None
 
 
 def _config(services: Services, tmp_path: Path, dev_extra: str) -> None:
@@ -113,7 +116,10 @@ def test_freeze_window_holds_promotions_where_they_are(services: Services,
                                 "reason: change freeze}]\n")
     _push(services)
     Worker(services).run_once()
-    assert _states(services) == {"dev": State.RECEIVED}
+    # Proposed (approvals may come meanwhile), merged only when the freeze ends.
+    assert _states(services) == {"dev": State.APPROVED}
+    [dev] = services.store.promotions()
+    assert (dev.reason or "").startswith("waiting: change freeze; window closed")
 
 
 @respx.mock

@@ -11,6 +11,7 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -251,6 +252,29 @@ class RegistryClient:
         platform = "/".join(x for x in (blob.get("os"), blob.get("architecture"),
                                         blob.get("variant")) if x)
         return {platform} if platform else set()
+
+    def created(self, image: str, reference: str) -> float | None:
+        """When the image was built (epoch seconds): its config blob's `created` (OCI
+        image-spec config, RFC 3339), through the first manifest of an index; None when
+        the config does not say."""
+        host, path = self._split(image)
+        media_type, data = self.manifest(image, reference)
+        if media_type in INDEX_TYPES or "manifests" in data:
+            first = (data.get("manifests") or [{}])[0].get("digest")
+            if not first:
+                return None
+            _, data = self.manifest(image, first)
+        config_digest = data.get("config", {}).get("digest")
+        blob = self._request("GET", host, f"{path}/blobs/{config_digest}", "*/*").json()
+        stamp = blob.get("created") if isinstance(blob, dict) else None
+        if not stamp:
+            return None
+        # Go writes nanoseconds (`…:04.123456789Z`); datetime takes microseconds.
+        text = re.sub(r"(\.\d{6})\d+", r"\1", str(stamp)).replace("Z", "+00:00")
+        try:
+            return datetime.fromisoformat(text).timestamp()
+        except ValueError:
+            return None
 
 
 def _seconds(value: str | None) -> float | None:

@@ -44,6 +44,8 @@ class AuditEntry:
     reverted_by: str | None = None
     train: str | None = None
     images: tuple[AuditImage, ...] = ()
+    pushed_at: tuple[str, ...] = ()  # Hoist-Pushed-At, one per image (absent before Hoist wrote it)
+    window_override: str | None = None  # Hoist-Window-Override: `who; reason`
 
     @property
     def kind(self) -> str:
@@ -57,6 +59,7 @@ class AuditEntry:
         data["evidence"] = list(self.evidence)
         data["kind"] = self.kind
         data["images"] = [asdict(i) for i in self.images]
+        data["pushed_at"] = list(self.pushed_at)
         return data
 
 
@@ -82,13 +85,15 @@ def audit_entries(commits: list[tuple[str, str, str, str]]) -> list[AuditEntry]:
             from_version=first.from_version, to_version=first.to_version,
             evidence=tuple(trailers.get("Hoist-Evidence", ())),
             train=last.get("Hoist-Train"), images=images,
+            pushed_at=tuple(trailers.get("Hoist-Pushed-At", ())),
+            window_override=last.get("Hoist-Window-Override"),
         ))
     revert_of = {e.reverts: e.commit for e in entries if e.reverts}
     return [replace(e, reverted_by=revert_of[e.commit]) if e.commit in revert_of else e
             for e in entries]
 
 
-def _name(image: str) -> str:
+def image_name(image: str) -> str:
     try:
         return parse_image_ref(image).name
     except InvalidReference:
@@ -100,8 +105,8 @@ def _images(references: list[str], message: str) -> tuple[AuditImage, ...]:
     has one of each per image; steps and reverts have trailers only)."""
     found = [m.groups() for m in _MOVED.finditer(message)]
     by_name = {name: (old, new) for name, old, new in found}
-    if all(_name(ref) in by_name for ref in references):
-        return tuple(AuditImage(ref, *by_name[_name(ref)]) for ref in references)
+    if all(image_name(ref) in by_name for ref in references):
+        return tuple(AuditImage(ref, *by_name[image_name(ref)]) for ref in references)
     # Names written differently in the body (an older Hoist): pair them in order.
     return tuple(AuditImage(ref, *(found[i][1:] if i < len(found) else (None, None)))
                  for i, ref in enumerate(references))
@@ -149,7 +154,9 @@ def _rows(e: AuditEntry) -> list[tuple[str, ...]]:
     image = (e.image or "-").split("@")[0]
     first = (e.date, e.environment or "-", f"{e.train}: {image}" if e.train else image,
              _what(e), e.promotion, e.commit[:12], ", ".join(e.approved_by) or "-",
-             f"reverted by {e.reverted_by[:12]}" if e.reverted_by else "")
+             "; ".join(n for n in (f"reverted by {e.reverted_by[:12]}" if e.reverted_by else "",
+                                   f"window overridden by {e.window_override}"
+                                   if e.window_override else "") if n))
     pad = " " * (len(e.train) + 2) if e.train else ""
     more = [("", "", pad + i.image.split("@")[0],
              "" if e.kind == "revert" else _change(i.from_version, i.to_version), "", "", "", "")

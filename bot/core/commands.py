@@ -12,7 +12,7 @@ from markdown_it.token import Token
 from .config import Approval
 
 COMMANDS = ("approve", "hold", "resume", "abort", "retry", "promote", "unquarantine", "status",
-            "help")
+            "help", "override-window")
 PERMISSION_LEVELS = ("none", "read", "triage", "write", "maintain", "admin")
 # Commands that change a promotion need the approval permission; status and help anyone.
 _READ_ONLY = {"status", "help"}
@@ -21,7 +21,10 @@ _READ_ONLY = {"status", "help"}
 _MARKDOWN = MarkdownIt("commonmark")
 # The resolution of a forge's comment time, in seconds (`2019-09-18T03:28:04Z`).
 _STAMP = 1.0
-_COMMAND = re.compile(r"^\s*/hoist\s+(\w+)(?:\s+(.*?))?\s*$", re.IGNORECASE)
+_COMMAND = re.compile(r"^\s*/hoist\s+([\w-]+)(?:\s+(.*?))?\s*$", re.IGNORECASE)
+# Commands that need admin permission on the repository whatever the environment's approval
+# permission (and its named approvers): letting a promotion through a window is an exception.
+ADMIN_ONLY = {"override-window"}
 
 HELP = """\
 Commands (one per line, in a comment on this pull request):
@@ -32,6 +35,8 @@ Commands (one per line, in a comment on this pull request):
 - `/hoist retry` — plan a failed promotion again
 - `/hoist promote <env>` — promote the same digest to another environment now
 - `/hoist unquarantine` — let a reverted digest be promoted again
+- `/hoist override-window <reason>` — merge now despite a closed window or a freeze
+  (admin permission; recorded in the merge commit)
 - `/hoist status` — where the promotion stands
 - `/hoist help` — this text
 """
@@ -140,6 +145,11 @@ def authorize(command: Command, user: str, permission: str, teams: Sequence[str]
         return Decision(False, "Hoist's own comments never count")
     if command.name in _READ_ONLY:
         return Decision(True, "anyone may ask")
+    if command.name in ADMIN_ONLY:
+        if permission_reaches(permission, "admin"):
+            return Decision(True, "authorized")
+        return Decision(False, f"@{user} has {permission} permission; "
+                               f"`/hoist {command.name}` needs admin")
     named = user.lower() in {u.lower() for u in policy.users} or bool(
         {t.lower() for t in teams} & {t.lower() for t in policy.teams})
     if not named and not permission_reaches(permission, policy.permission):

@@ -16,6 +16,7 @@ from .patterns import compile_pattern
 from .rollout_config import Canary, FreezeWindow, Sync, _Model
 from .trains import Train, train_problems
 from .versions import VersionError, parse_range
+from .window_config import Windows
 
 Pin = Literal["tag", "tag@digest", "@digest"]
 
@@ -104,6 +105,7 @@ class ImageConfig(_Model):
     platforms: list[str] = []  # each pushed image must offer these, e.g. linux/amd64
     coalesce: Duration = 0.0  # seconds a burst of pushes may take; the newest allowed wins
     poll: Duration | None = Field(default=None, gt=0)  # list tags this often (flows/poll.py)
+    min_age: Duration | None = Field(default=None, ge=0)  # seconds since the push (maturity.py)
 
     @field_validator("platforms")
     @classmethod
@@ -180,6 +182,8 @@ class Environment(_Model):
     # without quarantining the digest (no reading showed it bad).
     on_inconclusive: Literal["hold", "revert"] = "hold"
     freeze: list[FreezeWindow] = []
+    windows: Windows | None = None  # when promotions may merge (window_config.py)
+    min_age: Duration | None = Field(default=None, ge=0)  # seconds since the push; images may set their own
     sync: Sync | None = None
 
     @field_validator("approval", mode="before")

@@ -23,3 +23,15 @@ def parse_duration(value: Any) -> float:
 
 # `format: duration` tells the schema's readers (the docs' hoist.yaml reference) what it takes.
 Duration = Annotated[float, BeforeValidator(parse_duration), Field(json_schema_extra={"format": "duration"})]
+
+
+def format_duration(seconds: float) -> str:
+    """The shortest hoist.yaml spelling, to the second, of up to two units: `12m`, `1h`,
+    `1h5m`, `45s`, `2d3h` (parse_duration reads all but days back)."""
+    whole = max(0, round(seconds))
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if whole >= size:
+            parts.append(f"{whole // size}{unit}")
+            whole %= size
+    return "".join(parts[:2]) or "0s"

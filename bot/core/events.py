@@ -16,6 +16,9 @@ class ImagePushed:
     repository: str
     tag: str | None
     digest: str | None
+    # When the registry says the push happened (epoch seconds), from the payload's own
+    # timestamp; None where the source's payload has none.
+    pushed_at: float | None = None
 
     @property
     def image_name(self) -> str:

@@ -20,6 +20,7 @@ class Member:
     repository: str
     tag: str | None
     digest: str | None
+    pushed_at: float | None = None  # the registry's push time, epoch seconds, if it said
 
     @property
     def version(self) -> str:
@@ -29,12 +30,13 @@ class Member:
     def to_json(self) -> dict[str, Any]:
         """A plain-data form for the store."""
         return {"image_key": self.image_key, "repository": self.repository, "tag": self.tag,
-                "digest": self.digest}
+                "digest": self.digest, "pushed_at": self.pushed_at}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Member:
         """Inverse of to_json."""
-        return cls(data["image_key"], data["repository"], data.get("tag"), data.get("digest"))
+        return cls(data["image_key"], data["repository"], data.get("tag"), data.get("digest"),
+                   data.get("pushed_at"))
 
 
 def merge_members(policies: Mapping[str, TagPolicy], older: Sequence[Member],

@@ -12,6 +12,7 @@ from .machine import State
 
 # GitHub refuses longer deployment-status descriptions (REST "Create a deployment status").
 MAX_DESCRIPTION = 140
+_WAITING = "waiting: "  # the note of a wait (flows/waits.py)
 _BY = re.compile(r"\b(?:held|aborted|resumed|merged|retried) by (\S+)")
 
 
@@ -25,6 +26,7 @@ class Kind(StrEnum):
     REVERTED = "reverted"
     QUARANTINED = "quarantined"
     LIFTED = "lifted"  # a quarantine, by a person
+    DEFERRED = "deferred"  # by a promotion window, a freeze or image maturity; goes on alone
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,8 @@ class Notice:
         s = self.subject
         if self.kind is Kind.LIFTED:
             return f"{s.image_key} {s.short_version} released from quarantine"
-        what = {Kind.WAITING: "waits for approval in", Kind.PROMOTED: "promoted in",
+        what = {Kind.WAITING: "waits for approval in", Kind.DEFERRED: "waits in",
+                Kind.PROMOTED: "promoted in",
                 Kind.HELD: "held in", Kind.FAILED: "failed in", Kind.REVERTED: "reverted in",
                 Kind.QUARANTINED: "quarantined after"}[self.kind]
         return f"{s.image_key} {s.short_version} {what} {s.environment}"
@@ -111,6 +114,9 @@ def news(moves: Sequence[Move], subject: Subject, quarantined: str | None = None
     approvers = ", ".join(subject.approved_by) or None
     for move in moves:
         if move.source == move.target:
+            if (move.note or "").startswith(_WAITING):  # a window or maturity wait
+                found.append(Notice(Kind.DEFERRED, subject, None,
+                                    (move.note or "").removeprefix(_WAITING)))
             continue  # an approval or a canary step: the page shows them, chat does not
         target = move.target
         if target is State.PROPOSED and move.source is State.PLANNED and subject.gate:

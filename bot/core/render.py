@@ -20,6 +20,8 @@ TRAILER_KEYS = (
     "Hoist-Approved-By",
     "Hoist-Reverts",
     "Hoist-Evidence",
+    "Hoist-Pushed-At",
+    "Hoist-Window-Override",
 )
 _TRAILER_RE = re.compile(r"^(Hoist-[A-Za-z-]+):\s*(.*)$")
 TITLE_LIMIT = 120  # forges cut longer titles (GitHub at 256); git tools wrap after ~72
@@ -75,16 +77,21 @@ def _identity(plan: Plan, promotion_id: str) -> list[str]:
 
 
 def commit_message(
-    plan: Plan, promotion_id: str, approved_by: Sequence[str] = (), step: str | None = None
+    plan: Plan, promotion_id: str, approved_by: Sequence[str] = (), step: str | None = None,
+    pushed_at: Sequence[str] = (), window_override: str | None = None,
 ) -> str:
     """The promotion commit message: title, what moved (one `repository from → to` line per
-    image), files, and the trailers (one Hoist-Image per image)."""
+    image), files, and the trailers (one Hoist-Image per image; one Hoist-Pushed-At per
+    image, in the same order, UTC ISO 8601 `2026-12-01T09:30:00Z`; the override of a
+    window as `Hoist-Window-Override: <who>; <reason>`)."""
     moved = "\n".join(f"{m.repository} {m.old_version or '(unset)'} → {m.new_version}"
                       for m in plan.images)
     files = "\n".join(f.file for f in plan.files)
-    trailers = _identity(plan, promotion_id)
+    trailers = _identity(plan, promotion_id) + [f"Hoist-Pushed-At: {t}" for t in pushed_at]
     if step:
         trailers.append(f"Hoist-Step: {step}")
+    if window_override:
+        trailers.append(f"Hoist-Window-Override: {' '.join(window_override.split())}")
     if approved_by:
         for name in approved_by:  # approve() refuses these: never written, whatever the caller
             if name_problem(name):
@@ -99,10 +106,13 @@ def _what(plan: Plan) -> str:
     return f"{plan.name} ({len(plan.images)} image{'s' if len(plan.images) != 1 else ''})"
 
 
-def step_message(plan: Plan, promotion_id: str, weight: int) -> str:
+def step_message(plan: Plan, promotion_id: str, weight: int,
+                 pushed_at: Sequence[str] = ()) -> str:
     """The commit that moves a canary to `weight` percent."""
     return (f"chore(deploy): canary {_what(plan)} at {weight}% in {plan.environment}\n\n"
-            + "\n".join([*_identity(plan, promotion_id), f"Hoist-Step: {weight}%"]) + "\n")
+            + "\n".join([*_identity(plan, promotion_id),
+                          *(f"Hoist-Pushed-At: {t}" for t in pushed_at),
+                          f"Hoist-Step: {weight}%"]) + "\n")
 
 
 def revert_message(plan: Plan, promotion_id: str, reverts: str, subject: str,

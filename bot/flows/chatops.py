@@ -20,6 +20,7 @@ from ..core.members import versions
 from ..core.policy import targets_for
 from .announce import announce, announce_lifted
 from .approve import NotApprovable, approve
+from .override import NotOverridable, override_window
 from .promote import FOREIGN_COMMITS
 from .revert import revert
 from .rollout import resume_analysis
@@ -253,6 +254,12 @@ def _apply(services: Services, p: Promotion, command: chat.Command,
                 f"{'; ' + p.reason if p.reason else ''}."), True
     if name == "help":
         return chat.HELP, True
+    if name == "override-window":
+        try:
+            override_window(store, p.id, user, argument)
+        except NotOverridable as exc:
+            return f"not overridden: {exc}.", False
+        return "window overridden for this promotion: it merges once approved.", True
     return f"unknown command `{name.removeprefix('unknown:')}`; `/hoist help` lists them.", False
 
 

@@ -68,7 +68,7 @@ def _ingest_burst(services: Services, config: Config, lane: str, burst: list[Pus
         if found is not None:
             pushed, at = found
             members.append(Member(key, config.images[key].repository, pushed.tag,
-                                  pushed.digest))
+                                  pushed.digest, pushed.pushed_at))
             if at >= received_at:
                 received_at, event_key = at, pushed.key
     event_keys = list(dict.fromkeys(pushed.key for _, pushed, _ in burst))

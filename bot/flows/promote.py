@@ -4,7 +4,6 @@ effect is find-or-create, so running this again after a crash never duplicates a
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -14,9 +13,9 @@ from ..adapters.errors import MergeBlocked
 from ..adapters.git import Authored, MergeConflict
 from ..adapters.store import Promotion
 from ..core import render
-from ..core.config import Config, Environment
-from ..core.freeze import frozen
+from ..core.config import Config
 from ..core.machine import State
+from ..core.maturity import push_times
 from ..core.members import Member, describe_changes, versions
 from ..core.plan import Plan, PlanError, branch_name, candidate_files, plan_environment
 from ..core.policy import targets_for
@@ -26,6 +25,7 @@ from .announce import announce
 from .revert import resume_revert
 from .rollout import analyze, start_rollout
 from .services import Services
+from .waits import closed_window, done_waiting, immature, window_override
 
 log = structlog.get_logger()
 
@@ -46,8 +46,9 @@ def advance(services: Services, promotion: Promotion) -> Promotion:
 def _plan(services: Services, p: Promotion) -> Promotion:
     config = services.config()
     env = config.environment(p.environment)
-    if _frozen(env, p):
-        return p
+    if immature(services, config, env, p):
+        return services.store.promotion(p.id)  # with its wait, for announce
+    p = done_waiting(services, p)
     services.git.sync()
     base = services.git.tip(env.branch)
     if base is None:
@@ -109,7 +110,8 @@ def _propose(services: Services, p: Promotion) -> Promotion:
         if others:
             return _hold_for_commits(services, p, plan, branch, others)
         files = {f.file: f.new_text for f in plan.files}
-        commit = git.commit(p.base_sha, files, render.commit_message(plan, p.id), p.created_at)
+        commit = git.commit(p.base_sha, files, render.commit_message(
+            plan, p.id, pushed_at=push_times(plan, p.members, p.received_at)), p.created_at)
         if not git.push(commit, branch, expect=current, force=True):
             return p  # the branch moved under us: the next pass finds or recreates it
     failpoint("promotion.pushed")
@@ -202,9 +204,13 @@ def _merge(services: Services, p: Promotion) -> Promotion:
     assert p.plan is not None and p.commit_sha is not None
     plan = Plan.from_json(p.plan)
     env = services.config().environment(p.environment)
-    if _frozen(env, p):
-        return p
-    message = render.commit_message(plan, p.id, approved_by=p.approved_by)
+    if closed_window(services, env, p):
+        return services.store.promotion(p.id)  # with its wait, for announce
+    p = done_waiting(services, p)
+    assert p.commit_sha is not None
+    message = render.commit_message(plan, p.id, approved_by=p.approved_by,
+                                    pushed_at=push_times(plan, p.members, p.received_at),
+                                    window_override=window_override(services, p))
     try:
         sha = services.forge.merge(p.id, p.commit_sha, env.branch, message, env.merge_method)
     except MergeConflict as exc:
@@ -242,12 +248,6 @@ def _manual_change(services: Services, p: Promotion, plan: Plan,
     return None
 
 
-def _frozen(env: Environment, p: Promotion) -> bool:
-    """A freeze window blocks planning and merging; the promotion waits where it is."""
-    reason = frozen(env.freeze, time.time())
-    if reason:
-        log.info("promotion.frozen", id=p.id, env=p.environment, reason=reason)
-    return reason is not None
 
 
 _STEPS: dict[State, Callable[[Services, Promotion], Promotion]] = {

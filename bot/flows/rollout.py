@@ -27,6 +27,7 @@ from ..core.analysis import (
 )
 from ..core.config import Environment
 from ..core.machine import State
+from ..core.maturity import push_times
 from ..core.plan import Plan
 from ..core.policy import next_environments
 from ..core.readings import MetricRule, Reading, judge_metric
@@ -237,7 +238,7 @@ def _shift_traffic(services: Services, p: Promotion, env: Environment, weight: i
             replica_split(text, traffic.stable, traffic.canary, traffic.replicas, weight)
         if new == text:
             return
-        message = render.step_message(plan, p.id, weight)
+        message = render.step_message(plan, p.id, weight, push_times(plan, p.members, p.received_at))
         commit = services.git.commit(tip, {traffic.file: new}, message, time.time())
         if _canary(env).step_pull_requests:
             land_by_pull_request(services, p, env, f"step-{weight}", commit, message)

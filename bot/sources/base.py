@@ -134,6 +134,17 @@ def moment(data: Mapping[str, Any], *path: str) -> float | None:
     return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
 
 
+def epoch(data: Mapping[str, Any], *path: str) -> float | None:
+    """A timestamp found at path given as epoch seconds (Docker Hub's `pushed_at`, Harbor's
+    `occur_at`) or as RFC 3339 text (see `moment`); None when absent or malformed."""
+    value: Any = data
+    for key in path:
+        value = value.get(key) if isinstance(value, Mapping) else None
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    return moment(data, *path)
+
+
 def number(data: Mapping[str, Any], key: str) -> int:
     """A positive integer field (an id or a pull request number); PayloadError otherwise."""
     value = data.get(key)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.events import ImagePushed
-from .base import Headers, PayloadError, check_token, json_object
+from .base import Headers, PayloadError, check_token, json_object, moment
 
 MANIFEST_MEDIA_TYPES = frozenset({
     "application/vnd.docker.distribution.manifest.v1+json",
@@ -54,7 +54,8 @@ class DistributionSource:
         host = request.get("host") if isinstance(request, dict) else None
         digest = target.get("digest")
         return ImagePushed(self.name, event_id, host if isinstance(host, str) and host else None,
-                           repository, tag, digest if isinstance(digest, str) else None)
+                           repository, tag, digest if isinstance(digest, str) else None,
+                           moment(event, "timestamp"))
 
 
 class GitLabSource(DistributionSource):

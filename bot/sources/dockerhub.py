@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..core.events import ImagePushed
-from .base import Headers, PayloadError, body_id, check_token, json_object, text
+from .base import Headers, PayloadError, body_id, check_token, epoch, json_object, text
 
 
 class DockerHubSource:
@@ -24,4 +24,5 @@ class DockerHubSource:
             raise PayloadError("expected repository.repo_name")
         if tag is None:
             return []
-        return [ImagePushed(self.name, body_id(body), "docker.io", repository, tag, None)]
+        return [ImagePushed(self.name, body_id(body), "docker.io", repository, tag, None,
+                            epoch(data, "push_data", "pushed_at"))]

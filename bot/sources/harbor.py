@@ -5,7 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.events import ImagePushed
-from .base import Headers, PayloadError, body_id, check_token, json_object, split_reference, text
+from .base import (
+    Headers,
+    PayloadError,
+    body_id,
+    check_token,
+    epoch,
+    json_object,
+    split_reference,
+    text,
+)
 
 # Harbor 2.x Default format (`PUSH_ARTIFACT`), Harbor 1.9/1.10 (`pushImage`, the same
 # `event_data` shape: src/pkg/notification/model `EventTypePushImage`), and the CloudEvents
@@ -49,5 +58,5 @@ class HarborSource:
                 tag = None  # a push by digest: Harbor repeats the digest as the tag
             pushes.append(ImagePushed(self.name, f"{event_id}/{i}", registry,
                                       text(payload, "repository", "repo_full_name") or repository,
-                                      tag, digest))
+                                      tag, digest, epoch(data, "occur_at")))
         return pushes

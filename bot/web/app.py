@@ -17,13 +17,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..adapters.store import StoreUnavailable
 from ..flows.approve import BadName, NotApprovable, approve
+from ..flows.override import NotOverridable, override_window
 from ..flows.services import Services
 from ..settings import Settings
 from ..sources import SOURCES, Source
 from .access import may_read
 from .errors import error
 from .metrics import Metrics
-from .openapi import API_WRITE
+from .openapi import API_OVERRIDE, API_WRITE
 from .ui import install_ui
 from .webhooks import webhook_router
 
@@ -142,6 +143,28 @@ def create_app(
         except BadName as exc:
             return error(400, str(exc))
         except NotApprovable as exc:
+            return error(409, str(exc))
+        wake()
+        return JSONResponse(p.public())
+
+    @app.post("/api/promotions/{pid}/override-window", openapi_extra=API_OVERRIDE)
+    async def override_promotion_window(pid: str, request: Request) -> JSONResponse:
+        denied = _check_api_token(settings, request)
+        if denied:
+            return denied
+        who = request.headers.get("x-hoist-user", "api")
+        try:
+            body = await request.json() if await request.body() else {}
+        except ValueError:
+            return error(400, "the body must be JSON: {\"reason\": \"...\"}")
+        reason = body.get("reason") if isinstance(body, dict) else None
+        if not isinstance(reason, str):
+            return error(400, "give {\"reason\": \"...\"}: it is recorded in the merge commit")
+        try:
+            p = await run_in_threadpool(override_window, store, pid, who, reason)
+        except KeyError:
+            return error(404, f"no promotion {pid}")
+        except NotOverridable as exc:
             return error(409, str(exc))
         wake()
         return JSONResponse(p.public())

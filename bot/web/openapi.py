@@ -40,3 +40,9 @@ API_WRITE: dict[str, Any] = {"parameters": [
     _header("Authorization", "`Bearer <HOIST_API_TOKEN>`"),
     _header("X-Hoist-User", "who approves, recorded in the Hoist-Approved-By trailer"),
 ]}
+API_OVERRIDE: dict[str, Any] = {"parameters": [
+    _header("Authorization", "`Bearer <HOIST_API_TOKEN>`"),
+    _header("X-Hoist-User", "who overrides, recorded in the Hoist-Window-Override trailer"),
+], "requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "required": ["reason"],
+    "properties": {"reason": {"type": "string", "description": "recorded in the trailer"}}}}}}}

@@ -19,12 +19,14 @@ from .migrate import HEAD, SchemaError, check
 from .poll import PollCursor, PollRecords
 from .promotions import Promotions
 from .records import ChangeRequest, NewPromotion, Promotion
+from .remarks import Remarks
 
 __all__ = ["HEAD", "BadDatabaseUrl", "ChangeRequest", "NewPromotion", "PollCursor", "Promotion",
            "SchemaError", "Store", "StoreUnavailable"]
 
 
-class Store(Promotions, ChangeRequests, ChatOpsRecords, Leases, RateBudget, PollRecords):
+class Store(Promotions, ChangeRequests, ChatOpsRecords, Leases, RateBudget, PollRecords,
+            Remarks):
     """One store over SQLite or PostgreSQL; every write is one transaction.
 
     `target` is a file path (SQLite) or a URL (`sqlite:///path`,

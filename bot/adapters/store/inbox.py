@@ -27,7 +27,8 @@ class Inbox(StoreBase):
                 rows.setdefault(p.key, {
                     "key": p.key, "source": p.source, "registry": p.registry,
                     "repository": p.repository, "tag": p.tag, "digest": p.digest,
-                    "received_at": received_at, "processed_at": None})
+                    "received_at": received_at, "processed_at": None,
+                    "pushed_at": p.pushed_at})
         if not rows:
             return [0] * len(batches)
         # One statement for the batch; the keys it returns are the rows that were new.
@@ -47,7 +48,7 @@ class Inbox(StoreBase):
                               .order_by(events.c.received_at, events.c.key)).mappings().all()
         return [
             (ImagePushed(r["source"], r["key"].split(":", 1)[1], r["registry"], r["repository"],
-                         r["tag"], r["digest"]), r["received_at"])
+                         r["tag"], r["digest"], r["pushed_at"]), r["received_at"])
             for r in rows
         ]
 

@@ -26,7 +26,8 @@ class Members(StoreBase):
         db.execute(delete(promotion_members).where(promotion_members.c.promotion_id == pid))
         db.execute(insert(promotion_members), [
             {"promotion_id": pid, "position": i, "image_key": m.image_key,
-             "repository": m.repository, "tag": m.tag, "digest": m.digest}
+             "repository": m.repository, "tag": m.tag, "digest": m.digest,
+             "pushed_at": m.pushed_at}
             for i, m in enumerate(members)])
         if len(members) == 1:
             db.execute(update(promotions).where(promotions.c.id == pid,
@@ -45,7 +46,8 @@ class Members(StoreBase):
                                 .order_by(promotion_members.c.promotion_id,
                                           promotion_members.c.position)).mappings():
                 found.setdefault(m["promotion_id"], []).append(
-                    Member(m["image_key"], m["repository"], m["tag"], m["digest"]))
+                    Member(m["image_key"], m["repository"], m["tag"], m["digest"],
+                           m["pushed_at"]))
         return [row_to_promotion(row, found.get(row["id"], ())) for row in rows]
 
     def current_tag(self, image_key: str, environment: str) -> str | None:

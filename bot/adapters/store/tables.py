@@ -27,6 +27,7 @@ events = Table(
     Column("digest", Text),
     Column("received_at", Float, nullable=False),
     Column("processed_at", Float),
+    Column("pushed_at", Float),  # the registry's push time, where its payload says
     Index("events_pending", "processed_at"),
 )
 
@@ -69,6 +70,7 @@ promotion_members = Table(
     Column("repository", Text, nullable=False),
     Column("tag", Text),
     Column("digest", Text),
+    Column("pushed_at", Float),
     Index("promotion_members_image", "image_key"),
 )
 
