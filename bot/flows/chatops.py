@@ -20,6 +20,7 @@ from ..core.members import versions
 from ..core.policy import targets_for
 from .announce import announce, announce_lifted
 from .approve import NotApprovable, approve
+from .origin import about_our_repository
 from .promote import FOREIGN_COMMITS
 from .revert import revert
 from .rollout import resume_analysis
@@ -59,6 +60,8 @@ def _handle(services: Services, promotion: Promotion | None,
             comment: PullRequestActivity) -> None:
     if promotion is None:
         log.info("chatops.unknown_pull_request", number=comment.number)
+    elif not about_our_repository(services.forge, comment):
+        return  # never acted on, never replied to: it may be about someone else's thread
     elif comment.kind == "merged":
         _merged_by_hand(services, promotion, comment)
     elif comment.kind == "closed":
