@@ -123,7 +123,7 @@ def _confirm(services: Services, p: Promotion,
     state, sha = found
     if state not in ("merged", "closed"):
         log.warning("chatops.not_confirmed", id=p.id, number=activity.number,
-                    event=activity.kind, forge_state=state)
+                    kind=activity.kind, forge_state=state)
         return None
     if state == "merged" and sha:
         branch = services.config().environment(p.environment).branch

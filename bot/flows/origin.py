@@ -38,6 +38,6 @@ def about_our_repository(forge: Forge, activity: PullRequestActivity) -> bool:
         confirmed = said in {text.strip() for text in forge.read_reviews(
             activity.number, activity.user, activity.review_id)}
     if not confirmed:
-        log.warning("chatops.foreign_event", number=activity.number, event=activity.kind,
+        log.warning("chatops.foreign_event", number=activity.number, kind=activity.kind,
                     user=activity.user, repository_id=activity.repository_id, ours=ours)
     return confirmed
