@@ -29,6 +29,9 @@ class ForgeDouble:
 
     ROUTES: ClassVar[list[tuple[str, str, Handler]]] = []
     kind = ""  # github, gitlab or gitea
+    # The repository's (GitLab: project's) stable id: each double plays the repository its
+    # forge's published webhook examples are about.
+    repository_id = 0
     # This forge's name for GitHub's reaction names (+1, confused).
     REACTIONS: ClassVar[dict[str, str]] = {"+1": "+1", "confused": "confused"}
     HEADERS: ClassVar[dict[str, str]] = {}  # sent with every answer
@@ -39,6 +42,8 @@ class ForgeDouble:
         # number -> {head, base, title, body, state, merged, merge_commit_sha, labels, ...}
         self.pulls: dict[int, dict[str, Any]] = {}
         self.comments: dict[int, list[dict[str, Any]]] = {}
+        # number -> [{id, user, body, state}]: reviews people submitted (GitLab: approvals)
+        self.reviews: dict[int, list[dict[str, Any]]] = {}
         self.reactions: list[tuple[int, str]] = []
         self.permissions: dict[str, str] = {}  # login -> a rung of LADDER
         self.team_members: dict[str, set[str]] = {}
@@ -135,6 +140,21 @@ class ForgeDouble:
         self.comments.setdefault(number, []).append({"id": comment_id, "body": body,
                                                      "user": login})
         return comment_id
+
+    def find_comment(self, comment_id: int) -> tuple[int, dict[str, Any]] | None:
+        """(change request number, comment) of comment `comment_id`, if this repository has
+        it."""
+        return next(((n, c) for n, found in self.comments.items() for c in found
+                     if c["id"] == comment_id), None)
+
+    def add_review(self, number: int, login: str, body: str = "",
+                   state: str = "APPROVED") -> int:
+        """`login` submits a review of change request `number` (state APPROVED, COMMENTED
+        or CHANGES_REQUESTED, as GitHub names them); its id."""
+        review_id = self.new_id()
+        self.reviews.setdefault(number, []).append({"id": review_id, "user": login,
+                                                    "body": body, "state": state})
+        return review_id
 
     # git -------------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ import json
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bot.adapters.forges import Forge
 from bot.adapters.forges.gitea import GiteaForge
@@ -62,16 +63,33 @@ def service_env(kind: str, double: ForgeDouble, webhook_secret: str) -> dict[str
             "HOIST_GITEA_WEBHOOK_SECRET": webhook_secret}
 
 
+def _about(data: dict[str, Any], repository_id: int | None) -> dict[str, Any]:
+    """`data` naming the repository (GitLab: project) with id `repository_id`, if given;
+    else the one its published example names."""
+    if repository_id is None:
+        return data
+    if "project" in data:  # GitLab
+        data["project"]["id"] = repository_id
+        if "project_id" in data:
+            data["project_id"] = repository_id
+    else:
+        data["repository"]["id"] = repository_id
+    return data
+
+
 def comment_webhook(kind: str, number: int, user: str, text: str, comment_id: int,
                     secret: str, delivery: str | None = None,
-                    written_at: float | None = None) -> tuple[str, dict[str, str], bytes]:
+                    written_at: float | None = None, repository_id: int | None = None
+                    ) -> tuple[str, dict[str, str], bytes]:
     """(route, headers, body) of the forge's webhook for a new comment on change request
     `number`, built from the forge's published example and signed as the forge signs.
     `delivery` is the hook's delivery id (default: one per comment); `written_at` (epoch
-    seconds) replaces the example's creation time, in the forge's own format."""
+    seconds) replaces the example's creation time, in the forge's own format;
+    `repository_id` the id of the repository the example names."""
     delivery = delivery or f"d-{comment_id}"
     if kind == "github":
-        data = json.loads((FIXTURES / "github" / "issue_comment.created.json").read_text())
+        data = _about(json.loads((FIXTURES / "github" / "issue_comment.created.json")
+                                 .read_text()), repository_id)
         data["issue"]["number"] = number
         data["comment"].update(id=comment_id, body=text)
         data["comment"]["user"].update(login=user, type="User")
@@ -82,8 +100,8 @@ def comment_webhook(kind: str, number: int, user: str, text: str, comment_id: in
             "X-GitHub-Event": "issue_comment", "X-GitHub-Delivery": delivery,
             "X-Hub-Signature-256": "sha256=" + hmac_hex(secret, body)}, body
     if kind == "gitlab":
-        data = json.loads((FIXTURES / "gitlab" / "webhooks" / "note_merge_request.json")
-                          .read_text())
+        data = _about(json.loads((FIXTURES / "gitlab" / "webhooks" / "note_merge_request.json")
+                                 .read_text()), repository_id)
         data["merge_request"]["iid"] = number
         data["object_attributes"].update(id=comment_id, note=text)
         data["user"]["username"] = user
@@ -92,8 +110,8 @@ def comment_webhook(kind: str, number: int, user: str, text: str, comment_id: in
         return "/webhooks/gitlab", {"X-Gitlab-Event": "Note Hook", "X-Gitlab-Token": secret,
                                     "X-Gitlab-Event-UUID": delivery}, \
             json.dumps(data).encode()
-    data = json.loads((FIXTURES / "gitea" / "webhooks" / "pull_request_comment_signed.json")
-                      .read_text())
+    data = _about(json.loads((FIXTURES / "gitea" / "webhooks" /
+                              "pull_request_comment_signed.json").read_text()), repository_id)
     data["issue"]["number"] = number
     data["comment"].update(id=comment_id, body=text)
     data["comment"]["user"].update(login=user, username=user)
@@ -106,14 +124,16 @@ def comment_webhook(kind: str, number: int, user: str, text: str, comment_id: in
 
 
 def review_webhook(kind: str, number: int, user: str, text: str, review_id: int,
-                   secret: str) -> tuple[str, dict[str, str], bytes]:
+                   secret: str, repository_id: int | None = None
+                   ) -> tuple[str, dict[str, str], bytes]:
     """(route, headers, body) of the forge's webhook for a review of change request `number`
     that comments `text` without approving: GitHub's `pull_request_review` (state
     commented), GitLab's note of a review on a diff line (a DiffNote), Gitea's
-    `pull_request_comment` review event; each from the forge's published example."""
+    `pull_request_comment` review event; each from the forge's published example, about
+    the repository with id `repository_id` if given."""
     if kind == "github":
-        data = json.loads((FIXTURES / "github" / "pull_request_review.submitted.json")
-                          .read_text())
+        data = _about(json.loads((FIXTURES / "github" / "pull_request_review.submitted.json")
+                                 .read_text()), repository_id)
         data["pull_request"]["number"] = number
         data["review"].update(id=review_id, state="commented", body=text)
         data["review"]["user"].update(login=user, type="User")
@@ -123,12 +143,13 @@ def review_webhook(kind: str, number: int, user: str, text: str, review_id: int,
             "X-GitHub-Event": "pull_request_review", "X-GitHub-Delivery": f"r-{review_id}",
             "X-Hub-Signature-256": "sha256=" + hmac_hex(secret, body)}, body
     if kind == "gitlab":
-        route, headers, body = comment_webhook(kind, number, user, text, review_id, secret)
+        route, headers, body = comment_webhook(kind, number, user, text, review_id, secret,
+                                               repository_id=repository_id)
         data = json.loads(body)
         data["object_attributes"].update(type="DiffNote", line_code="1d2e_0_1")
         return route, headers, json.dumps(data).encode()
-    data = json.loads((FIXTURES / "gitea" / "webhooks" / "pull_request_review_approved.json")
-                      .read_text())
+    data = _about(json.loads((FIXTURES / "gitea" / "webhooks" /
+                              "pull_request_review_approved.json").read_text()), repository_id)
     data["number"] = data["pull_request"]["number"] = number
     data["review"] = {"type": "pull_request_review_comment", "content": text}
     data["sender"].update(login=user, username=user)

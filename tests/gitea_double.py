@@ -28,6 +28,13 @@ def example(name: str) -> Any:
 
 class GiteaDouble(ForgeDouble):
     kind = "gitea"
+    # The repository Gitea's published signed examples are about (pull_request_comment_signed,
+    # pull_request_opened_signed, push_signed: example/example, id 1), so their deliveries
+    # are this repository's; examples about others (pull_request_merged.json: 46534,
+    # pull_request_review_approved.json: 1234) are deliveries from elsewhere, which Hoist
+    # confirms by reading them back here.
+    repository_id = 1
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.labels: dict[str, int] = {}
@@ -152,6 +159,40 @@ class GiteaDouble(ForgeDouble):
         data.update(id=comment_id, body=body["body"], user=self.user_json(self.bot_login))
         return 201, data
 
+    def get_comment(self, query: dict[str, Any], body: Any, m: re.Match[str]) -> Reply:
+        """GET .../issues/comments/{id} (issue_comment_create.json), with the URLs Gitea's
+        Comment struct adds (modules/structs/issue_comment.go): 404 for another
+        repository's."""
+        found = self.find_comment(int(m.group("id")))
+        if found is None:
+            return 404, {"message": "The target couldn't be found.", "errors": []}
+        number, comment = found
+        data = dict(example("issue_comment_create"))
+        html = f"https://gitea.example/{self.full_name}/pulls/{number}"
+        data.update(id=comment["id"], body=comment["body"], user=self.user_json(comment["user"]),
+                    html_url=f"{html}#issuecomment-{comment['id']}", pull_request_url=html,
+                    issue_url=html)
+        return 200, data
+
+    def list_reviews(self, query: dict[str, Any], body: Any, m: re.Match[str]) -> Reply:
+        """GET .../pulls/{n}/reviews, paged: PullReview structs (modules/structs/
+        pull_review.go; no published example), states as Gitea names them."""
+        number = self._pull(m)
+        if number is None:
+            return 404, {"message": "The target couldn't be found.", "errors": []}
+        states = {"APPROVED": "APPROVED", "COMMENTED": "COMMENT",
+                  "CHANGES_REQUESTED": "REQUEST_CHANGES"}
+        found = [{"id": r["id"], "user": self.user_json(r["user"]), "body": r["body"],
+                  "state": states.get(r["state"], r["state"]), "commit_id": "0" * 40,
+                  "stale": False, "official": True, "dismissed": False, "comments_count": 0,
+                  "submitted_at": "2026-01-01T00:00:00Z",
+                  "html_url": f"https://gitea.example/{self.full_name}/pulls/{number}"
+                              f"#issuecomment-{r['id']}",
+                  "pull_request_url": f"https://gitea.example/{self.full_name}/pulls/{number}"}
+                 for r in self.reviews.get(number, [])]
+        limit, page = int(query.get("limit", 30)), int(query.get("page", 1))
+        return 200, found[(page - 1) * limit:page * limit]
+
     def react(self, query: dict[str, Any], body: dict[str, Any], m: re.Match[str]) -> Reply:
         comment_id = int(m.group("id"))
         status = 200 if (comment_id, body["content"]) in self.reactions else 201
@@ -174,10 +215,13 @@ class GiteaDouble(ForgeDouble):
         """GET /repos/{owner}/{repo} (the fixture) with the token's `permissions`."""
         if f"{m.group('owner')}/{m.group('name')}" != self.full_name:
             return 404, {"message": "The target couldn't be found."}
-        data = dict(example("repo_get"))
-        data.update(full_name=self.full_name, default_branch="main",
+        data = copy.deepcopy(example("repo_get"))
+        owner, name = self.full_name.split("/")
+        data.update(id=self.repository_id, name=name, full_name=self.full_name,
+                    default_branch="main",
                     permissions=self.token_permissions.get(
                         self.caller, {"admin": False, "push": True, "pull": True}))
+        data["owner"].update(login=owner, username=owner)
         return 200, data
 
     def team_search(self, query: dict[str, Any], body: Any, m: re.Match[str]) -> Reply:
@@ -200,6 +244,8 @@ class GiteaDouble(ForgeDouble):
 GiteaDouble.ROUTES = [
     ("GET", r"/api/v1/user$", GiteaDouble.current_user),
     ("GET", R + r"$", GiteaDouble.get_repo),
+    ("GET", R + r"/issues/comments/(?P<id>\d+)$", GiteaDouble.get_comment),
+    ("GET", R + r"/pulls/(?P<n>\d+)/reviews$", GiteaDouble.list_reviews),
     ("GET", R + r"/pulls$", GiteaDouble.list_pulls),
     ("POST", R + r"/pulls$", GiteaDouble.create_pull),
     ("GET", R + r"/pulls/(?P<n>\d+)$", GiteaDouble.get_pull),

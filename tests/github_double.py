@@ -52,6 +52,12 @@ class GitHubDouble(ForgeDouble):
     also a GitHub App's installation and its short-lived installation tokens."""
 
     kind = "github"
+    # The repository GitHub's published webhook examples are about (Codertocat/Hello-World,
+    # id 186853002: pull_request_review.submitted.json, pull_request.opened.json, ...), so
+    # their deliveries are this repository's; its full_name stays acme/manifests.
+    # Examples about other repositories (issue_comment.created.json: 199540710) are
+    # deliveries from elsewhere, which Hoist confirms by reading them back here.
+    repository_id = 186853002
 
     HEADERS: ClassVar[dict[str, str]] = {"X-RateLimit-Remaining": "4999"}
 
@@ -190,8 +196,8 @@ class GitHubDouble(ForgeDouble):
                          "documentation_url": "https://docs.github.com/rest"}
         data = _rebase_urls(copy.deepcopy(example("full-repository")), self.url)
         owner, name = self.full_name.split("/")
-        data.update(name=name, full_name=self.full_name, default_branch="main",
-                    url=f"{self.url}/repos/{self.full_name}",
+        data.update(id=self.repository_id, name=name, full_name=self.full_name,
+                    default_branch="main", url=f"{self.url}/repos/{self.full_name}",
                     permissions=self.token_permissions.get(
                         self.caller, {"admin": False, "maintain": False, "push": True,
                                       "triage": True, "pull": True}))
@@ -267,6 +273,35 @@ class GitHubDouble(ForgeDouble):
         number = int(m.group("n"))
         comment_id = self.add_comment(number, body["body"], self.bot_login)
         return 201, self.comment_json(number, comment_id, body["body"], "hoist-bot")
+
+    def get_comment(self, query: dict[str, Any], body: Any, m: re.Match[str]) -> Reply:
+        """GET /repos/{owner}/{repo}/issues/comments/{id}: 404 for another repository's."""
+        found = self.find_comment(int(m.group("id")))
+        if found is None:
+            return 404, {"message": "Not Found",
+                         "documentation_url": "https://docs.github.com/rest"}
+        number, comment = found
+        return 200, self.comment_json(number, comment["id"], comment["body"], comment["user"])
+
+    def get_review(self, query: dict[str, Any], body: Any, m: re.Match[str]) -> Reply:
+        """GET /repos/{owner}/{repo}/pulls/{n}/reviews/{id}: 404 unless pull request n has
+        that review. The shared fixtures hold no review example: the shape is the one
+        GitHub's REST docs ("Get a review for a pull request") publish."""
+        number = int(m.group("n"))
+        review = next((r for r in self.reviews.get(number, [])
+                       if r["id"] == int(m.group("id"))), None)
+        if review is None:
+            return 404, {"message": "Not Found",
+                         "documentation_url": "https://docs.github.com/rest"}
+        html = f"https://github.example/{self.full_name}/pull/{number}"
+        pull_url = f"{self.url}/repos/{self.full_name}/pulls/{number}"
+        return 200, {"id": review["id"], "node_id": "PRR_x", "user": self.user(review["user"]),
+                     "body": review["body"], "state": review["state"],
+                     "html_url": f"{html}#pullrequestreview-{review['id']}",
+                     "pull_request_url": pull_url,
+                     "_links": {"html": {"href": html}, "pull_request": {"href": pull_url}},
+                     "submitted_at": "2026-01-01T00:00:00Z", "commit_id": "0" * 40,
+                     "author_association": "COLLABORATOR"}
 
     def react(self, query: dict[str, Any], body: dict[str, Any], m: re.Match[str]
               ) -> tuple[int, Any]:
@@ -369,6 +404,9 @@ GitHubDouble.ROUTES = [
     ("POST", r"/repos/[^/]+/[^/]+/issues/(?P<n>\d+)/labels$", GitHubDouble.add_labels),
     ("POST", r"/repos/[^/]+/[^/]+/issues/(?P<n>\d+)/comments$", GitHubDouble.create_comment),
     ("POST", r"/repos/[^/]+/[^/]+/issues/comments/(?P<id>\d+)/reactions$", GitHubDouble.react),
+    ("GET", r"/repos/[^/]+/[^/]+/issues/comments/(?P<id>\d+)$", GitHubDouble.get_comment),
+    ("GET", r"/repos/[^/]+/[^/]+/pulls/(?P<n>\d+)/reviews/(?P<id>\d+)$",
+     GitHubDouble.get_review),
     ("GET", r"/repos/[^/]+/[^/]+/collaborators/(?P<user>[^/]+)/permission$",
      GitHubDouble.permission),
     ("GET", r"/orgs/(?P<org>[^/]+)/teams/(?P<team>[^/]+)/memberships/(?P<user>[^/]+)$",

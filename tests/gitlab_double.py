@@ -29,18 +29,22 @@ def example(name: str) -> Any:
 
 class GitLabDouble(ForgeDouble):
     kind = "gitlab"
+    # The project GitLab's published note example is about (note_merge_request.json:
+    # gitlab-org/gitlab-test, id 5), so its deliveries are this project's; examples about
+    # other projects (merge_request_*.json: 32059612) are deliveries from elsewhere, which
+    # Hoist confirms by reading them back here.
+    repository_id = 5
     REACTIONS: ClassVar[dict[str, str]] = {"+1": "thumbsup", "confused": "confused"}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.project_id = 4242
         self.merge_method = "merge"  # the project's: "merge" (GitLab's default) or "ff"
         self.detailed_merge_status = "mergeable"
         self.users = {self.bot_login: 1}
 
     def _project(self, m: re.Match[str]) -> bool:
         pid = unquote(m.group("pid"))
-        return pid in (self.full_name, str(self.project_id))
+        return pid in (self.full_name, str(self.repository_id))
 
     def user_json(self, login: str) -> dict[str, Any]:
         uid = self.users.setdefault(login, len(self.users) + 1)
@@ -55,10 +59,10 @@ class GitLabDouble(ForgeDouble):
         state = "merged" if pull["merged"] else ("opened" if pull["state"] == "open"
                                                  else "closed")
         data.update(
-            id=iid * 1000 + 7, iid=iid, project_id=self.project_id, title=pull["title"],
+            id=iid * 1000 + 7, iid=iid, project_id=self.repository_id, title=pull["title"],
             description=pull["body"], state=state, target_branch=pull["base"],
             source_branch=pull["head"], labels=list(pull["labels"]),
-            source_project_id=self.project_id, target_project_id=self.project_id,
+            source_project_id=self.repository_id, target_project_id=self.repository_id,
             sha=pull["merged_head"] or self.sha(pull["head"]) or "0" * 40,
             merge_commit_sha=pull["merge_commit_sha"],
             squash_commit_sha=pull["squash_commit_sha"], draft=False, work_in_progress=False,
@@ -169,6 +173,28 @@ class GitLabDouble(ForgeDouble):
         note_id = self.add_comment(iid, body["body"], self.bot_login)
         return 201, self.note_json(iid, note_id, body["body"], self.bot_login)
 
+    def get_note(self, query: dict[str, Any], body: Any, m: re.Match[str]) -> Reply:
+        """GET .../merge_requests/:iid/notes/:note_id: 404 unless that merge request has
+        the note."""
+        iid, note_id = int(m.group("iid")), int(m.group("note"))
+        note = next((c for c in self.comments.get(iid, []) if c["id"] == note_id), None)
+        if not self._project(m) or note is None:
+            return 404, {"message": "404 Not found"}
+        return 200, self.note_json(iid, note_id, note["body"], note["user"])
+
+    def approvals(self, query: dict[str, Any], body: Any, m: re.Match[str]) -> Reply:
+        """GET .../merge_requests/:iid/approvals (merge_request_approvals.json): who approved
+        (the double's reviews with state APPROVED)."""
+        iid = int(m.group("iid"))
+        if not self._project(m) or iid not in self.pulls:
+            return 404, {"message": "404 Not found"}
+        data = copy.deepcopy(example("merge_request_approvals"))
+        approved = list(dict.fromkeys(r["user"] for r in self.reviews.get(iid, [])
+                                      if r["state"] == "APPROVED"))
+        data.update(id=iid * 1000 + 7, iid=iid, project_id=self.repository_id,
+                    approved_by=[{"user": self.user_json(login)} for login in approved])
+        return 200, data
+
     def award(self, query: dict[str, Any], body: dict[str, Any], m: re.Match[str]) -> Reply:
         name = body.get("name") or query.get("name")
         note_id = int(m.group("note"))
@@ -202,12 +228,17 @@ class GitLabDouble(ForgeDouble):
         return 200, self.user_json(self.bot_login)
 
     def get_project(self, query: dict[str, Any], body: Any, m: re.Match[str]) -> Reply:
-        """GET /projects/:id with the token's `permissions` (docs: api/projects.md)."""
+        """GET /projects/:id (by id or URL-encoded path) with the token's `permissions`. The
+        shared fixtures hold no project example: the fields Hoist reads, as
+        docs/api/projects.md shows them."""
         if not self._project(m):
             return 404, {"message": "404 Project Not Found"}
         access = {"access_level": 40, "notification_level": 3}
-        return 200, {"id": self.project_id, "path_with_namespace": self.full_name,
-                     "default_branch": "main", "merge_method": self.merge_method,
+        return 200, {"id": self.repository_id, "name": self.full_name.split("/")[-1],
+                     "path": self.full_name.split("/")[-1],
+                     "path_with_namespace": self.full_name, "default_branch": "main",
+                     "web_url": f"https://gitlab.example/{self.full_name}",
+                     "merge_method": self.merge_method,
                      "permissions": self.token_permissions.get(
                          self.caller, {"project_access": access, "group_access": None})}
 
@@ -226,6 +257,8 @@ GitLabDouble.ROUTES = [
     ("GET", r"/api/v4/users$", GitLabDouble.users_list),
     ("GET", P + r"$", GitLabDouble.get_project),
     ("GET", P + r"/merge_requests$", GitLabDouble.list_mrs),
+    ("GET", P + r"/merge_requests/(?P<iid>\d+)/notes/(?P<note>\d+)$", GitLabDouble.get_note),
+    ("GET", P + r"/merge_requests/(?P<iid>\d+)/approvals$", GitLabDouble.approvals),
     ("POST", P + r"/merge_requests$", GitLabDouble.create_mr),
     ("GET", P + r"/merge_requests/(?P<iid>\d+)$", GitLabDouble.get_mr),
     ("PUT", P + r"/merge_requests/(?P<iid>\d+)$", GitLabDouble.edit_mr),

@@ -195,6 +195,13 @@ class Scenario:
         return httpx.post(f"{self.url}/webhooks/{kind}", content=body, headers=headers,
                           timeout=10)
 
+    def deliver(self, hook: tuple[str, dict[str, str], bytes]) -> httpx.Response:
+        """Post a (route, headers, body) webhook made by tests.forges (comment_webhook,
+        review_webhook)."""
+        route, headers, body = hook
+        return httpx.post(f"{self.url}{route}", content=body, timeout=10,
+                          headers=headers | {"Content-Type": "application/json"})
+
     def merged_event(self, number: int, merged: bool = True, sha: str | None = None,
                      repository: str | None = None) -> httpx.Response:
         """The forge's own "pull request closed" webhook (its published example) for

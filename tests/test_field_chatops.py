@@ -76,6 +76,14 @@ class Served:
                                   self.hook_secret, written_at=written_at))
         return comment_id
 
+    def review(self, number: int, user: str, text: str) -> int:
+        """`user` reviews with `text` on the forge (GitLab: a note on a diff line), which
+        delivers it; how many new things Hoist stored."""
+        kind = self.double.kind
+        review_id = self.double.add_comment(number, text, user) if kind == "gitlab" else \
+            self.double.add_review(number, user, text, state="COMMENTED")
+        return self.send(review_webhook(kind, number, user, text, review_id, self.hook_secret))
+
     def replies(self, number: int) -> list[str]:
         return [c["body"] for c in self.double.comments.get(number, [])
                 if c["user"] == self.double.bot_login]
@@ -171,12 +179,9 @@ def test_commands_in_code_quotes_or_comments_never_count_and_a_review_body_does(
     assert not on.double.pulls[number]["merged"]
     assert len(on.replies(number)) == 1  # shown commands get no reply at all
     # A review's body is a comment: its command counts, with the same authorization.
-    refused = on.send(review_webhook(kind, number, "rita", "/hoist approve",
-                                     on.double.new_id(), on.hook_secret))
-    assert refused == 1
+    assert on.review(number, "rita", "/hoist approve") == 1
     on.reply(number, "refused: @rita has read permission")
-    on.send(review_webhook(kind, number, "bob", "Checked the diff.\n\n/hoist approve",
-                           on.double.new_id(), on.hook_secret))
+    on.review(number, "bob", "Checked the diff.\n\n/hoist approve")
     assert "approval recorded (1 of 1)" in on.reply(number, "@bob: approval")
     wait_for(lambda: on.double.pulls[number]["merged"], "the change request to merge", 20)
     assert "Hoist-Approved-By: bob\n" in landed(on)

@@ -42,12 +42,15 @@ def on_forge(services: Services, double: ForgeDouble, tmp_path: Path) -> Service
 
 
 def say(services: Services, number: int, user: str, body: str, key: str,
-        kind: str = "comment") -> None:
-    """Someone comments on change request `number` (as its webhook would report)."""
+        kind: str = "comment", repository_id: str | None = "ours",
+        comment_id: int | None = None) -> None:
+    """Someone comments on change request `number` (as its webhook would report, naming our
+    repository unless `repository_id` says which)."""
+    if comment_id is None and kind == "comment":
+        comment_id = 500 + sum(map(ord, key))
+    named = services.forge.repository_id() if repository_id == "ours" else repository_id
     services.store.add_comments([PullRequestActivity(
-        key, number, 500 + sum(map(ord, key)) if kind == "comment" else None, user, body,
-        kind)],
-        time.time())
+        key, number, comment_id, user, body, kind, repository_id=named)], time.time())
     Worker(services).run_once()
 
 
@@ -122,6 +125,57 @@ def test_comment_react_permission_teams_and_close(on_forge: Services,
     forge.close(number, "Aborted by @bob.")
     assert forge.pull_state(number) == ("closed", None)
     assert double.comments[number][-1]["body"] == "Aborted by @bob."
+
+
+def test_reads_back_the_repository_id_comments_and_reviews(on_forge: Services,
+                                                           double: ForgeDouble) -> None:
+    for branch in ("hoist/dev/app", "hoist/dev/other"):
+        _branch(on_forge, branch)
+    forge = _forge(on_forge)
+    number = forge.propose("p1", "hoist/dev/app", "main", "t", "b").number
+    other = forge.propose("p2", "hoist/dev/other", "main", "t", "b").number
+    assert number is not None and other is not None
+    asked = len(double.requests)
+    assert forge.repository_id() == forge.repository_id() == str(double.repository_id)
+    assert len(double.requests) == asked + 1  # asked once
+    said = double.add_comment(number, "LGTM\n/hoist approve", "bob")
+    assert forge.read_comment(number, said) == ("bob", "LGTM\n/hoist approve")
+    assert forge.read_comment(other, said) is None  # ours, but on another change request
+    assert forge.read_comment(number, double.new_id()) is None  # not this repository's
+    review = double.add_review(number, "carol", "Checked.\n/hoist approve")
+    double.add_review(number, "dave", "Not yet.", state="CHANGES_REQUESTED")
+    # A GitLab review is an approval, with no text; dave's request for changes is none.
+    texts = {"gitlab": ([""], [])}.get(double.kind, (["Checked.\n/hoist approve"],
+                                                     ["Not yet."]))
+    assert forge.read_reviews(number, "Carol", review) == texts[0]
+    assert forge.read_reviews(number, "dave", review + 1) == texts[1]
+    assert forge.read_reviews(other, "carol", review) == []
+    assert forge.read_reviews(number, "erin", double.new_id()) == []
+
+
+def test_activity_naming_another_repository_counts_only_once_the_forge_confirms_it(
+        on_forge: Services, double: ForgeDouble) -> None:
+    double.permissions.update(bob="write", carol="write", dave="write")
+    run(on_forge, push())
+    number = double.number_for(PROD)
+    assert number is not None
+    replies = len(double.comments.get(number, []))
+    # Another repository's comment and review, with our change request's number.
+    say(on_forge, number, "bob", "/hoist approve", "f1", repository_id="66600666",
+        comment_id=double.new_id())
+    say(on_forge, number, "carol", "/hoist approve", "f2", kind="review",
+        repository_id="66600666")
+    assert len(double.comments.get(number, [])) == replies  # never replied to
+    promotion = on_forge.store.promotion_for_number(number)
+    assert promotion is not None and promotion.approved_by == ()
+    # One naming another repository (or none) that the forge has on our change request.
+    found = double.add_comment(number, "/hoist approve", "dave")
+    say(on_forge, number, "dave", "/hoist approve", "f3", repository_id=None,
+        comment_id=found)
+    assert "@dave: approval recorded (1 of 2)" in double.comments[number][-1]["body"]
+    say(on_forge, number, "bob", "/hoist approve", "f4", comment_id=double.new_id())
+    assert double.pulls[number]["merged"]  # ours by its id: counts, as ever
+    assert "Hoist-Approved-By: dave, bob" in landed_message(on_forge, "prod")
 
 
 @pytest.mark.parametrize("method", ["squash", "merge"])

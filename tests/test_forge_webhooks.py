@@ -254,3 +254,25 @@ def test_gitea_reviews_with_a_body_are_comments_keyed_without_the_delivery() -> 
                                               json.dumps(data).encode()) == []
     [comment] = gitea("pull_request_comment_signed", "issue_comment")
     assert comment.written_at == 1646811094.0  # 2022-03-09T16:31:34+09:00
+
+
+def test_every_activity_names_the_repository_its_published_payload_is_about() -> None:
+    """GitHub and Gitea `repository.id`, GitLab `project.id`, as text; None when a payload
+    names none. A GitHub review carries its own id too, to be read back by."""
+    comment = json.loads((GH / "issue_comment.created.json").read_text())
+    review = json.loads((GH / "pull_request_review.submitted.json").read_text())
+    review["review"]["body"] = "/hoist approve"
+    closed = json.loads((GH / "pull_request.closed.json").read_text())
+    found = [github("issue_comment", comment, "d1")[0], github("pull_request_review", review,
+                                                                "d2")[0],
+             github("pull_request", closed, "d3")[0], gitlab("note_merge_request")[0],
+             gitlab("merge_request_merge")[0], gitlab("merge_request_approved")[0],
+             gitea("pull_request_comment_signed", "issue_comment")[0],
+             gitea("pull_request_merged")[0],
+             gitea("pull_request_review_approved", "pull_request_approved")[0]]
+    assert [a.repository_id for a in found] == [
+        "199540710", "186853002", "219188321", "5", "32059612", "32059612", "1", "46534",
+        "1234"]
+    assert [a.review_id for a in found] == [None, 237895671] + [None] * 7
+    del comment["repository"]
+    assert github("issue_comment", comment, "d4")[0].repository_id is None

@@ -119,6 +119,32 @@ def test_without_migrations_an_old_schema_is_refused_until_upgraded(store_url: s
     assert Store(store_url, migrate=False).migrated_from == HEAD
 
 
+def test_comments_waiting_at_0005_name_no_repository_and_new_ones_keep_theirs(
+        store_url: str) -> None:
+    """0007 adds where a comment came from; one stored before names no repository (the
+    worker confirms it with the forge)."""
+    from alembic import command
+
+    from bot.adapters.store.engine import database_url, make_engine
+    from bot.adapters.store.migrate import _config
+
+    with make_engine(database_url(store_url)).begin() as conn:
+        command.upgrade(_config(conn), "0005")
+        conn.execute(text("INSERT INTO comments (key, number, comment_id, \"user\", body, kind,"
+                          " received_at, written_at, promotion_id) VALUES ('github:comment:11',"
+                          " 7, 11, 'carol', '/hoist approve', 'comment', 3.0, 2.0, '01OLD')"))
+    store = Store(store_url)
+    assert store.migrated_from == "0005"
+    assert store.pending_comments() == [PullRequestActivity(
+        "github:comment:11", 7, 11, "carol", "/hoist approve", "comment", 2.0, "01OLD")]
+    store.comment_done("github:comment:11")
+    review = PullRequestActivity("github:review:80", 7, None, "bob", "", "review",
+                                 repository_id="186853002", review_id=80)
+    assert store.add_comments([review], 4.0) == 1
+    assert store.pending_comments() == [review]
+    store.close()
+
+
 @pytest.mark.parametrize("release", ["bf71aac", "22485a9"])
 def test_a_data_directory_from_before_migrations_keeps_its_promotions(tmp_path: Path,
                                                                      release: str) -> None:

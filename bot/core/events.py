@@ -46,7 +46,11 @@ class PullRequestActivity:
     `github:review:<id>`, `gitlab:note:<id>`, `gitea:comment:<id>`), else the delivery.
     `written_at` is when its author wrote it by the forge's clock (epoch seconds; None when
     the payload does not say); `promotion_id` is the promotion the change request carried
-    when Hoist received it (set on receipt; None before)."""
+    when Hoist received it (set on receipt; None before). `repository_id` is the stable id of
+    the repository the payload says it is about (GitHub and Gitea `repository.id`, GitLab
+    `project.id`; None when it names none): a hint, which the worker confirms with the
+    forge unless it is the manifests repository's own. `review_id` is the forge's id of a
+    review where it gives one (GitHub), to read the review back by."""
 
     key: str
     number: int
@@ -56,3 +60,5 @@ class PullRequestActivity:
     kind: str  # comment | review | merged | closed
     written_at: float | None = None
     promotion_id: str | None = None
+    repository_id: str | None = None
+    review_id: int | None = None

@@ -20,6 +20,7 @@ from ..core.members import versions
 from ..core.policy import targets_for
 from .announce import announce, announce_lifted
 from .approve import NotApprovable, approve
+from .origin import about_our_repository
 from .override import NotOverridable, override_window
 from .promote import FOREIGN_COMMITS
 from .revert import revert
@@ -60,6 +61,8 @@ def _handle(services: Services, promotion: Promotion | None,
             comment: PullRequestActivity) -> None:
     if promotion is None:
         log.info("chatops.unknown_pull_request", number=comment.number)
+    elif not about_our_repository(services.forge, comment):
+        return  # never acted on, never replied to: it may be about someone else's thread
     elif comment.kind == "merged":
         _merged_by_hand(services, promotion, comment)
     elif comment.kind == "closed":
@@ -121,7 +124,7 @@ def _confirm(services: Services, p: Promotion,
     state, sha = found
     if state not in ("merged", "closed"):
         log.warning("chatops.not_confirmed", id=p.id, number=activity.number,
-                    event=activity.kind, forge_state=state)
+                    kind=activity.kind, forge_state=state)
         return None
     if state == "merged" and sha:
         branch = services.config().environment(p.environment).branch

@@ -155,6 +155,22 @@ def number(data: Mapping[str, Any], key: str) -> int:
     return value
 
 
+def stable_id(data: Mapping[str, Any], *path: str) -> str | None:
+    """The id at path (a positive integer, or its digits) as text, or None when absent or
+    not an id: a repository's or project's id, which names it however it is renamed or
+    moved, where its name does not."""
+    value: Any = data
+    for key in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    if isinstance(value, str) and value.isdigit():
+        return value
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        return None
+    return str(value)
+
+
 def split_reference(ref: str) -> tuple[str | None, str, str | None, str | None]:
     """(registry, repository, tag, digest) of `host/path[:tag][@digest]`, leniently: vendors'
     examples hold masked or truncated digests, which later validation deals with."""

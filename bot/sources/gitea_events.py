@@ -23,6 +23,7 @@ from .base import (
     json_object,
     moment,
     number,
+    stable_id,
     text,
 )
 
@@ -52,10 +53,12 @@ def pull_request_activity(headers: Headers, body: bytes) -> list[PullRequestActi
     A comment is keyed by its id. A review payload carries no id: it is keyed by the pull
     request, its head commit, the reviewer and a hash of the review's type and text, which
     every hook's delivery of it shares (a delivery id is not signed, and differs per
-    hook)."""
+    hook). Each carries the payload's `repository.id` (Gitea modules/structs/hook.go: every
+    issue and pull request payload names its repository)."""
     event = headers.get("x-forgejo-event") or headers.get("x-gitea-event") or ""
     data = json_object(body)
     action = data.get("action")
+    repository_id = stable_id(data, "repository", "id")
     delivery = "gitea:" + (headers.get("x-forgejo-delivery") or headers.get("x-gitea-delivery")
                            or body_id(body))
     if event == "issue_comment" or (event == "pull_request_comment" and "comment" in data):
@@ -70,7 +73,8 @@ def pull_request_activity(headers: Headers, body: bytes) -> list[PullRequestActi
         return [PullRequestActivity(f"gitea:comment:{comment_id}", number(issue, "number"),
                                     comment_id, _login(comment.get("user")),
                                     str(comment.get("body") or ""), "comment",
-                                    moment(comment, "created_at"))]
+                                    moment(comment, "created_at"),
+                                    repository_id=repository_id)]
     if not event.startswith("pull_request"):
         return []
     pull = data.get("pull_request")
@@ -82,7 +86,8 @@ def pull_request_activity(headers: Headers, body: bytes) -> list[PullRequestActi
         return [PullRequestActivity(delivery, number(pull, "number"), None,
                                     who or _login(data.get("sender")),
                                     str(pull.get("merge_commit_sha") or "") if merged else "",
-                                    "merged" if merged else "closed")]
+                                    "merged" if merged else "closed",
+                                    repository_id=repository_id)]
     review = data.get("review")
     if action != "reviewed" or not isinstance(review, dict):
         return []
@@ -94,4 +99,5 @@ def pull_request_activity(headers: Headers, body: bytes) -> list[PullRequestActi
     user = _login(data.get("sender"))
     said_id = body_id(f"{kind}\n{said}".encode())
     return [PullRequestActivity(f"gitea:review:{pr}:{head}:{user.lower()}:{said_id}", pr,
-                                None, user, said, "review" if approved else "comment")]
+                                None, user, said, "review" if approved else "comment",
+                                repository_id=repository_id)]

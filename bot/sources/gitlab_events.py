@@ -9,7 +9,17 @@ from __future__ import annotations
 import hmac
 
 from ..core.events import PullRequestActivity
-from .base import AuthError, Headers, PayloadError, body_id, json_object, moment, number, text
+from .base import (
+    AuthError,
+    Headers,
+    PayloadError,
+    body_id,
+    json_object,
+    moment,
+    number,
+    stable_id,
+    text,
+)
 
 
 def verify(headers: Headers, body: bytes, secret: str) -> None:
@@ -31,7 +41,8 @@ def merge_request_activity(headers: Headers, body: bytes) -> list[PullRequestAct
     """A note on a merge request (a comment), an approval (a review), a merge request
     merged or closed; [] for anything else: notes on issues, commits or snippets, system
     notes, edited notes (they never re-approve), other merge-request actions. PayloadError
-    for a body that is not a GitLab event."""
+    for a body that is not a GitLab event. Each carries the payload's `project.id`
+    (GitLab docs, webhook_events.md: note and merge request events name their project)."""
     data = json_object(body)
     kind = data.get("object_kind")
     attributes = data.get("object_attributes")
@@ -40,6 +51,7 @@ def merge_request_activity(headers: Headers, body: bytes) -> list[PullRequestAct
     if not isinstance(attributes, dict):
         raise PayloadError("object_attributes is not an object")
     user = text(data, "user", "username") or ""
+    project_id = stable_id(data, "project", "id")
     if kind == "note":
         if attributes.get("noteable_type") != "MergeRequest" or attributes.get("system") \
                 or attributes.get("action") not in (None, "create"):
@@ -52,18 +64,21 @@ def merge_request_activity(headers: Headers, body: bytes) -> list[PullRequestAct
         # review's notes (its summary and its diff notes) arrive as notes like any other.
         return [PullRequestActivity(f"gitlab:note:{note_id}", number(merge_request, "iid"),
                                     note_id, user, str(attributes.get("note") or ""),
-                                    "comment", moment(attributes, "created_at"))]
+                                    "comment", moment(attributes, "created_at"),
+                                    repository_id=project_id)]
     iid = number(attributes, "iid")
     action = attributes.get("action")
     if action == "merge":
         return [PullRequestActivity(_delivery(headers, body), iid, None, user,
-                                    str(attributes.get("merge_commit_sha") or ""), "merged")]
+                                    str(attributes.get("merge_commit_sha") or ""), "merged",
+                                    repository_id=project_id)]
     if action == "close":
-        return [PullRequestActivity(_delivery(headers, body), iid, None, user, "", "closed")]
+        return [PullRequestActivity(_delivery(headers, body), iid, None, user, "", "closed",
+                                    repository_id=project_id)]
     if action in ("approval", "approved"):
         # GitLab may send both (`approval` for the person, `approved` once the rules are
         # met): one approval per person and head commit.
         head = text(attributes, "last_commit", "id") or ""
         return [PullRequestActivity(f"gitlab:approval:{iid}:{head}:{user.lower()}", iid, None,
-                                    user, "", "review")]
+                                    user, "", "review", repository_id=project_id)]
     return []

@@ -66,3 +66,22 @@ class Forge(Protocol):
         """("open" | "merged" | "closed", merge sha) of a change request, if the forge
         keeps state of its own (the local forge's state is the store)."""
         ...
+
+    # Read-backs: a webhook naming another repository is a hint until the forge confirms it.
+
+    def repository_id(self) -> str | None:
+        """The manifests repository's stable id on the forge (GitHub and Gitea repository
+        `id`, GitLab project `id`), asked once; None for the local forge, which has none."""
+        ...
+
+    def read_comment(self, number: int, comment_id: int) -> tuple[str, str] | None:
+        """(author login, text) of comment `comment_id` (a GitLab note id) if it is on
+        change request `number` of the manifests repository; None when there is no such
+        comment there."""
+        ...
+
+    def read_reviews(self, number: int, user: str, review_id: int | None) -> list[str]:
+        """The texts of the reviews `user` submitted on change request `number`: only the one
+        with `review_id` where the forge names reviews by id (GitHub); a GitLab approval is
+        a review with no text (""). [] when there is none."""
+        ...

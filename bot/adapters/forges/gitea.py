@@ -41,6 +41,7 @@ class GiteaForge:
                                           "Accept": "application/json"})
         self._bot_login = bot_login
         self._labels: dict[str, int] = {}
+        self._repository_id: str | None = None
 
     def _call(self, operation: str, method: str, path: str, **kwargs: Any) -> Any:
         """One API call with the retry policy: the decoded JSON body (None when empty);
@@ -206,8 +207,53 @@ class GiteaForge:
             return "merged", pull.get("merge_commit_sha")
         return ("closed", None) if pull.get("state") == "closed" else ("open", None)
 
+    def repository_id(self) -> str:
+        """The repository's `id` (GET /repos/{owner}/{repo}), asked once."""
+        if self._repository_id is None:
+            self._repository_id = str(self._call("repository", "GET", self.repo)["id"])
+        return self._repository_id
+
+    def read_comment(self, number: int, comment_id: int) -> tuple[str, str] | None:
+        """GET /repos/{owner}/{repo}/issues/comments/{id} (404 when it is not this
+        repository's): its author and body, if its `pull_request_url` (or `issue_url`) is
+        pull request `number`'s (modules/structs/issue_comment.go)."""
+        try:
+            found = self._call("read_comment", "GET", f"{self.repo}/issues/comments/{comment_id}")
+        except GiteaError as exc:
+            if exc.status != 404:
+                raise
+            return None
+        url = str(found.get("pull_request_url") or found.get("issue_url") or "").rstrip("/")
+        if not url.endswith(f"/{number}"):
+            return None
+        return _login(found.get("user")), str(found.get("body") or "")
+
+    def read_reviews(self, number: int, user: str, review_id: int | None) -> list[str]:
+        """GET /repos/{owner}/{repo}/pulls/{n}/reviews, every page: the bodies of `user`'s
+        reviews (a review webhook carries no review id to read one back by)."""
+        said, page = [], 1
+        while True:
+            try:
+                reviews = self._call("reviews", "GET", f"{self.repo}/pulls/{number}/reviews",
+                                     params={"limit": PAGE, "page": page})
+            except GiteaError as exc:
+                if exc.status != 404:  # no such pull request
+                    raise
+                return []
+            said += [str(r.get("body") or "") for r in reviews
+                     if _login(r.get("user")).lower() == user.lower()]
+            if len(reviews) < PAGE:
+                return said
+            page += 1
+
     def close(self, number: int, comment: str) -> None:
         """Close a pull request with a comment saying why."""
         self.comment(number, comment)
         self._call("close_pull", "PATCH", f"{self.repo}/pulls/{number}",
                    json={"state": "closed"})
+
+
+def _login(user: Any) -> str:
+    if not isinstance(user, dict):
+        return ""
+    return str(user.get("login") or user.get("username") or "")

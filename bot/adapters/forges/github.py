@@ -77,6 +77,7 @@ class GitHubForge:
         self.gh = Github(auth=auth, base_url=base_url, retry=None, timeout=timeout, lazy=True,
                          seconds_between_requests=0.25 * pace, seconds_between_writes=pace)
         self.repo = self.gh.get_repo(repository)
+        self._repository_id: str | None = None
 
     def _call(self, operation: str, fn: Callable[[], T]) -> T:
         """`call`, within the budget every replica shares through the store: none while
@@ -200,6 +201,43 @@ class GitHubForge:
         if merged:
             return "merged", str(pr.merge_commit_sha)
         return str(pr.state), None
+
+    def repository_id(self) -> str:
+        """The repository's `id` (GET /repos/{owner}/{repo}), asked once."""
+        if self._repository_id is None:
+            self._repository_id = str(self._call("repository", lambda: self.repo.id))
+        return self._repository_id
+
+    def read_comment(self, number: int, comment_id: int) -> tuple[str, str] | None:
+        """GET /repos/{owner}/{repo}/issues/comments/{id}: the comment, if its `issue_url`
+        is pull request `number`'s (a pull request's comments are its issue's: GitHub docs,
+        "REST API endpoints for issue comments"). 404 (not in this repository): None."""
+        def read() -> tuple[str, str, str]:  # lazy: reading the attributes fetches it
+            found = self.repo.get_issue(number).get_comment(comment_id)
+            return str(found.issue_url), str(found.user.login), str(found.body or "")
+
+        try:
+            issue_url, login, body = self._call("read_comment", read)
+        except GithubException as exc:
+            if exc.status != 404:
+                raise
+            return None
+        return (login, body) if issue_url.endswith(f"/issues/{number}") else None
+
+    def read_reviews(self, number: int, user: str, review_id: int | None) -> list[str]:
+        """GET /repos/{owner}/{repo}/pulls/{n}/reviews/{id}: the review's body if `user`
+        wrote it (GitHub answers 404 for a review of another pull request)."""
+        if review_id is None:
+            return []
+        try:
+            review = self._call("read_review", lambda: self.repo.get_pull(number)
+                                .get_review(review_id))
+        except GithubException as exc:
+            if exc.status != 404:
+                raise
+            return []
+        return [str(review.body or "")] if str(review.user.login).lower() == user.lower() \
+            else []
 
     def close(self, number: int, comment: str) -> None:
         """Close a pull request with a comment saying why."""

@@ -64,6 +64,7 @@ class GitLabForge:
                                 per_page=100)
         self.project = self.gl.projects.get(project, lazy=True)
         self._bot_login = bot_login
+        self._project_id: str | None = None
 
     @property
     def bot_login(self) -> str:
@@ -215,6 +216,44 @@ class GitLabForge:
         if mr.state == "merged":
             return "merged", _merged_sha(mr.attributes)
         return ("closed", None) if mr.state == "closed" else ("open", None)
+
+    def repository_id(self) -> str:
+        """The project's numeric `id` (GET /projects/:id, by its path), asked once."""
+        if self._project_id is None:
+            path = f"/projects/{self.project.encoded_id}"
+            found = call("gitlab", "project", lambda: self.gl.http_get(path))
+            assert isinstance(found, dict)
+            self._project_id = str(found["id"])
+        return self._project_id
+
+    def read_comment(self, number: int, comment_id: int) -> tuple[str, str] | None:
+        """GET /projects/:id/merge_requests/:iid/notes/:note_id (docs: api/notes.md "Get
+        single merge request note"): its author's username and body; None on 404 (no such
+        note on that merge request)."""
+        path = f"/projects/{self.project.encoded_id}/merge_requests/{number}/notes/{comment_id}"
+        try:
+            note = call("gitlab", "read_note", lambda: self.gl.http_get(path))
+        except GitlabError as exc:
+            if _code(exc) != 404:
+                raise
+            return None
+        assert isinstance(note, dict)
+        return str(note["author"]["username"]), str(note.get("body") or "")
+
+    def read_reviews(self, number: int, user: str, review_id: int | None) -> list[str]:
+        """GET /projects/:id/merge_requests/:iid/approvals (docs: api/merge_request_approvals.md):
+        [""] when `user` is among `approved_by` (an approval has no text), else []. A
+        review's notes are notes, read back with read_comment."""
+        path = f"/projects/{self.project.encoded_id}/merge_requests/{number}/approvals"
+        try:
+            found = call("gitlab", "approvals", lambda: self.gl.http_get(path))
+        except GitlabError as exc:
+            if _code(exc) != 404:
+                raise
+            return []
+        assert isinstance(found, dict)
+        names = {str(a["user"]["username"]).lower() for a in found.get("approved_by") or []}
+        return [""] if user.lower() in names else []
 
     def close(self, number: int, comment: str) -> None:
         """Close a merge request with a note saying why."""

@@ -47,6 +47,17 @@ class LocalForge:
     def pull_state(self, number: int) -> tuple[str, str | None] | None:
         return None  # the store is the local forge's only truth
 
+    # No webhooks come from the local forge: nothing to read back.
+
+    def repository_id(self) -> str | None:
+        return None
+
+    def read_comment(self, number: int, comment_id: int) -> tuple[str, str] | None:
+        return None
+
+    def read_reviews(self, number: int, user: str, review_id: int | None) -> list[str]:
+        return []
+
     def close(self, number: int, comment: str) -> None:
         log.info("forge.closed", forge=self.name, number=number, comment=comment)
 

@@ -22,7 +22,8 @@ class ChatOpsRecords(StoreBase):
                 "key": c.key, "number": c.number, "comment_id": c.comment_id, "user": c.user,
                 "body": c.body, "kind": c.kind, "received_at": received_at,
                 "processed_at": None, "written_at": c.written_at,
-                "promotion_id": c.promotion_id}).all()) for c in said)
+                "promotion_id": c.promotion_id, "repository_id": c.repository_id,
+                "review_id": c.review_id}).all()) for c in said)
 
     def pending_comments(self) -> list[PullRequestActivity]:
         """Unprocessed comments, oldest first."""
@@ -30,7 +31,8 @@ class ChatOpsRecords(StoreBase):
             rows = db.execute(select(comments).where(comments.c.processed_at.is_(None))
                               .order_by(comments.c.received_at, comments.c.key)).mappings().all()
         return [PullRequestActivity(r["key"], r["number"], r["comment_id"], r["user"], r["body"],
-                                    r["kind"], r["written_at"], r["promotion_id"])
+                                    r["kind"], r["written_at"], r["promotion_id"],
+                                    r["repository_id"], r["review_id"])
                 for r in rows]
 
     def comment_done(self, key: str) -> None:

@@ -115,6 +115,10 @@ comments = Table(
     # carried on receipt: an approval counts only for what its author saw.
     Column("written_at", Float),
     Column("promotion_id", Text),
+    # The repository the payload said it is about, and a review's own id: a comment from
+    # another repository counts only once the forge, read back by these, confirms it.
+    Column("repository_id", Text),
+    Column("review_id", Integer),
 )
 
 quarantine = Table(
