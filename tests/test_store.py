@@ -4,6 +4,7 @@ directory made before them, and refusing a schema newer than this Hoist)."""
 from __future__ import annotations
 
 import sqlite3
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -243,7 +244,10 @@ def test_serve_refuses_a_newer_schema_in_one_line(
     with store.engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '0099'"))
     store.close()
-    for name, value in {"HOIST_DATABASE_URL": store_url, "HOIST_MANIFESTS_REPO": "file:///x",
+    origin = tmp_path / "origin.git"  # a repository that passes the checks before the store's
+    subprocess.run(["git", "init", "-q", "--bare", str(origin)], check=True)
+    for name, value in {"HOIST_DATABASE_URL": store_url,
+                        "HOIST_MANIFESTS_REPO": f"file://{origin}",
                         "HOIST_WEBHOOK_SECRET": "s", "HOIST_DATA_DIR": str(tmp_path)}.items():
         monkeypatch.setenv(name, value)
     # Logging set up for the captured stdout would outlive this test.
