@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..adapters.store import StoreUnavailable
 from ..flows.approve import BadName, NotApprovable, approve
+from ..flows.dora_board import DoraBoard
 from ..flows.override import NotOverridable, override_window
 from ..flows.services import Services
 from ..settings import Settings
@@ -64,7 +65,9 @@ def create_app(
     closed = {"docs_url": None, "redoc_url": None, "openapi_url": None} if settings.ui_token \
         else {}
     app = FastAPI(title="Hoist", lifespan=lifespan, **closed)  # type: ignore[arg-type]
-    metrics = Metrics(services.store)
+    # DORA from the git cache, where this process keeps one (not a `web` process).
+    dora = DoraBoard(services) if role != "web" else None
+    metrics = Metrics(services.store, dora)
     store = services.store
 
     @app.exception_handler(StarletteHTTPException)
@@ -128,7 +131,7 @@ def create_app(
         data["transitions"] = await run_in_threadpool(store.transitions, pid)
         return JSONResponse(data)
 
-    install_ui(app, settings, services)
+    install_ui(app, settings, services, dora)
 
     @app.post("/api/promotions/{pid}/approve", openapi_extra=API_WRITE)
     async def approve_promotion(pid: str, request: Request) -> JSONResponse:

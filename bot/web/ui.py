@@ -19,10 +19,12 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
+from ..flows.dora_board import DoraBoard
 from ..flows.services import Services
 from ..settings import Settings
 from . import timeline
 from .access import COOKIE, may_read, session_value, token_matches
+from .dora_panel import dora_rows
 from .guards import TokenBucket, guard_docs, too_many
 
 HERE = Path(__file__).parent
@@ -56,15 +58,18 @@ def _sign_in(request: Request, status: int = 401, wrong: bool = False) -> HTMLRe
         "next": request.url.path, "wrong": wrong}, status_code=status, headers=HEADERS)
 
 
-def install_ui(app: FastAPI, settings: Settings, services: Services) -> None:
-    """Add the page's routes and its static files to `app`."""
+def install_ui(app: FastAPI, settings: Settings, services: Services,
+               dora: DoraBoard | None = None) -> None:
+    """Add the page's routes and its static files to `app`; `dora` gives the page its DORA
+    panel (processes that hold the git cache)."""
     app.mount("/ui/static", StaticFiles(directory=HERE / "static"), name="static")
-    app.include_router(ui_router(settings, services))
+    app.include_router(ui_router(settings, services, dora))
     if settings.ui_token:
         guard_docs(app, settings, _sign_in)
 
 
-def ui_router(settings: Settings, services: Services) -> APIRouter:
+def ui_router(settings: Settings, services: Services, dora: DoraBoard | None = None
+              ) -> APIRouter:
     router = APIRouter(include_in_schema=False)
     attempts = TokenBucket()  # sign-ins per client address: 5 at once, then one per 6 s
 
@@ -82,8 +87,9 @@ def ui_router(settings: Settings, services: Services) -> APIRouter:
             return _sign_in(request)
         lanes, rows, seen = await run_in_threadpool(timeline.board, services)
         waiting = [r for r in rows if r.release]
+        numbers = await run_in_threadpool(dora.numbers) if dora else {}
         return page(request, "index.html", {"lanes": lanes, "rows": rows, "waiting": waiting,
-                                            "seen": seen})
+                                            "seen": seen, "dora": dora_rows(numbers)})
 
     @router.get("/ui/promotions/{pid}")
     async def promotion(request: Request, pid: str) -> Response:
