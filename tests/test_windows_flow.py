@@ -132,3 +132,36 @@ def test_an_image_younger_than_min_age_waits_then_goes_on(services: Services,
     bare = services.git.url.removeprefix("file://")
     assert f"Hoist-Pushed-At: {stamp}" in git(bare, "log", "-1", "--format=%B", "main")
     assert DATA.is_dir()
+
+
+def test_a_closed_window_is_said_once_on_a_github_pull_request_and_an_admin_overrides(
+        tmp_path: Path) -> None:
+    """Through `hoist serve` and the GitHub double: the wait is commented once on the pull
+    request; a writer cannot override, an admin can, and git records who and why."""
+    from datetime import UTC, datetime, timedelta
+
+    from tests.scenario import Scenario, prod_files
+    from tests.support import git as run_git
+    from tests.support import need, wait_for
+
+    need("git")
+    today = datetime.now(UTC).date()
+    windows = ("    windows:\n      timezone: UTC\n      deny:\n"
+               f"        - {{from: {today - timedelta(days=1)}, to: {today + timedelta(days=2)},"
+               " reason: holiday freeze}\n")
+    with Scenario(tmp_path, prod_files(env_extra=windows)) as s:
+        s.push("1.1.0")
+        number = s.pr_number()
+        s.github_comment(number, "bob", "/hoist approve")
+        wait_for(lambda: [c for c in s.bot_comments(number) if "window opens at" in c],
+                 "the wait said on the pull request")
+        s.github_comment(number, "carol", "/hoist status")  # another pass: said once only
+        wait_for(lambda: any("promotion `" in c for c in s.bot_comments(number)), "status")
+        assert len([c for c in s.bot_comments(number) if c.startswith("Hoist waits")]) == 1
+        assert not s.forge.pulls[number]["merged"]
+        s.github_comment(number, "dave", "/hoist override-window hotfix")  # write: refused
+        wait_for(lambda: any("refused" in c for c in s.bot_comments(number)), "dave refused")
+        s.github_comment(number, "erin", "/hoist override-window hotfix for incident 42")
+        wait_for(lambda: s.forge.pulls[number]["merged"], "merged past the window")
+        message = run_git(s.bare, "log", "-1", "--format=%B", "main")
+        assert "Hoist-Window-Override: erin; hotfix for incident 42" in message
