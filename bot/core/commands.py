@@ -11,8 +11,8 @@ from markdown_it.token import Token
 
 from .config import Approval
 
-COMMANDS = ("approve", "hold", "resume", "abort", "retry", "promote", "unquarantine", "status",
-            "help")
+COMMANDS = ("approve", "hold", "resume", "abort", "retry", "promote", "unquarantine", "freeze",
+            "unfreeze", "status", "help")
 PERMISSION_LEVELS = ("none", "read", "triage", "write", "maintain", "admin")
 # Commands that change a promotion need the approval permission; status and help anyone.
 _READ_ONLY = {"status", "help"}
@@ -32,6 +32,8 @@ Commands (one per line, in a comment on this pull request):
 - `/hoist retry` — plan a failed promotion again
 - `/hoist promote <env>` — promote the same digest to another environment now
 - `/hoist unquarantine` — let a reverted digest be promoted again
+- `/hoist freeze [reason]` — plan and merge nothing in this environment until unfrozen
+- `/hoist unfreeze` — lift that freeze
 - `/hoist status` — where the promotion stands
 - `/hoist help` — this text
 """

@@ -171,15 +171,15 @@ def stale_approval(was: str, now: str, approval: Approval) -> str:
             f"{now}, and does not count: {now} needs {gate(approval)}.")
 
 
-def gate(approval: Approval) -> str:
-    """The approval gate in words."""
+def gate(approval: Approval, how: str | None = None) -> str:
+    """The approval gate in words, then `how` to approve (`core.ways.how_to`) in brackets."""
     if approval.required == 0:
         return "none (merged automatically)"
     who = f"{approval.required} approval{'s' if approval.required > 1 else ''} from people with " \
           f"{approval.permission} permission or above"
     named = approval.users + approval.teams
     return who + (f", or from {', '.join(named)}" if named else "") + \
-        " (comment `/hoist approve`)"
+        (f" ({how})" if how else "")
 
 
 def parse_trailer_lists(message: str) -> dict[str, list[str]]:

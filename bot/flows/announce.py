@@ -14,6 +14,7 @@ from ..core import render
 from ..core.machine import State
 from ..core.notices import Move, Subject, deployment_updates, lifted, news
 from ..core.plan import Plan
+from ..core.ways import how_to
 from ..telemetry import PROMOTION_SECONDS
 from .services import Services
 
@@ -36,7 +37,8 @@ def subject_of(services: Services, p: Promotion) -> Subject:
     gate = None
     try:
         env = services.config().environment(p.environment)
-        gate = render.gate(env.approval) if env.gated else None
+        gate = render.gate(env.approval, how_to("approve", p.id, services.forge.name)) \
+            if env.gated else None
     except Exception:  # the environment left hoist.yaml, or the config cannot be read now
         pass
     plan = Plan.from_json(p.plan) if p.plan else None

@@ -21,6 +21,7 @@ from ..core.members import Member, describe_changes, versions
 from ..core.plan import Plan, PlanError, branch_name, candidate_files, plan_environment
 from ..core.policy import targets_for
 from ..core.tags import is_newer, valid_digest
+from ..core.ways import how_to
 from ..failpoints import failpoint
 from .announce import announce
 from .revert import resume_revert
@@ -46,7 +47,7 @@ def advance(services: Services, promotion: Promotion) -> Promotion:
 def _plan(services: Services, p: Promotion) -> Promotion:
     config = services.config()
     env = config.environment(p.environment)
-    if _frozen(env, p):
+    if _frozen(services, env, p):
         return p
     services.git.sync()
     base = services.git.tip(env.branch)
@@ -115,7 +116,8 @@ def _propose(services: Services, p: Promotion) -> Promotion:
     failpoint("promotion.pushed")
     env = services.config().environment(p.environment)
     cr = services.forge.propose(p.id, branch, env.branch, render.title(plan),
-                                render.change_request_body(plan, render.gate(env.approval)),
+                                render.change_request_body(plan, render.gate(
+                                    env.approval, how_to("approve", p.id, services.forge.name))),
                                 ("hoist", f"env:{p.environment}"))
     log.info("promotion.proposed", id=p.id, env=p.environment, change_request=cr.id,
              number=cr.number, branch=branch, forge=services.forge.name)
@@ -202,7 +204,7 @@ def _merge(services: Services, p: Promotion) -> Promotion:
     assert p.plan is not None and p.commit_sha is not None
     plan = Plan.from_json(p.plan)
     env = services.config().environment(p.environment)
-    if _frozen(env, p):
+    if _frozen(services, env, p):
         return p
     message = render.commit_message(plan, p.id, approved_by=p.approved_by)
     try:
@@ -242,9 +244,12 @@ def _manual_change(services: Services, p: Promotion, plan: Plan,
     return None
 
 
-def _frozen(env: Environment, p: Promotion) -> bool:
-    """A freeze window blocks planning and merging; the promotion waits where it is."""
-    reason = frozen(env.freeze, time.time())
+def _frozen(services: Services, env: Environment, p: Promotion) -> bool:
+    """A freeze window, or an ad-hoc freeze (`hoist freeze`), blocks planning and merging;
+    the promotion waits where it is."""
+    by_hand = services.store.freeze_of(env.name)
+    reason = frozen(env.freeze, time.time()) or (
+        f"frozen by {by_hand.by}: {by_hand.reason}" if by_hand else None)
     if reason:
         log.info("promotion.frozen", id=p.id, env=p.environment, reason=reason)
     return reason is not None

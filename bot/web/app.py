@@ -16,14 +16,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..adapters.store import StoreUnavailable
-from ..flows.approve import BadName, NotApprovable, approve
 from ..flows.services import Services
 from ..settings import Settings
 from ..sources import SOURCES, Source
 from .access import may_read
+from .commands_api import commands_router
 from .errors import error
 from .metrics import Metrics
-from .openapi import API_WRITE
 from .ui import install_ui
 from .webhooks import webhook_router
 
@@ -129,22 +128,7 @@ def create_app(
 
     install_ui(app, settings, services)
 
-    @app.post("/api/promotions/{pid}/approve", openapi_extra=API_WRITE)
-    async def approve_promotion(pid: str, request: Request) -> JSONResponse:
-        denied = _check_api_token(settings, request)
-        if denied:
-            return denied
-        who = request.headers.get("x-hoist-user", "api")
-        try:
-            p = await run_in_threadpool(approve, store, pid, who)
-        except KeyError:
-            return error(404, f"no promotion {pid}")
-        except BadName as exc:
-            return error(400, str(exc))
-        except NotApprovable as exc:
-            return error(409, str(exc))
-        wake()
-        return JSONResponse(p.public())
+    app.include_router(commands_router(settings, services, wake, _check_api_token))
 
     return app
 

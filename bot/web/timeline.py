@@ -88,7 +88,7 @@ def gates(services: Services) -> dict[str, str | None]:
         config = services.config()
     except Exception:
         return {}
-    return {env.name: render.gate(env.approval).removesuffix(" (comment `/hoist approve`)")
+    return {env.name: render.gate(env.approval)
             if env.gated else None for env in config.environments}
 
 
