@@ -7,6 +7,8 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from .images import readable_version
+
 if TYPE_CHECKING:  # only for annotations: keeps `hoist set-image` from importing pydantic
     from .config import Approval
     from .plan import Plan
@@ -79,7 +81,7 @@ def commit_message(
 ) -> str:
     """The promotion commit message: title, what moved (one `repository from → to` line per
     image), files, and the trailers (one Hoist-Image per image)."""
-    moved = "\n".join(f"{m.repository} {m.old_version or '(unset)'} → {m.new_version}"
+    moved = "\n".join(f"{m.repository} {was(m.old_version)} → {m.new_version}"
                       for m in plan.images)
     files = "\n".join(f.file for f in plan.files)
     trailers = _identity(plan, promotion_id)
@@ -123,12 +125,12 @@ def change_request_body(plan: Plan, approval: str) -> str:
     if plan.train is None and len(plan.images) == 1:
         moved = plan.images[0]
         lines = [f"Promotes **{plan.name}** in **{plan.environment}**.", "",
-                 f"- from: `{moved.old_version or '(unset)'}`", f"- to: `{moved.image}`"]
+                 f"- from: `{was(moved.old_version)}`", f"- to: `{moved.image}`"]
     else:
         lines = [f"Promotes the release train **{plan.name}** in **{plan.environment}**: "
                  f"{len(plan.images)} image{'s' if len(plan.images) != 1 else ''}.", "",
                  "| image | from | to |", "| --- | --- | --- |"]
-        lines += [f"| {m.image_key} | `{m.old_version or '(unset)'}` | `{m.image}` |"
+        lines += [f"| {m.image_key} | `{was(m.old_version)}` | `{m.image}` |"
                   for m in plan.images]
         lines.append("")
     lines += [f"- approval: {approval}", "", "Files:"]
@@ -169,6 +171,11 @@ def stale_approval(was: str, now: str, approval: Approval) -> str:
     holds."""
     return (f"`/hoist approve` was for {was}, before this change request was updated to "
             f"{now}, and does not count: {now} needs {gate(approval)}.")
+
+
+def was(old: str | None) -> str:
+    """A manifest's old value as people read it (`0.5.0`, not a digest), or `(unset)`."""
+    return readable_version(old) or "(unset)"
 
 
 def gate(approval: Approval, how: str | None = None) -> str:

@@ -155,7 +155,8 @@ def _hold_for_commits(services: Services, p: Promotion, plan: Plan, branch: str,
         services.store.close_change_request(open_cr.promotion_id, "superseded", None)
     held = services.store.transition(
         p.id, State.HELD, reason=f"{FOREIGN_COMMITS} {listed}; "
-                                 "comment `/hoist retry` to replace them, or merge as it is")
+                                 f"{how_to('retry', p.id, services.forge.name)} to replace "
+                                 "them, or merge as it is")
     if open_cr is not None and open_cr.number is not None:
         services.forge.comment(open_cr.number, render.foreign_commits(
             branch, _versions_of(plan), [(c.sha, c.author, c.subject) for c in others]))
@@ -215,8 +216,8 @@ def _merge(services: Services, p: Promotion) -> Promotion:
         cr = services.store.change_request(p.id)
         if cr is not None and cr.number is not None:
             services.forge.comment(cr.number, f"Hoist could not merge: {exc}. The promotion "
-                                              "is held; fix the cause and comment "
-                                              "`/hoist resume`.")
+                                              "is held; fix the cause and "
+                                              f"{how_to('resume', p.id, services.forge.name)}.")
         log.warning("promotion.merge_blocked", id=p.id, reason=str(exc))
         return services.store.transition(p.id, State.HELD, reason=f"merge refused: {exc}")
     log.info("promotion.merged", id=p.id, env=p.environment, sha=sha)
@@ -240,7 +241,8 @@ def _manual_change(services: Services, p: Promotion, plan: Plan,
             continue
         named = f"{member.image_key} " if p.train else ""
         return (f"{p.environment} runs {named}{in_git}, set by hand after Hoist promoted "
-                f"{last}; comment `/hoist resume` to promote {member.tag} anyway")
+                f"{last}; {how_to('resume', p.id, services.forge.name)} to promote "
+                f"{member.tag} anyway")
     return None
 
 

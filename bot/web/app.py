@@ -16,6 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..adapters.store import StoreUnavailable
+from ..adapters.store.records import iso_time
 from ..flows.services import Services
 from ..settings import Settings
 from ..sources import SOURCES, Source
@@ -123,7 +124,8 @@ def create_app(
         except KeyError:
             return error(404, f"no promotion {pid}")
         data = p.public()
-        data["transitions"] = await run_in_threadpool(store.transitions, pid)
+        data["transitions"] = [{**t, "at": iso_time(t["at"])} for t in
+                               await run_in_threadpool(store.transitions, pid)]
         return JSONResponse(data)
 
     install_ui(app, settings, services)
