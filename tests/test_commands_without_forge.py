@@ -138,3 +138,68 @@ def test_cli_aborts_retries_and_unquarantines(services: Services, cli_env: None,
     assert main(["hold", "nope"]) == 2
     assert capsys.readouterr().err == "hoist: no promotion nope\n"
     assert main(["hold", prod.id, "--by", "a,b"]) == 2
+
+
+def test_hoist_serve_on_the_local_forge_is_steered_without_comments(tmp_path: Path) -> None:
+    """A real `hoist serve` (local forge) and the CLI beside it on the same store."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    import httpx
+
+    from bot.demo.registry import free_port
+    from tests.support import DATA, ROOT, ServiceProcess, git, wait_for
+    from tests.test_field_chatops import hoist_yaml
+
+    seed, origin = tmp_path / "seed", tmp_path / "manifests.git"
+    target = seed / "apps/guestbook/prod/kustomization.yaml"
+    target.parent.mkdir(parents=True)
+    (seed / "hoist.yaml").write_text(hoist_yaml("{required: 1}")
+                                     .replace("registry.example.com", "localhost:5000"))
+    target.write_text("images:\n  - name: localhost:5000/acme/guestbook\n    newTag: \"1.0.0\"\n")
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
+    git(seed, "init", "-q", "-b", "main")
+    git(seed, "add", "-A")
+    git(seed, "-c", "user.name=s", "-c", "user.email=s@x", "commit", "-qm", "chore: seed")
+    git(seed, "push", "-q", str(origin), "main")
+    env = {"HOIST_MANIFESTS_REPO": f"file://{origin}", "HOIST_DATA_DIR": str(tmp_path / "d"),
+           "HOIST_WEBHOOK_SECRET": "w", "HOIST_API_TOKEN": API, "HOIST_POLL_INTERVAL": "0.2",
+           "HOIST_LOG_FORMAT": "json"}
+    service = ServiceProcess(free_port(), env, tmp_path / "hoist.log")
+    service.start()
+    try:
+        def cli(*args: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True,
+                                  text=True, env={**os.environ, **env}, cwd=ROOT, timeout=60)
+
+        assert cli("freeze", "--env", "prod", "--by", "alice").returncode == 0
+        body = (DATA / "distribution-2.8-manifest-push.json").read_bytes()
+        assert httpx.post(f"{service.url}/webhooks/registry/distribution", content=body,
+                          headers={"Authorization": "Bearer w"}, timeout=10).status_code == 202
+        waiting = wait_for(lambda: service.promotion_in("prod", "received"), "a push")
+        time.sleep(1.0)
+        assert service.promotion_in("prod", "received")  # frozen: not planned
+        thawed = httpx.post(f"{service.url}/api/environments/prod/unfreeze", headers=AS_ALICE)
+        assert thawed.json() == {"reply": "prod is unfrozen."}
+        pid = wait_for(lambda: service.promotion_in("prod", "proposed"), "the proposal")["id"]
+        assert pid == waiting["id"]
+        page = httpx.get(f"{service.url}/", timeout=10).text
+        assert f"hoist approve {pid}" in page and "/hoist approve" not in page
+        held = httpx.post(f"{service.url}/api/promotions/{pid}/hold", headers=AS_ALICE,
+                          json={"reason": "QA"}, timeout=10)
+        assert held.json()["state"] == "held"
+        assert cli("resume", pid).stdout.endswith("resumed. (now proposed)\n")
+        approved = cli("approve", pid, "--by", "carol")
+        assert approved.returncode == 0 and "approval recorded (1 of 1)" in approved.stdout
+        wait_for(lambda: service.promotion_in("prod", "promoted"), "the merge")
+        assert "Hoist-Approved-By: carol" in git(origin, "log", "-1", "--format=%B", "main")
+        late = cli("abort", pid)
+        assert late.returncode == 2 and late.stderr == (
+            f"hoist: {pid}: cannot abort: the promotion is promoted. (now promoted)\n")
+        assert json.loads(httpx.post(f"{service.url}/api/promotions/{pid}/unquarantine",
+                                     headers=AS_ALICE).text)["error"] == \
+            "that digest is not quarantined."
+    finally:
+        service.stop()
