@@ -122,26 +122,6 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_approve(args: argparse.Namespace) -> int:
-    from .core.render import name_problem
-    from .flows.approve import BadName, NotApprovable, approve
-
-    if name_problem(args.by):  # before any store is opened
-        raise UsageError(f"--by {args.by!r}: {name_problem(args.by)}")
-    settings = settings_for(args)
-    db = settings.data_dir / "hoist.db"
-    if settings.database_url is None and not db.exists():
-        raise UsageError(f"no Hoist store at {db} (set HOIST_DATA_DIR or HOIST_DATABASE_URL)")
-    try:
-        p = approve(_open_store(settings, wait=0.0), args.id, args.by)
-    except KeyError:
-        raise UsageError(f"no promotion {args.id}") from None
-    except (NotApprovable, BadName) as exc:
-        raise UsageError(str(exc)) from None
-    print(f"approved {p.id} ({p.image_key} in {p.environment}) by {args.by}")
-    return 0
-
-
 def _edit_command(name: str, args: argparse.Namespace) -> int:
     """set-image and plan live in cli_edit (imported only when used)."""
     from . import cli_edit
@@ -249,10 +229,9 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--json", action="store_true", help="JSON lines even on a terminal")
     audit.set_defaults(func=cmd_audit)
 
-    approve = sub.add_parser("approve", help="approve a promotion waiting for approval")
-    approve.add_argument("id")
-    approve.add_argument("--by", default="cli", help="who approves (recorded in the trailers)")
-    approve.set_defaults(func=cmd_approve)
+    from . import cli_commands
+
+    cli_commands.add_parser(sub)
 
     db_parser = sub.add_parser("db", help="the store: schema migrations, backups")
     db_parser.set_defaults(func=lambda args: _usage(db_parser))

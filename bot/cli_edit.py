@@ -117,6 +117,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from .core.policy import targets_for
     from .core.render import gate, unified_diff
     from .core.tags import decide_tag
+    from .core.ways import how_to
 
     config_path = Path(args.config)
     try:
@@ -147,20 +148,32 @@ def cmd_plan(args: argparse.Namespace) -> int:
                 plan = plan_environment(config, env.name, [member], files, train)
             except (PlanError, ValueError) as exc:
                 raise UsageError(f"{env.name}: {exc}") from None
-            sys.stdout.write(_plan_header(plan, gate(env.approval)) if plan.files
+            how = how_to("approve", None, _forge()) if env.gated else None
+            sys.stdout.write(_plan_header(plan, gate(env.approval, how)) if plan.files
                              else f"# {env.name}: nothing to change\n")
             for edit in plan.files:
                 _print_diff(unified_diff(edit.file, files[edit.file] or "", edit.new_text))
     return 0
 
 
+def _forge() -> str:
+    """The forge `hoist serve` would use with this environment (HOIST_FORGE, credentials)."""
+    from .settings import Settings, SettingsError
+
+    try:
+        return Settings.from_env().forge
+    except SettingsError:
+        return "local"
+
+
 def _plan_header(plan: Plan, approval: str) -> str:
     """`# dev: app 1.0 -> 1.1 on hoist/dev/app (approval: …)`; in a train, the train's
     branch and `(train shop)`."""
     from .core.plan import branch_name
+    from .core.render import was
 
     moved = plan.images[0]
     train = f" (train {plan.train})" if plan.train else ""
-    return (f"# {plan.environment}: {moved.image_key} {moved.old_version or '(unset)'} -> "
+    return (f"# {plan.environment}: {moved.image_key} {was(moved.old_version)} -> "
             f"{moved.new_version} on {branch_name(plan.name, plan.environment)}{train} "
             f"(approval: {approval})\n")

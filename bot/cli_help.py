@@ -38,7 +38,14 @@ EXAMPLES: dict[str, str] = {
     "plan": _epilog([], "hoist plan --config hoist.yaml --image ghcr.io/acme/web:1.4.2"),
     "audit": _epilog(["HOIST_CONFIG (hoist.yaml's path in the repo, default hoist.yaml)"],
                      "hoist audit --repo ./manifests --env prod --since 2024-01-01"),
-    "approve": _epilog([_STORE], "hoist approve 01J9Z3... --by alice"),
+    **{name: _epilog([_STORE, "HOIST_MANIFESTS_REPO, the forge's settings (as for serve)"],
+                     f"hoist {name} 01J9Z3... --by alice" + (" --reason 'QA first'"
+                                                             if name in ("hold", "abort") else ""))
+       for name in ("approve", "retry", "abort", "hold", "resume", "unquarantine")},
+    **{name: _epilog([_STORE, "HOIST_MANIFESTS_REPO, the forge's settings (as for serve)"],
+                     f"hoist {name} --env prod --by alice"
+                     + (" --reason 'incident 42'" if name == "freeze" else ""))
+       for name in ("freeze", "unfreeze")},
     "db": _epilog([_STORE], "hoist db upgrade", "hoist db backup /backups/hoist.db"),
     "upgrade": _epilog([_STORE, "HOIST_MIGRATE"], "hoist db upgrade"),
     "backup": _epilog([_STORE], "hoist db backup /backups/hoist-$(date +%F).db"),

@@ -64,6 +64,11 @@ def _number(env: Mapping[str, str], name: str, default: float, minimum: float) -
 
 
 ROLES = ("all", "web", "worker")
+# Every numeric HOIST_* variable and its least value.
+_NUMBERS = {"HOIST_GITHUB_PACE": float("-inf"), "HOIST_FORGE_TIMEOUT": float("-inf"),
+            "HOIST_POLL_INTERVAL": 0.01, "HOIST_RECONCILE_INTERVAL": 0.0, "HOIST_WORKERS": 1,
+            "HOIST_LEASE_SECONDS": 1.0, "HOIST_HEADER_TIMEOUT": 0.1,
+            "HOIST_MAX_CONNECTIONS": 1, "HOIST_CONFIG_MAX_AGE": 0.0}
 
 
 @dataclass(frozen=True)
@@ -122,8 +127,16 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read every HOIST_* variable; unset ones keep their defaults. SettingsError for a
-        number that is not one."""
+        number that is not one, naming every such variable at once."""
         env = os.environ if env is None else env
+        wrong = []
+        for name, minimum in _NUMBERS.items():
+            try:
+                _number(env, name, minimum, minimum)
+            except SettingsError as exc:
+                wrong.append(str(exc))
+        if wrong:
+            raise SettingsError("; ".join(wrong))
         return cls(
             manifests_repo=env.get("HOIST_MANIFESTS_REPO") or None,
             config_path=env.get("HOIST_CONFIG") or "hoist.yaml",
@@ -138,9 +151,9 @@ class Settings:
                 env.get("HOIST_MANIFESTS_REPO") or ""),
             github_api_url=env.get("HOIST_GITHUB_API_URL") or "https://api.github.com",
             github_bot_login=env.get("HOIST_GITHUB_BOT_LOGIN") or None,
-            github_pace=float(env.get("HOIST_GITHUB_PACE") or 1.0),
+            github_pace=_number(env, "HOIST_GITHUB_PACE", 1.0, float("-inf")),
             forge_choice=(env.get("HOIST_FORGE") or "").strip().lower() or None,
-            forge_timeout=float(env.get("HOIST_FORGE_TIMEOUT") or 15.0),
+            forge_timeout=_number(env, "HOIST_FORGE_TIMEOUT", 15.0, float("-inf")),
             gitlab_url=(env.get("HOIST_GITLAB_URL") or "https://gitlab.com").rstrip("/"),
             gitlab_token=env.get("HOIST_GITLAB_TOKEN") or None,
             gitlab_project=env.get("HOIST_GITLAB_PROJECT") or _repository_path(
@@ -220,43 +233,46 @@ class Settings:
 
     def check_serve(self) -> None:
         """Raise SettingsError unless the service may start with these settings in its
-        role (a `web` process runs no flows: it needs no manifests repository or forge)."""
+        role (a `web` process runs no flows: it needs no manifests repository or forge).
+        Every missing or invalid variable is named in its one line, `; ` between them."""
         if self.role not in ROLES:
             raise SettingsError(f"unknown role {self.role!r}; one of {', '.join(ROLES)}")
-        if self.role != "web":
-            self._check_flows()
+        problems = self._flow_problems() if self.role != "web" else []
         if self.role != "worker" and not self.webhook_secret and not self.insecure_demo:
-            raise SettingsError(
+            problems.append(
                 "HOIST_WEBHOOK_SECRET is not set: refusing to accept unauthenticated webhooks "
                 "(set HOIST_INSECURE_DEMO=1 only for a local demo)"
             )
+        if problems:
+            raise SettingsError("; ".join(problems))
+        if self.role != "web":
+            from .adapters.notify import check_urls  # Apprise says which URLs it understands
 
-    def _check_flows(self) -> None:
-        """What running the flows needs: a manifests repository, one forge's settings,
-        the polling and notification settings."""
-        if not self.manifests_repo:
-            raise SettingsError("HOIST_MANIFESTS_REPO is not set (a git URL; file:// works)")
-        self._check_forge()
-        if self.forge == "github" and not self.github_repository:
-            raise SettingsError("HOIST_GITHUB_REPOSITORY (owner/name) is not set and cannot be "
-                                "read from HOIST_MANIFESTS_REPO")
+            check_urls(self.notify_urls, self.notify_url)
+
+    def _flow_problems(self) -> list[str]:
+        """What running the flows needs and lacks: a manifests repository, one forge's
+        settings, the polling setting."""
+        problems = [] if self.manifests_repo else [
+            "HOIST_MANIFESTS_REPO is not set (a git URL; file:// works)"]
+        problems += self._forge_problems()
+        if self.forge == "github" and not self.github_repository and self.manifests_repo:
+            problems.append("HOIST_GITHUB_REPOSITORY (owner/name) is not set and cannot be "
+                            "read from HOIST_MANIFESTS_REPO")
         if self.github_app_id and not self.github_private_key:
-            raise SettingsError("HOIST_GITHUB_APP_ID needs HOIST_GITHUB_PRIVATE_KEY")
+            problems.append("HOIST_GITHUB_APP_ID needs HOIST_GITHUB_PRIVATE_KEY")
         try:
             parse_poll_setting(self.poll_registries)
         except ValueError as exc:
-            raise SettingsError(str(exc)) from None
-        from .adapters.notify import check_urls  # Apprise says which URLs it understands
+            problems.append(str(exc))
+        return problems
 
-        check_urls(self.notify_urls, self.notify_url)
-
-    def _check_forge(self) -> None:
+    def _forge_problems(self) -> list[str]:
         if self.forge_choice is None and len(self._credentials) > 1:
-            raise SettingsError(f"credentials for {' and '.join(self._credentials)} are both "
-                                "set: set HOIST_FORGE to the forge that hosts the manifests")
+            return [f"credentials for {' and '.join(self._credentials)} are both "
+                    "set: set HOIST_FORGE to the forge that hosts the manifests"]
         if self.forge not in FORGES:
-            raise SettingsError(f"HOIST_FORGE={self.forge!r}: expected one of "
-                                f"{', '.join(FORGES)}")
+            return [f"HOIST_FORGE={self.forge!r}: expected one of {', '.join(FORGES)}"]
         needed = {"github": [("HOIST_GITHUB_TOKEN or HOIST_GITHUB_APP_ID",
                               self.github_token or self.github_app_id)],
                   "gitlab": [("HOIST_GITLAB_TOKEN", self.gitlab_token),
@@ -266,9 +282,8 @@ class Settings:
                             ("HOIST_GITEA_TOKEN", self.gitea_token),
                             ("HOIST_GITEA_REPOSITORY (owner/name; read from a "
                              "HOIST_MANIFESTS_REPO on HOIST_GITEA_URL)", self.gitea_repository)]}
-        for name, value in needed.get(self.forge, []):
-            if not value:
-                raise SettingsError(f"HOIST_FORGE={self.forge} needs {name}")
+        return [f"HOIST_FORGE={self.forge} needs {name}"
+                for name, value in needed.get(self.forge, []) if not value]
 
 
 def _passwords(url: str | None) -> tuple[str, ...]:

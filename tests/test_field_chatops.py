@@ -223,3 +223,21 @@ def test_a_comment_counts_once_and_only_for_the_version_its_author_saw(
     wait_for(lambda: on.double.pulls[number]["merged"], "the change request to merge", 20)
     assert "Hoist-Approved-By: dave, erin\n" in landed(on) and 'newTag: "1.2.0' in git(
         on.origin, "show", f"main:{PROD_FILE}")
+
+
+def test_freeze_on_a_change_request_freezes_its_environment_until_unfrozen(
+        serve: Callable[[str, str], Served]) -> None:
+    on = serve("github", "{required: 1, permission: write}")
+    on.push("1.1.0")
+    number = on.number("1.1.0")
+    on.comment(number, "rita", "/hoist freeze")
+    on.reply(number, "refused: @rita has read permission")
+    on.comment(number, "bob", "/hoist freeze incident 42")
+    on.reply(number, "prod is frozen: nothing is planned or merged there until `unfreeze`.")
+    on.comment(number, "bob", "/hoist approve")
+    on.reply(number, "approval recorded (1 of 1)")
+    time.sleep(2.0)  # several worker passes: a frozen environment merges nothing
+    assert not on.double.pulls[number]["merged"]
+    on.comment(number, "carol", "/hoist unfreeze")
+    on.reply(number, "prod is unfrozen.")
+    wait_for(lambda: on.double.pulls[number]["merged"], "the change request to merge", 20)

@@ -74,3 +74,15 @@ def test_gitea_repository_read_from_the_manifests_repo_and_secrets_kept_secret()
     assert found.gitea_repository == "acme/m" and found.gitea_url == "https://git.example.com"
     assert {"t0k", "w", "gw"} <= set(found.secrets)
     assert "t0k" not in repr(found) and "gw" not in repr(found)
+
+
+def test_every_missing_or_invalid_variable_is_named_in_one_line() -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env({"HOIST_FORGE": "gitea"}).check_serve()
+    line = str(raised.value)
+    assert "\n" not in line
+    for name in ("HOIST_MANIFESTS_REPO", "HOIST_GITEA_URL", "HOIST_GITEA_TOKEN",
+                 "HOIST_WEBHOOK_SECRET"):
+        assert name in line, name
+    with pytest.raises(SettingsError, match=r"HOIST_WORKERS .*; HOIST_LEASE_SECONDS"):
+        Settings.from_env({"HOIST_WORKERS": "many", "HOIST_LEASE_SECONDS": "0"})

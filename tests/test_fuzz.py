@@ -209,7 +209,8 @@ def test_chatops_parser() -> None:
 
 OPERATIONS = ["POST /webhooks/registry/{source}", "POST /webhooks/github",
               "POST /webhooks/gitlab", "POST /webhooks/gitea", "GET /api/promotions",
-              "GET /api/promotions/{pid}", "POST /api/promotions/{pid}/approve"]
+              "GET /api/promotions/{pid}", "POST /api/promotions/{pid}/{command}",
+              "POST /api/environments/{env}/{command}"]
 CONSTANT = ["GET /healthz", "GET /readyz", "GET /metrics"]  # no inputs: one case is all there is
 EVENTS = ["package", "registry_package", "issue_comment", "pull_request", "pull_request_review",
           "ping", "push", "pull_request_comment", "pull_request_approved"]

@@ -53,3 +53,13 @@ def test_normalized_names_match_across_spellings() -> None:
     assert same_repository("index.docker.io/bitnami/redis", "bitnami/redis")
     assert not same_repository("ghcr.io/acme/app", "docker.io/acme/app")
     assert not same_repository("not a name", "nginx")
+
+
+def test_the_from_version_people_read_is_the_tag_else_a_short_digest() -> None:
+    from bot.core.images import readable_version
+
+    digest = "sha256:" + "0123456789ab" + "f" * 52
+    assert readable_version(f"0.5.0@{digest}") == "0.5.0"
+    assert readable_version(f"@{digest}") == "sha256:0123456789ab"
+    assert readable_version("0.5.0") == "0.5.0"
+    assert readable_version(None) is None

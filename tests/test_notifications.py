@@ -119,7 +119,7 @@ def test_a_revert_is_told_with_its_evidence_and_routed_to_on_call(
                       "guestbook 1.4.2 quarantined after dev"]
     failed = web.bodies("/oncall")[0]["message"]
     assert "Why: analysis failed: health: status 503" in failed and "reverting in git" in failed
-    assert "/hoist unquarantine" in web.bodies("/oncall")[2]["message"]
+    assert "run `hoist unquarantine " in web.bodies("/oncall")[2]["message"]
 
 
 def test_lifted_quarantine_and_routing_by_event(receivers: tuple[WebhookReceiver, SmtpSink]

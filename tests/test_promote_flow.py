@@ -147,12 +147,16 @@ def test_approve_cli(services: Services, tmp_path: Path, monkeypatch: pytest.Mon
     run(services, push())
     [prod] = [p for p in services.store.promotions() if p.environment == "prod"]
     monkeypatch.setenv("HOIST_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("HOIST_MANIFESTS_REPO", services.git.url)
     if store_url.startswith("postgresql"):
         monkeypatch.setenv("HOIST_DATABASE_URL", store_url)
     assert main(["approve", prod.id, "--by", "carol"]) == 0
-    assert f"approved {prod.id} (guestbook in prod) by carol" in capsys.readouterr().out
+    assert capsys.readouterr().out.endswith(f"{prod.id}: approval recorded (1 of 1); the "
+                                            "promotion is proposed, merged next. (now "
+                                            "proposed)\n")
     assert main(["approve", prod.id, "--by", "carol"]) == 2
-    assert "already approved" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "already approved" in err
     assert main(["approve", "nope"]) == 2
     Worker(services).run_once()
     assert "Hoist-Approved-By: carol" in git(origin(services), "log", "-1", "--format=%B", "main")

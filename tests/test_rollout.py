@@ -178,7 +178,7 @@ def test_prometheus_down_mid_analysis_holds_and_retry_resumes_it(
     held = dev(services)
     assert held.reason is not None and held.reason.startswith("analysis inconclusive at step")
     assert f"Prometheus at {prometheus.url} unreachable: ConnectError" in held.reason
-    assert "/hoist retry" in held.reason
+    assert "`hoist retry " in held.reason
     assert not services.store.quarantined("localhost:5000/acme/guestbook", DIGEST)
     assert "revert(deploy)" not in git(origin(services), "log", "--format=%s", "main")
     # Prometheus is back: a retry analyses the held step again and the rollout goes on.

@@ -226,7 +226,7 @@ def test_approvals_of_a_replaced_set_are_named_with_both_versions() -> None:
     assert versions(TRAIN[:2], "shop") == "(api 1.1.0, web 1.2.0)"
     assert approvals_reset(["bob", "carol"], "1.1.0", "1.2.0", gate) == (
         "Approvals by @bob, @carol were for 1.1.0 and no longer count: 1.2.0 needs 2 "
-        "approvals from people with write permission or above (comment `/hoist approve`).")
+        "approvals from people with write permission or above.")
 
 
 def test_a_notice_about_a_train_lists_each_image() -> None:

@@ -43,7 +43,11 @@ def test_open_page_shows_lanes_in_chain_order_and_what_waits(tmp_path: Path,
     assert html.index('id="lane-dev"') < html.index('id="lane-staging"') < html.index(
         'id="lane-prod"')
     assert "runs <strong>guestbook 1.4.2</strong>" in html
-    assert "<code>/hoist approve</code>" in html  # the command that releases prod
+    # The local forge has no comments: the page names the CLI and the API, never a comment.
+    [prod] = [p for p in services.store.promotions() if p.environment == "prod"]
+    assert f"run <code>hoist approve {prod.id}</code> or <code>POST /api/promotions/" \
+           f"{prod.id}/approve</code>" in html
+    assert "comment" not in html.lower().replace("<!--", "")
     fragment = client.get("/", headers={"X-Hoist-Fragment": "1"}).text
     assert "<html" not in fragment and 'id="lane-prod"' in fragment
     assert client.get("/api/promotions").status_code == 200  # reads stay open by default
@@ -94,3 +98,13 @@ def test_change_stream_says_when_the_page_is_stale(tmp_path: Path, services: Ser
     # A browser reconnecting with the id it last saw hears nothing new.
     again = client.get("/ui/events", headers={"Last-Event-ID": now}).text
     assert "event: change" not in again
+
+
+def test_the_page_names_comments_and_the_cli_on_a_forge_with_comments(
+        tmp_path: Path, services: Services) -> None:
+    _promote(services)
+    services.forge.name = "github"  # the same store, as a forge with comments shows it
+    html = _client(tmp_path, services).get("/").text
+    [prod] = [p for p in services.store.promotions() if p.environment == "prod"]
+    assert f"comment on its change request <code>/hoist approve</code> or run " \
+           f"<code>hoist approve {prod.id}</code>" in html

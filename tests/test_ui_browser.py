@@ -92,7 +92,12 @@ def test_page_follows_a_real_push_to_prod_waiting_then_promoted_without_reloadin
     expect(dev_lane).to_contain_text("runs guestbook 1.4.2")
     waiting = page.get_by_role("region", name="Waiting for someone")
     expect(waiting).to_contain_text("guestbook 1.4.2 in prod")
-    expect(waiting).to_contain_text("/hoist approve")
+    expect(waiting).to_contain_text("hoist approve")  # the local forge: the CLI, the API
+    expect(waiting).not_to_contain_text("/hoist approve")
+    page.set_viewport_size({"width": 1280, "height": 900})  # a laptop: the table fits
+    assert page.locator("table").first.evaluate("t => t.scrollWidth <= t.clientWidth")
+    assert page.evaluate("document.documentElement.scrollWidth <= 1280")
+    page.set_viewport_size({"width": 1100, "height": 900})
     shoot(page, "prod-waiting.png")
 
     prod = wait_for(lambda: service.promotion_in("prod", "proposed"), "prod in the API")
@@ -175,7 +180,7 @@ def test_page_shows_canary_readings_then_the_revert_with_its_evidence(
     expect(evidence).to_contain_text("analysis failed: error-rate:")
     expect(evidence).to_contain_text("> max 0.05")
     expect(evidence).to_contain_text(f"Digest {digest} is quarantined")
-    expect(page.get_by_role("note")).to_contain_text("/hoist unquarantine")
+    expect(page.get_by_role("note")).to_contain_text("hoist unquarantine")
     history = page.get_by_role("region", name="History")
     expect(history).to_contain_text("analyzing → reverting")
     expect(history).to_contain_text("reverting → reverted")

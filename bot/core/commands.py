@@ -11,8 +11,8 @@ from markdown_it.token import Token
 
 from .config import Approval
 
-COMMANDS = ("approve", "hold", "resume", "abort", "retry", "promote", "unquarantine", "status",
-            "help", "override-window")
+COMMANDS = ("approve", "hold", "resume", "abort", "retry", "promote", "unquarantine", "freeze",
+            "unfreeze", "status", "help", "override-window")
 PERMISSION_LEVELS = ("none", "read", "triage", "write", "maintain", "admin")
 # Commands that change a promotion need the approval permission; status and help anyone.
 _READ_ONLY = {"status", "help"}
@@ -35,6 +35,8 @@ Commands (one per line, in a comment on this pull request):
 - `/hoist retry` — plan a failed promotion again
 - `/hoist promote <env>` — promote the same digest to another environment now
 - `/hoist unquarantine` — let a reverted digest be promoted again
+- `/hoist freeze [reason]` — plan and merge nothing in this environment until unfrozen
+- `/hoist unfreeze` — lift that freeze
 - `/hoist override-window <reason>` — merge now despite a closed window or a freeze
   (admin permission; recorded in the merge commit)
 - `/hoist status` — where the promotion stands

@@ -126,3 +126,15 @@ def same_repository(a: str, b: str) -> bool:
         return normalize_name(a) == normalize_name(b)
     except InvalidReference:
         return False
+
+
+def readable_version(value: str | None) -> str | None:
+    """The version people read in `tag@digest` (a manifest's old value): the tag, else the
+    digest shortened to 12 hex digits (`sha256:0123456789ab`); None stays None."""
+    if not value:
+        return value
+    tag, _, digest = value.partition("@")
+    if tag:
+        return tag
+    algorithm, _, hexits = digest.partition(":")
+    return f"{algorithm}:{hexits[:12]}" if hexits else digest

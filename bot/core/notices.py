@@ -8,7 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from .images import readable_version
 from .machine import State
+from .ways import how_to
 
 # GitHub refuses longer deployment-status descriptions (REST "Create a deployment status").
 MAX_DESCRIPTION = 140
@@ -59,6 +61,7 @@ class Subject:
     gate: str | None = None  # the approval gate in words, for gated environments
     # A release train's images, one `repository from → to` line each (empty for one image).
     moved: tuple[str, ...] = ()
+    forge: str = "local"  # the forge's name: how people give commands (core.ways)
 
     @property
     def short_version(self) -> str:
@@ -90,7 +93,8 @@ class Notice:
         """The body: environment, image from → to, who, why, then the links."""
         s = self.subject
         lines = [f"{s.environment}: {line}" for line in s.moved] or [
-            f"{s.environment}: {s.repository} {s.version_from or '(unset)'} → {s.version_to}"]
+            f"{s.environment}: {s.repository} {readable_version(s.version_from) or '(unset)'}"
+            f" → {s.version_to}"]
         if self.who:
             lines.append(f"Who: {self.who}")
         if self.why:
@@ -136,7 +140,8 @@ def news(moves: Sequence[Move], subject: Subject, quarantined: str | None = None
             if quarantined and subject.digest:
                 found.append(Notice(Kind.QUARANTINED, subject, None,
                                     f"{subject.digest} is not promoted again until someone "
-                                    "comments `/hoist unquarantine`"))
+                                    "lifts it: " + how_to("unquarantine",
+                                                          subject.promotion_id, subject.forge)))
     return found
 
 

@@ -7,6 +7,8 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from .images import readable_version
+
 if TYPE_CHECKING:  # only for annotations: keeps `hoist set-image` from importing pydantic
     from .config import Approval
     from .plan import Plan
@@ -84,7 +86,7 @@ def commit_message(
     image), files, and the trailers (one Hoist-Image per image; one Hoist-Pushed-At per
     image, in the same order, UTC ISO 8601 `2026-12-01T09:30:00Z`; the override of a
     window as `Hoist-Window-Override: <who>; <reason>`)."""
-    moved = "\n".join(f"{m.repository} {m.old_version or '(unset)'} → {m.new_version}"
+    moved = "\n".join(f"{m.repository} {was(m.old_version)} → {m.new_version}"
                       for m in plan.images)
     files = "\n".join(f.file for f in plan.files)
     trailers = _identity(plan, promotion_id) + [f"Hoist-Pushed-At: {t}" for t in pushed_at]
@@ -133,12 +135,12 @@ def change_request_body(plan: Plan, approval: str) -> str:
     if plan.train is None and len(plan.images) == 1:
         moved = plan.images[0]
         lines = [f"Promotes **{plan.name}** in **{plan.environment}**.", "",
-                 f"- from: `{moved.old_version or '(unset)'}`", f"- to: `{moved.image}`"]
+                 f"- from: `{was(moved.old_version)}`", f"- to: `{moved.image}`"]
     else:
         lines = [f"Promotes the release train **{plan.name}** in **{plan.environment}**: "
                  f"{len(plan.images)} image{'s' if len(plan.images) != 1 else ''}.", "",
                  "| image | from | to |", "| --- | --- | --- |"]
-        lines += [f"| {m.image_key} | `{m.old_version or '(unset)'}` | `{m.image}` |"
+        lines += [f"| {m.image_key} | `{was(m.old_version)}` | `{m.image}` |"
                   for m in plan.images]
         lines.append("")
     lines += [f"- approval: {approval}", "", "Files:"]
@@ -181,15 +183,20 @@ def stale_approval(was: str, now: str, approval: Approval) -> str:
             f"{now}, and does not count: {now} needs {gate(approval)}.")
 
 
-def gate(approval: Approval) -> str:
-    """The approval gate in words."""
+def was(old: str | None) -> str:
+    """A manifest's old value as people read it (`0.5.0`, not a digest), or `(unset)`."""
+    return readable_version(old) or "(unset)"
+
+
+def gate(approval: Approval, how: str | None = None) -> str:
+    """The approval gate in words, then `how` to approve (`core.ways.how_to`) in brackets."""
     if approval.required == 0:
         return "none (merged automatically)"
     who = f"{approval.required} approval{'s' if approval.required > 1 else ''} from people with " \
           f"{approval.permission} permission or above"
     named = approval.users + approval.teams
     return who + (f", or from {', '.join(named)}" if named else "") + \
-        " (comment `/hoist approve`)"
+        (f" ({how})" if how else "")
 
 
 def parse_trailer_lists(message: str) -> dict[str, list[str]]:

@@ -11,9 +11,11 @@ import structlog
 
 from ..adapters.store import Promotion
 from ..core import render
+from ..core.images import readable_version
 from ..core.machine import State
 from ..core.notices import Move, Subject, deployment_updates, lifted, news
 from ..core.plan import Plan
+from ..core.ways import how_to
 from ..telemetry import PROMOTION_SECONDS
 from .services import Services
 
@@ -36,7 +38,8 @@ def subject_of(services: Services, p: Promotion) -> Subject:
     gate = None
     try:
         env = services.config().environment(p.environment)
-        gate = render.gate(env.approval) if env.gated else None
+        gate = render.gate(env.approval, how_to("approve", p.id, services.forge.name)) \
+            if env.gated else None
     except Exception:  # the environment left hoist.yaml, or the config cannot be read now
         pass
     plan = Plan.from_json(p.plan) if p.plan else None
@@ -49,12 +52,14 @@ def subject_of(services: Services, p: Promotion) -> Subject:
         ((single.tag or single.digest or "?") if single else f"{len(p.members)} images")
     moved: tuple[str, ...] = ()
     if single is None:  # a train: each image from → to (before planning, what was pushed)
-        moved = tuple(f"{m.repository} {m.old_version or '(unset)'} → {m.new_version}"
+        moved = tuple(f"{m.repository} {readable_version(m.old_version) or '(unset)'} → "
+                      f"{m.new_version}"
                       for m in plan.images) if plan else \
             tuple(f"{m.repository} → {m.version}" for m in p.members)
     return Subject(p.id, p.image_key, p.environment, repository,
                    plan.version_from if plan else None, to, p.approved_by,
-                   p.reason, digest, p.merge_sha, link, page_url(services, p.id), gate, moved)
+                   p.reason, digest, p.merge_sha, link, page_url(services, p.id), gate, moved,
+                   services.forge.name)
 
 
 def announce(services: Services, before: Promotion, after: Promotion) -> None:

@@ -13,23 +13,15 @@ import structlog
 from ..adapters.store import Promotion
 from ..core import commands as chat
 from ..core import render
-from ..core.analysis import stopped_by_analysis
 from ..core.events import PullRequestActivity
 from ..core.machine import FINAL, State
 from ..core.members import versions
-from ..core.policy import targets_for
-from .announce import announce, announce_lifted
-from .approve import NotApprovable, approve
+from .announce import announce
+from .commands import carry_out
 from .origin import about_our_repository
-from .override import NotOverridable, override_window
-from .promote import FOREIGN_COMMITS
-from .revert import revert
-from .rollout import resume_analysis
 from .services import Services
-from .start import start_promotions
 
 log = structlog.get_logger()
-_HOLDABLE = {State.RECEIVED, State.PLANNED, State.PROPOSED, State.APPROVED}
 
 
 def handle_comments(services: Services,
@@ -168,7 +160,7 @@ def _commands(services: Services, p: Promotion, comment: PullRequestActivity) ->
             log.info("chatops.stale_approval", id=p.id, user=comment.user,
                      written_for=older.id)
             continue
-        outcome, done = _apply(services, p, command, comment.user)
+        outcome, done = carry_out(services, p, command, comment.user)
         ok = ok and done
         replies.append(outcome)
         log.info("chatops.command", id=p.id, user=comment.user, command=command.name,
@@ -188,101 +180,6 @@ def _written_for_older(services: Services, p: Promotion,
                 for cr in services.store.change_request_history(comment.number)]
     target = chat.written_for(proposed, comment.promotion_id, comment.written_at)
     return None if target is None or target == p.id else services.store.promotion(target)
-
-
-def _apply(services: Services, p: Promotion, command: chat.Command,
-           user: str) -> tuple[str, bool]:
-    """Carry out one authorized command; (what to reply, whether it took effect)."""
-    store = services.store
-    name, argument = command.name, command.argument
-    if name == "approve":
-        try:
-            approved = approve(store, p.id, user)
-        except NotApprovable as exc:
-            return f"not approved: {exc}.", False
-        env = services.config().environment(p.environment)
-        return (f"approval recorded ({len(approved.approved_by)} of "
-                f"{env.approval.required}).", True)
-    if name == "hold":
-        if p.state not in _HOLDABLE:
-            return f"cannot hold: the promotion is {p.state}.", False
-        store.transition(p.id, State.HELD, note=f"held by {user}",
-                         reason=f"held by {user}: {argument or 'no reason given'}")
-        return "held. Comment `/hoist resume` to go on.", True
-    if name in ("resume", "retry") and p.state is State.HELD and \
-            stopped_by_analysis(p.reason):  # analyse the held step again, from zero
-        resume_analysis(services, p, user)
-        return f"analysing step {(p.step or 0) + 1} again with a fresh count.", True
-    if name == "resume":
-        if p.state is not State.HELD:
-            return f"nothing to resume: the promotion is {p.state}.", False
-        store.transition(p.id, State.PROPOSED if p.commit_sha else State.RECEIVED,
-                         note=f"resumed by {user}")
-        return "resumed.", True
-    if name == "abort":
-        if p.state in (State.ANALYZING, State.MERGED):  # already in git: revert it there
-            why = f"aborted by {user}: {argument or 'no reason given'}"
-            p = store.transition(p.id, State.REVERTING, note=f"aborted by {user}", reason=why)
-            revert(services, p, [why])
-            return "aborted and reverted in git.", True
-        if p.state in FINAL:
-            return f"cannot abort: the promotion is {p.state}.", False
-        store.transition(p.id, State.ABORTED, note=f"aborted by {user}",
-                         reason=f"aborted by {user}: {argument or 'no reason given'}")
-        cr = store.change_request(p.id)
-        if cr is not None and cr.number is not None:
-            services.forge.close(cr.number, f"Aborted by @{user}: {argument or 'no reason'}.")
-        return "aborted.", True
-    if name == "retry":
-        if p.state is State.HELD and (p.reason or "").startswith(FOREIGN_COMMITS):
-            store.transition(p.id, State.RECEIVED, note=f"branch replaced by {user} "
-                                                        "(/hoist retry)")
-            return "retrying: the branch will be replaced.", True
-        if p.state is not State.FAILED:
-            return f"nothing to retry: the promotion is {p.state}.", False
-        store.transition(p.id, State.RECEIVED, note=f"retried by {user}")
-        return "retrying.", True
-    if name == "promote":
-        return _promote_to(services, p, argument)
-    if name == "unquarantine":
-        lifted = [m for m in p.members if m.digest and store.unquarantine(m.repository, m.digest)]
-        if lifted:
-            announce_lifted(services, p, user)
-            return ", ".join(f"`{m.digest}`" for m in lifted) + " may be promoted again.", True
-        return "that digest is not quarantined." if len(p.members) == 1 else \
-            "none of those digests is quarantined.", False
-    if name == "status":
-        return (f"promotion `{p.id}`: {p.image_key} {versions(p.members, p.train)} in "
-                f"{p.environment} is {p.state}; approved by {', '.join(p.approved_by) or 'nobody yet'}"
-                f"{'; ' + p.reason if p.reason else ''}."), True
-    if name == "help":
-        return chat.HELP, True
-    if name == "override-window":
-        try:
-            override_window(store, p.id, user, argument)
-        except NotOverridable as exc:
-            return f"not overridden: {exc}.", False
-        return "window overridden for this promotion: it merges once approved.", True
-    return f"unknown command `{name.removeprefix('unknown:')}`; `/hoist help` lists them.", False
-
-
-def _promote_to(services: Services, p: Promotion, target: str) -> tuple[str, bool]:
-    config = services.config()
-    try:
-        env = config.environment(target)
-    except KeyError:
-        return f"no environment `{target}`.", False
-    if not any(targets_for(env, m.image_key) for m in p.members):
-        return f"`{target}` does not deploy {p.image_key}.", False
-    for member in p.members:
-        quarantined = services.store.quarantined(member.repository, member.digest)
-        if quarantined:
-            return f"`{member.digest}` is quarantined ({quarantined}).", False
-    created = start_promotions(services, p.members, [env], p.train, p.received_at, None)
-    moved = f"{p.image_key} {versions(p.members, p.train)}"
-    if not created:
-        return f"{moved} is already promoted to or proposed for {target}.", False
-    return f"promoting {moved} to {target}: promotion `{created[0].id}`.", True
 
 
 def reconcile(services: Services) -> None:

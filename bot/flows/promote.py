@@ -20,12 +20,13 @@ from ..core.members import Member, describe_changes, versions
 from ..core.plan import Plan, PlanError, branch_name, candidate_files, plan_environment
 from ..core.policy import targets_for
 from ..core.tags import is_newer, valid_digest
+from ..core.ways import how_to
 from ..failpoints import failpoint
 from .announce import announce
 from .revert import resume_revert
 from .rollout import analyze, start_rollout
 from .services import Services
-from .waits import closed_window, done_waiting, immature, window_override
+from .waits import closed_window, done_waiting, frozen_by_hand, immature, window_override
 
 log = structlog.get_logger()
 
@@ -46,7 +47,7 @@ def advance(services: Services, promotion: Promotion) -> Promotion:
 def _plan(services: Services, p: Promotion) -> Promotion:
     config = services.config()
     env = config.environment(p.environment)
-    if immature(services, config, env, p):
+    if immature(services, config, env, p) or frozen_by_hand(services, env, p, tell=False):
         return services.store.promotion(p.id)  # with its wait, for announce
     p = done_waiting(services, p)
     services.git.sync()
@@ -117,7 +118,8 @@ def _propose(services: Services, p: Promotion) -> Promotion:
     failpoint("promotion.pushed")
     env = services.config().environment(p.environment)
     cr = services.forge.propose(p.id, branch, env.branch, render.title(plan),
-                                render.change_request_body(plan, render.gate(env.approval)),
+                                render.change_request_body(plan, render.gate(
+                                    env.approval, how_to("approve", p.id, services.forge.name))),
                                 ("hoist", f"env:{p.environment}"))
     log.info("promotion.proposed", id=p.id, env=p.environment, change_request=cr.id,
              number=cr.number, branch=branch, forge=services.forge.name)
@@ -155,7 +157,8 @@ def _hold_for_commits(services: Services, p: Promotion, plan: Plan, branch: str,
         services.store.close_change_request(open_cr.promotion_id, "superseded", None)
     held = services.store.transition(
         p.id, State.HELD, reason=f"{FOREIGN_COMMITS} {listed}; "
-                                 "comment `/hoist retry` to replace them, or merge as it is")
+                                 f"{how_to('retry', p.id, services.forge.name)} to replace "
+                                 "them, or merge as it is")
     if open_cr is not None and open_cr.number is not None:
         services.forge.comment(open_cr.number, render.foreign_commits(
             branch, _versions_of(plan), [(c.sha, c.author, c.subject) for c in others]))
@@ -204,7 +207,7 @@ def _merge(services: Services, p: Promotion) -> Promotion:
     assert p.plan is not None and p.commit_sha is not None
     plan = Plan.from_json(p.plan)
     env = services.config().environment(p.environment)
-    if closed_window(services, env, p):
+    if frozen_by_hand(services, env, p, tell=True) or closed_window(services, env, p):
         return services.store.promotion(p.id)  # with its wait, for announce
     p = done_waiting(services, p)
     assert p.commit_sha is not None
@@ -219,8 +222,8 @@ def _merge(services: Services, p: Promotion) -> Promotion:
         cr = services.store.change_request(p.id)
         if cr is not None and cr.number is not None:
             services.forge.comment(cr.number, f"Hoist could not merge: {exc}. The promotion "
-                                              "is held; fix the cause and comment "
-                                              "`/hoist resume`.")
+                                              "is held; fix the cause and "
+                                              f"{how_to('resume', p.id, services.forge.name)}.")
         log.warning("promotion.merge_blocked", id=p.id, reason=str(exc))
         return services.store.transition(p.id, State.HELD, reason=f"merge refused: {exc}")
     log.info("promotion.merged", id=p.id, env=p.environment, sha=sha)
@@ -244,7 +247,8 @@ def _manual_change(services: Services, p: Promotion, plan: Plan,
             continue
         named = f"{member.image_key} " if p.train else ""
         return (f"{p.environment} runs {named}{in_git}, set by hand after Hoist promoted "
-                f"{last}; comment `/hoist resume` to promote {member.tag} anyway")
+                f"{last}; {how_to('resume', p.id, services.forge.name)} to promote "
+                f"{member.tag} anyway")
     return None
 
 

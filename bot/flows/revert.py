@@ -16,6 +16,7 @@ from ..core.config import Environment
 from ..core.machine import State
 from ..core.members import Member
 from ..core.plan import Plan, branch_name
+from ..core.ways import how_to
 from .services import Services
 
 log = structlog.get_logger()
@@ -80,17 +81,18 @@ def revert(services: Services, p: Promotion, evidence: list[str],
         services.store.quarantine(member.repository, member.digest or "",
                                   p.reason or "reverted")
     tell(services, p, "Reverted in git: " + "; ".join(evidence) + (
-        _quarantined(digests) if quarantine else
+        _quarantined(digests, how_to('unquarantine', p.id, services.forge.name))
+        if quarantine else
         ". Nothing is quarantined: analysis could not tell, no reading showed the image bad."))
     return services.store.transition(p.id, State.REVERTED)
 
 
-def _quarantined(members: list[Member]) -> str:
+def _quarantined(members: list[Member], how: str) -> str:
     if not members:
         return "."
     if len(members) == 1:
-        return f". Digest `{members[0].digest}` is quarantined until `/hoist unquarantine`."
-    return (f". {len(members)} digests are quarantined until `/hoist unquarantine`:"
+        return f". Digest `{members[0].digest}` is quarantined; {how} to lift it."
+    return (f". {len(members)} digests are quarantined; {how} to lift it:"
             + "".join(f"\n- {m.image_key} `{m.digest}`" for m in members))
 
 

@@ -33,6 +33,7 @@ from ..core.policy import next_environments
 from ..core.readings import MetricRule, Reading, judge_metric
 from ..core.rollout_config import Canary
 from ..core.traffic import httproute_weights, replica_split
+from ..core.ways import how_to
 from ..telemetry import ANALYSIS_SECONDS, STEP_SECONDS, VERDICTS
 from .revert import land_by_pull_request, revert, tell
 from .services import Services
@@ -255,8 +256,8 @@ def _fail(services: Services, p: Promotion, env: Environment,
     reason = "; ".join(v.text for v in evidence) or "analysis failed"
     log.warning("rollout.failed", id=p.id, env=p.environment, reason=reason)
     if env.on_failure == "hold":
-        tell(services, p, f"Canary analysis failed: {reason}. The rollout is held: comment "
-             "`/hoist retry` to analyse this step again, or `/hoist abort` to revert.")
+        tell(services, p, f"Canary analysis failed: {reason}. The rollout is held: "
+             f"{_retry_or_abort(services, p)}.")
         return services.store.transition(p.id, State.HELD, reason=f"{FAILED_REASON}: {reason}")
     p = services.store.transition(p.id, State.REVERTING, reason=f"{FAILED_REASON}: {reason}")
     return revert(services, p, [v.text for v in evidence] or [reason])
@@ -278,12 +279,11 @@ def _cannot_tell(services: Services, p: Promotion, env: Environment,
                   "quarantine: no reading showed the image bad")
         p = services.store.transition(p.id, State.REVERTING, reason=reason)
         return revert(services, p, [v.text for v in evidence] or [what], quarantine=False)
-    reason = (f"{INCONCLUSIVE_REASON} at {at}, could not read: {what}. Held: comment "
-              "`/hoist retry` to analyse this step again, or `/hoist abort` to revert")
+    reason = (f"{INCONCLUSIVE_REASON} at {at}, could not read: {what}. Held: "
+              f"{_retry_or_abort(services, p)}")
     tell(services, p, f"Analysis could not tell whether the new version is healthy; the "
-         f"rollout is held at {at}. Could not read: {what}. Nothing is quarantined. Comment "
-         "`/hoist retry` to analyse this step again with a fresh count, or `/hoist abort` "
-         "to revert.")
+         f"rollout is held at {at}. Could not read: {what}. Nothing is quarantined. "
+         f"{_retry_or_abort(services, p).capitalize()}.")
     return services.store.transition(p.id, State.HELD, note=f"held at {at}", reason=reason)
 
 
@@ -295,3 +295,10 @@ def resume_analysis(services: Services, p: Promotion, user: str) -> Promotion:
     log.info("rollout.resumed", id=p.id, env=p.environment, step=p.step, by=user)
     return services.store.transition(p.id, State.ANALYZING, note=f"retried by {user}",
                                      reason=None, tally={}, last_check=None, step_started=None)
+
+
+def _retry_or_abort(services: Services, p: Promotion) -> str:
+    """What a person does with a rollout analysis held, the way the forge allows."""
+    forge = services.forge.name
+    return (f"{how_to('retry', p.id, forge)} to analyse this step again with a fresh count, "
+            f"or {how_to('abort', p.id, forge).removeprefix('comment ')} to revert")

@@ -46,6 +46,18 @@ def closed_window(services: Services, env: Environment, p: Promotion) -> bool:
     return True
 
 
+def frozen_by_hand(services: Services, env: Environment, p: Promotion, tell: bool) -> bool:
+    """True (the wait recorded; said on the change request when `tell`) while a person froze
+    the environment (`hoist freeze`, `/hoist freeze`) and nobody overrode it for this
+    promotion. It blocks planning and merging; `hoist unfreeze` lifts it."""
+    freeze = services.store.freeze_of(env.name)
+    if freeze is None or window_override(services, p) is not None:
+        return False
+    _record(services, p, Wait(f"frozen by {freeze.by}: {freeze.reason or 'no reason given'}",
+                              None), tell=tell)
+    return True
+
+
 def immature(services: Services, config: Config, env: Environment, p: Promotion) -> bool:
     """True (the wait recorded) while an image of the promotion is younger than its
     `min_age`. Its age counts from the registry's push time, else the image's build time

@@ -16,16 +16,17 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..adapters.store import StoreUnavailable
-from ..flows.approve import BadName, NotApprovable, approve
+from ..adapters.store.records import iso_time
 from ..flows.dora_board import DoraBoard
 from ..flows.override import NotOverridable, override_window
 from ..flows.services import Services
 from ..settings import Settings
 from ..sources import SOURCES, Source
 from .access import may_read
+from .commands_api import commands_router
 from .errors import error
 from .metrics import Metrics
-from .openapi import API_OVERRIDE, API_WRITE
+from .openapi import API_OVERRIDE
 from .ui import install_ui
 from .webhooks import webhook_router
 
@@ -128,27 +129,12 @@ def create_app(
         except KeyError:
             return error(404, f"no promotion {pid}")
         data = p.public()
-        data["transitions"] = await run_in_threadpool(store.transitions, pid)
+        data["transitions"] = [{**t, "at": iso_time(t["at"])} for t in
+                               await run_in_threadpool(store.transitions, pid)]
         return JSONResponse(data)
 
     install_ui(app, settings, services, dora)
 
-    @app.post("/api/promotions/{pid}/approve", openapi_extra=API_WRITE)
-    async def approve_promotion(pid: str, request: Request) -> JSONResponse:
-        denied = _check_api_token(settings, request)
-        if denied:
-            return denied
-        who = request.headers.get("x-hoist-user", "api")
-        try:
-            p = await run_in_threadpool(approve, store, pid, who)
-        except KeyError:
-            return error(404, f"no promotion {pid}")
-        except BadName as exc:
-            return error(400, str(exc))
-        except NotApprovable as exc:
-            return error(409, str(exc))
-        wake()
-        return JSONResponse(p.public())
 
     @app.post("/api/promotions/{pid}/override-window", openapi_extra=API_OVERRIDE)
     async def override_promotion_window(pid: str, request: Request) -> JSONResponse:
@@ -172,6 +158,9 @@ def create_app(
         wake()
         return JSONResponse(p.public())
 
+    # After the routes above: `/api/promotions/{pid}/override-window` is matched before the
+    # commands' `/api/promotions/{pid}/{command}`.
+    app.include_router(commands_router(settings, services, wake, _check_api_token))
     return app
 
 

@@ -38,7 +38,8 @@ GITEA_WEBHOOK: dict[str, Any] = {**_ANY_JSON, "parameters": [
 ]}
 API_WRITE: dict[str, Any] = {"parameters": [
     _header("Authorization", "`Bearer <HOIST_API_TOKEN>`"),
-    _header("X-Hoist-User", "who approves, recorded in the Hoist-Approved-By trailer"),
+    _header("X-Hoist-User", "who gives the command (an approver is recorded in the "
+                            "Hoist-Approved-By trailer); default `api`"),
 ]}
 API_OVERRIDE: dict[str, Any] = {"parameters": [
     _header("Authorization", "`Bearer <HOIST_API_TOKEN>`"),

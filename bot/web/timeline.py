@@ -12,8 +12,10 @@ from typing import Any
 from ..adapters.store import Promotion
 from ..core import render
 from ..core.analysis import stopped_by_analysis
+from ..core.images import readable_version
 from ..core.machine import FINAL, State
 from ..core.plan import Plan
+from ..core.ways import how_to
 from ..flows.services import Services
 
 LIST_LIMIT = 50
@@ -78,7 +80,7 @@ def _when(at: float) -> tuple[str, str]:
 
 
 def _version(value: str | None) -> str | None:
-    return value.split("@")[0] or value if value else value
+    return readable_version(value)
 
 
 def gates(services: Services) -> dict[str, str | None]:
@@ -88,24 +90,29 @@ def gates(services: Services) -> dict[str, str | None]:
         config = services.config()
     except Exception:
         return {}
-    return {env.name: render.gate(env.approval).removesuffix(" (comment `/hoist approve`)")
+    return {env.name: render.gate(env.approval)
             if env.gated else None for env in config.environments}
 
 
-def _release(p: Promotion, gate: str | None, where: str, quarantined: str | None) -> str | None:
-    """The command that moves a waiting promotion on, in words."""
+def _release(p: Promotion, gate: str | None, where: str, quarantined: str | None,
+             forge: str) -> str | None:
+    """The command that moves a waiting promotion on, in words, the way that works on
+    this forge (no comments on the local one: the CLI or the API)."""
+    def how(command: str) -> str:
+        said = how_to(command, p.id, forge)
+        return said.replace("comment `", f"comment on {where} `", 1)
+
     if p.state is State.PROPOSED and gate:
-        return (f"Waiting for approval ({gate}): comment `/hoist approve` on {where}, "
-                f"or run `hoist approve {p.id}`")
+        return f"Waiting for approval ({gate}): {how('approve')}"
     if p.state is State.HELD and stopped_by_analysis(p.reason):
-        return (f"Held by analysis: comment `/hoist retry` on {where} to analyse the step "
-                "again, `/hoist abort` to revert")
+        return (f"Held by analysis: {how('retry')} to analyse the step again, "
+                f"{how('abort')} to revert")
     if p.state is State.HELD:
-        return f"Held: comment `/hoist resume` on {where} to go on, `/hoist abort` to stop"
+        return f"Held: {how('resume')} to go on, {how('abort')} to stop"
     if p.state is State.FAILED:
-        return f"Failed: comment `/hoist retry` on {where} to plan it again"
+        return f"Failed: {how('retry')} to plan it again"
     if quarantined:
-        return f"Digest quarantined: comment `/hoist unquarantine` on {where} to allow it again"
+        return f"Digest quarantined: {how('unquarantine')} to allow it again"
     return None
 
 
@@ -129,7 +136,7 @@ def row(services: Services, p: Promotion, gate: str | None) -> Row:
                _version(plan.version_from if plan else None),
                _version(plan.version_to if plan else None) or _pushed(p),
                p.approved_by, p.reason, link, commit, updated, updated_iso,
-               _release(p, gate, where, quarantined), p.state in FINAL)
+               _release(p, gate, where, quarantined, services.forge.name), p.state in FINAL)
 
 
 def _pushed(p: Promotion) -> str:

@@ -14,6 +14,7 @@ from .budget import RateBudget
 from .change_requests import ChangeRequests
 from .chatops import ChatOpsRecords
 from .engine import BadDatabaseUrl, StoreUnavailable, database_url, dialect, make_engine, shown
+from .freezes import Freeze, Freezes
 from .leases import Leases
 from .migrate import HEAD, SchemaError, check
 from .poll import PollCursor, PollRecords
@@ -21,12 +22,12 @@ from .promotions import Promotions
 from .records import ChangeRequest, NewPromotion, Promotion
 from .remarks import Remarks
 
-__all__ = ["HEAD", "BadDatabaseUrl", "ChangeRequest", "NewPromotion", "PollCursor", "Promotion",
-           "SchemaError", "Store", "StoreUnavailable"]
+__all__ = ["HEAD", "BadDatabaseUrl", "ChangeRequest", "Freeze", "NewPromotion", "PollCursor",
+           "Promotion", "SchemaError", "Store", "StoreUnavailable"]
 
 
 class Store(Promotions, ChangeRequests, ChatOpsRecords, Leases, RateBudget, PollRecords,
-            Remarks):
+            Remarks, Freezes):
     """One store over SQLite or PostgreSQL; every write is one transaction.
 
     `target` is a file path (SQLite) or a URL (`sqlite:///path`,

@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from ...core.machine import State
@@ -50,6 +51,8 @@ class Promotion:
             "received_at", "created_at", "updated_at", "base_sha", "commit_sha", "merge_sha",
             "reason", "change_request",
         )}
+        for key in ("received_at", "created_at", "updated_at"):
+            data[key] = iso_time(data[key])
         data["approved_by"] = list(self.approved_by)
         data["train"] = self.train
         data["members"] = [m.to_json() for m in self.members]
@@ -131,3 +134,9 @@ def row_to_promotion(row: Mapping[Any, Any], members: Sequence[Member] = ()) -> 
         last_check=row["last_check"], tally=json.loads(row["tally"]) if row["tally"] else None,
         next_at=row["next_at"], members=tuple(members) or own, train=row.get("train"),
     )
+
+
+def iso_time(at: float | None) -> str | None:
+    """Epoch seconds as the API shows them: `2026-12-06T03:21:37Z` (UTC, to the second)."""
+    return None if at is None else \
+        datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

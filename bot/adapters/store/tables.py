@@ -168,3 +168,13 @@ poll_cursors = Table(
     Column("next_at", Float, nullable=False),
     Column("failures", Integer, nullable=False, server_default="0"),
 )
+
+# Ad-hoc freezes (`hoist freeze --env`, `/hoist freeze`): an environment listed here takes
+# no planning and no merging, like a `freeze:` window, until it is unfrozen.
+freezes = Table(
+    "freezes", metadata,
+    Column("environment", String(200), primary_key=True),
+    Column("by", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("at", Float, nullable=False),
+)
