@@ -52,6 +52,6 @@ def test_metrics_and_the_page_carry_what_hoist_dora_computes(tmp_path: Path) -> 
                          exposition)
         page = httpx.get(f"{s.url}/", timeout=10).text
         assert "Delivery (DORA, from git)" in page
-        assert re.search(r'<tr data-environment="prod">\s*<th scope="row" '
+        assert re.search(r'<tr data-dora-environment="prod">\s*<th scope="row" '
                          r'data-label="Environment">prod</th>', page)
         assert "0% (0 of 2)" in page

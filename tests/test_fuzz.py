@@ -210,6 +210,7 @@ def test_chatops_parser() -> None:
 OPERATIONS = ["POST /webhooks/registry/{source}", "POST /webhooks/github",
               "POST /webhooks/gitlab", "POST /webhooks/gitea", "GET /api/promotions",
               "GET /api/promotions/{pid}", "POST /api/promotions/{pid}/{command}",
+              "POST /api/promotions/{pid}/override-window",
               "POST /api/environments/{env}/{command}"]
 CONSTANT = ["GET /healthz", "GET /readyz", "GET /metrics"]  # no inputs: one case is all there is
 EVENTS = ["package", "registry_package", "issue_comment", "pull_request", "pull_request_review",

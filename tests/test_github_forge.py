@@ -45,8 +45,10 @@ def gh(services: Services, double: GitHubDouble, tmp_path: Path) -> Services:
 
 
 def comment(services: Services, number: int, user: str, body: str, key: str) -> None:
-    services.store.add_comments([PullRequestActivity(key, number, 500 + len(key), user, body,
-                                                     "comment")], time.time())
+    # As the webhook route stores it: naming the repository (the double's), so it counts.
+    services.store.add_comments([PullRequestActivity(
+        key, number, 500 + len(key), user, body, "comment",
+        repository_id=str(GitHubDouble.repository_id))], time.time())
     Worker(services).run_once()
 
 
@@ -118,7 +120,7 @@ def test_double_speaks_githubs_published_wire_format(gh: Services, double: GitHu
         "issue-comment": double.comment_json(number, 1, "hi", "bob"),
         "collaborator-permission": double.permission(
             {}, {}, _match(r"(?P<user>\w+)", "bob"))[1],
-        "full-repository": double.get_repo({}, {}, _match(r"", ""))[1],
+        "full-repository": double.get_repo({}, {}, _match(r".*", "/repos/acme/manifests"))[1],
     }
     for name, fields in READ_FIELDS.items():
         published = example(name)
