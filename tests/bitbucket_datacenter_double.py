@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 from tests.forge_double import ForgeDouble, Reply
 from tests.support import FIXTURES
@@ -47,7 +47,7 @@ class BitbucketDataCenterDouble(ForgeDouble):
     # examples are about (`toRef.repository.id` 1); go-playground's signed examples are
     # about another (4), whose events Hoist confirms by reading them back here.
     repository_id = 1
-    REACTIONS = {"+1": "thumbsup", "confused": "thinking_face"}
+    REACTIONS: ClassVar[dict[str, str]] = {"+1": "thumbsup", "confused": "thinking_face"}
 
     def __init__(self, bare_repo: Any, full_name: str = "ACME/manifests") -> None:
         super().__init__(bare_repo, full_name)
@@ -55,6 +55,7 @@ class BitbucketDataCenterDouble(ForgeDouble):
         self.builds: list[tuple[str, dict[str, Any]]] = []  # (sha, build status)
         self.merge_commit_in_pull = True  # older servers only say it in the activities
         self.reactions_supported = True
+        self.edits_after_read = 0  # someone edits right after the next reads of a pull
 
     @property
     def url(self) -> str:
@@ -199,7 +200,11 @@ class BitbucketDataCenterDouble(ForgeDouble):
             return errors(404, f"Pull request {m.group('n')} does not exist in "
                           f"{m.group('key')}/{m.group('slug')}.",
                           EXCEPTIONS + "NoSuchPullRequestException")
-        return 200, self.pull_json(number)
+        data = self.pull_json(number)
+        if self.edits_after_read > 0:  # the version read is stale by the time it is sent
+            self.edits_after_read -= 1
+            self.pulls[number]["version"] += 1
+        return 200, data
 
     def update_pull(self, query: dict[str, str], body: dict[str, Any], m: re.Match[str]
                     ) -> Reply:
