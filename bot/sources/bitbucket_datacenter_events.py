@@ -107,7 +107,7 @@ def pull_request_activity(headers: Headers, body: bytes) -> list[PullRequestActi
                                     repository_id=repository_id)]
     if event == "pr:merged" or event in CLOSED:
         merged = event == "pr:merged"
-        sha = text(pull, "properties", "mergeCommit", "id") or "" if merged else ""
+        sha = (text(pull, "properties", "mergeCommit", "id") or "") if merged else ""
         return [PullRequestActivity(f"{PREFIX}:{body_id(body)}", pr, None, actor, sha,
                                     "merged" if merged else "closed",
                                     repository_id=repository_id)]
@@ -124,8 +124,9 @@ def branches_pushed(body: bytes) -> BranchPushed | None:
         raise PayloadError("a repo:refs_changed event needs `changes`")
     key, slug = text(data, "repository", "project", "key"), text(data, "repository", "slug")
     for change in changes:
-        ref = text(change, "refId") or text(change, "ref", "id") or "" \
-            if isinstance(change, dict) else ""
+        if not isinstance(change, dict):
+            continue
+        ref = text(change, "refId") or text(change, "ref", "id") or ""
         if ref.startswith("refs/heads/"):
             return BranchPushed(f"{key}/{slug}" if key and slug else None,
                                 ref.removeprefix("refs/heads/"), None, text(change, "toHash"))

@@ -70,8 +70,9 @@ def webhook_router(settings: Settings, store: Store, sources: dict[str, Source],
                    metrics: Metrics, wake: Callable[[], None],
                    confirm_sns: Callable[[str], None],
                    refresh: Callable[[], None] = lambda: None) -> APIRouter:
-    """Routes /webhooks/registry/{source}, /webhooks/github, /webhooks/gitlab and
-    /webhooks/gitea; `refresh` is called when a forge push moved a default branch."""
+    """Routes /webhooks/registry/{source}, /webhooks/github, /webhooks/gitlab,
+    /webhooks/gitea and /webhooks/bitbucket-datacenter; `refresh` is called when a forge
+    push moved a default branch."""
     router = APIRouter(route_class=LoggedRefusals)
 
     async def read(request: Request, source: str) -> tuple[dict[str, str], bytes] | JSONResponse:
