@@ -43,7 +43,7 @@ def _repository_path(url: str, forge_url: str | None) -> str | None:
     return path if "/" in path else None
 
 
-FORGES = ("local", "github", "gitlab", "gitea")
+FORGES = ("local", "github", "gitlab", "gitea", "bitbucket-datacenter")
 
 
 def _flag(value: str | None, default: bool = False) -> bool:
@@ -97,6 +97,10 @@ class Settings:
     gitea_token: str | None = field(default=None, repr=False)
     gitea_repository: str | None = None
     gitea_webhook_secret: str | None = field(default=None, repr=False)
+    bitbucket_dc_url: str | None = None
+    bitbucket_dc_token: str | None = field(default=None, repr=False)
+    bitbucket_dc_repository: str | None = None  # PROJECT/repo
+    bitbucket_dc_webhook_secret: str | None = field(default=None, repr=False)
     argocd_token: str | None = field(default=None, repr=False)
     notify_url: str | None = field(default=None, repr=False)
     notify_urls: tuple[str, ...] = field(default=(), repr=False)
@@ -165,6 +169,10 @@ class Settings:
             gitea_repository=env.get("HOIST_GITEA_REPOSITORY") or _repository_path(
                 env.get("HOIST_MANIFESTS_REPO") or "", env.get("HOIST_GITEA_URL")),
             gitea_webhook_secret=env.get("HOIST_GITEA_WEBHOOK_SECRET") or None,
+            bitbucket_dc_url=(env.get("HOIST_BITBUCKET_DC_URL") or "").rstrip("/") or None,
+            bitbucket_dc_token=env.get("HOIST_BITBUCKET_DC_TOKEN") or None,
+            bitbucket_dc_repository=env.get("HOIST_BITBUCKET_DC_REPOSITORY") or None,
+            bitbucket_dc_webhook_secret=env.get("HOIST_BITBUCKET_DC_WEBHOOK_SECRET") or None,
             argocd_token=env.get("HOIST_ARGOCD_TOKEN") or None,
             notify_url=env.get("HOIST_NOTIFY_URL") or None,
             notify_urls=tuple((env.get("HOIST_NOTIFY_URLS") or "").split()),
@@ -206,7 +214,8 @@ class Settings:
         """The forges whose credentials are set."""
         return [name for name, present in (
             ("github", self.github_token or self.github_app_id),
-            ("gitlab", self.gitlab_token), ("gitea", self.gitea_token)) if present]
+            ("gitlab", self.gitlab_token), ("gitea", self.gitea_token),
+            ("bitbucket-datacenter", self.bitbucket_dc_token)) if present]
 
     @property
     def forge(self) -> str:
@@ -218,7 +227,8 @@ class Settings:
     def forge_token(self) -> str | None:
         """The chosen forge's token, for git over https (None for a GitHub App)."""
         return {"github": self.github_token, "gitlab": self.gitlab_token,
-                "gitea": self.gitea_token}.get(self.forge)
+                "gitea": self.gitea_token,
+                "bitbucket-datacenter": self.bitbucket_dc_token}.get(self.forge)
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -228,6 +238,7 @@ class Settings:
                   self.notify_url, self.ui_token, *self.notify_urls, self.signing_key,
                   self.signing_passphrase, self.database_url, self.gitlab_token,
                   self.gitlab_webhook_secret, self.gitea_token, self.gitea_webhook_secret,
+                  self.bitbucket_dc_token, self.bitbucket_dc_webhook_secret,
                   *_passwords(self.database_url))
         return tuple(v for v in values if v)
 
@@ -281,7 +292,12 @@ class Settings:
                   "gitea": [("HOIST_GITEA_URL", self.gitea_url),
                             ("HOIST_GITEA_TOKEN", self.gitea_token),
                             ("HOIST_GITEA_REPOSITORY (owner/name; read from a "
-                             "HOIST_MANIFESTS_REPO on HOIST_GITEA_URL)", self.gitea_repository)]}
+                             "HOIST_MANIFESTS_REPO on HOIST_GITEA_URL)", self.gitea_repository)],
+                  "bitbucket-datacenter": [
+                      ("HOIST_BITBUCKET_DC_URL", self.bitbucket_dc_url),
+                      ("HOIST_BITBUCKET_DC_TOKEN", self.bitbucket_dc_token),
+                      ("HOIST_BITBUCKET_DC_REPOSITORY (PROJECT/repo)",
+                       self.bitbucket_dc_repository)]}
         return [f"HOIST_FORGE={self.forge} needs {name}"
                 for name, value in needed.get(self.forge, []) if not value]
 

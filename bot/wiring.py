@@ -8,6 +8,7 @@ from .adapters.argocd import ArgoCdClient
 from .adapters.config_source import ConfigSource
 from .adapters.deployments import deployments_for
 from .adapters.forges import Forge
+from .adapters.forges.bitbucket_datacenter import BitbucketDataCenterForge
 from .adapters.forges.gitea import GiteaForge
 from .adapters.forges.github import GitHubForge
 from .adapters.forges.gitlab import GitLabForge
@@ -71,6 +72,8 @@ def build_services(settings: Settings, store: Store | None = None,
     forge = build_forge(settings, store, git)
     if isinstance(forge, GitHubForge) and settings.github_app_id:
         git.token = forge.git_token  # an installation token, refreshed before it expires
+    if isinstance(forge, BitbucketDataCenterForge):
+        git.auth_scheme = "bearer"
     old = repoint(git.path, git.url)  # a cache filled from another repository is re-made
     if old is not None:
         log.warning("git.cache_repointed", cache=str(git.path), was=old,
@@ -107,13 +110,19 @@ def build_forge(settings: Settings, store: Store, git: GitRepo) -> Forge:
         assert settings.gitea_token and settings.gitea_url and settings.gitea_repository
         return GiteaForge(store, settings.gitea_repository, token=settings.gitea_token,
                           url=settings.gitea_url, timeout=timeout)
+    if settings.forge == "bitbucket-datacenter":
+        assert settings.bitbucket_dc_token and settings.bitbucket_dc_url
+        assert settings.bitbucket_dc_repository
+        return BitbucketDataCenterForge(store, settings.bitbucket_dc_repository,
+                                        token=settings.bitbucket_dc_token,
+                                        url=settings.bitbucket_dc_url, timeout=timeout)
     return LocalForge(store, git)
 
 
 def _own_login(forge: Forge) -> str | None:
     """Hoist's own account on GitLab or Gitea (its comments never count), asked once at
     start; unknown (and logged) when the forge does not answer yet."""
-    if not isinstance(forge, GitLabForge | GiteaForge):
+    if not isinstance(forge, GitLabForge | GiteaForge | BitbucketDataCenterForge):
         return None
     try:
         return forge.bot_login

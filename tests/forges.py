@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.adapters.forges import Forge
+from bot.adapters.forges.bitbucket_datacenter import BitbucketDataCenterForge
 from bot.adapters.forges.gitea import GiteaForge
 from bot.adapters.forges.github import GitHubForge
 from bot.adapters.forges.gitlab import GitLabForge
@@ -18,20 +19,23 @@ from bot.core.events import ImagePushed
 from bot.flows.services import Services
 from bot.sources.base import hmac_hex
 from bot.worker import Worker
+from tests.bitbucket_datacenter_double import BitbucketDataCenterDouble
 from tests.forge_double import ForgeDouble
 from tests.gitea_double import GiteaDouble
 from tests.github_double import GitHubDouble
 from tests.gitlab_double import GitLabDouble
 from tests.support import FIXTURES, commit_file
 
-KINDS = ("github", "gitlab", "gitea")
-TOKEN = {"github": "ghp_test0token", "gitlab": "glpat-test0token", "gitea": "gitea0test0token"}
+KINDS = ("github", "gitlab", "gitea", "bitbucket-datacenter")
+TOKEN = {"github": "ghp_test0token", "gitlab": "glpat-test0token", "gitea": "gitea0test0token",
+         "bitbucket-datacenter": "BBDC-test0token"}
 
 
 def start_double(kind: str, bare_repo: Path) -> ForgeDouble:
     """The started double of forge `kind` over the bare repository."""
     double: ForgeDouble = {"github": GitHubDouble, "gitlab": GitLabDouble,
-                           "gitea": GiteaDouble}[kind](bare_repo)
+                           "gitea": GiteaDouble,
+                           "bitbucket-datacenter": BitbucketDataCenterDouble}[kind](bare_repo)
     return double.start()
 
 
@@ -43,6 +47,9 @@ def adapter(kind: str, store: Store, double: ForgeDouble, timeout: float = 1.0) 
     if kind == "gitlab":
         return GitLabForge(store, double.full_name, token=TOKEN[kind], url=double.url,
                            timeout=timeout)
+    if kind == "bitbucket-datacenter":
+        return BitbucketDataCenterForge(store, double.full_name, token=TOKEN[kind],
+                                        url=double.url, timeout=timeout)
     return GiteaForge(store, double.full_name, token=TOKEN[kind], url=double.url,
                       timeout=timeout)
 
@@ -58,6 +65,11 @@ def service_env(kind: str, double: ForgeDouble, webhook_secret: str) -> dict[str
         return {"HOIST_GITLAB_TOKEN": TOKEN[kind], "HOIST_GITLAB_URL": double.url,
                 "HOIST_GITLAB_PROJECT": double.full_name,
                 "HOIST_GITLAB_WEBHOOK_SECRET": webhook_secret}
+    if kind == "bitbucket-datacenter":
+        return {"HOIST_FORGE": kind, "HOIST_BITBUCKET_DC_TOKEN": TOKEN[kind],
+                "HOIST_BITBUCKET_DC_URL": double.url,
+                "HOIST_BITBUCKET_DC_REPOSITORY": double.full_name,
+                "HOIST_BITBUCKET_DC_WEBHOOK_SECRET": webhook_secret}
     return {"HOIST_GITEA_TOKEN": TOKEN[kind], "HOIST_GITEA_URL": double.url,
             "HOIST_GITEA_REPOSITORY": double.full_name,
             "HOIST_GITEA_WEBHOOK_SECRET": webhook_secret}
@@ -110,6 +122,9 @@ def comment_webhook(kind: str, number: int, user: str, text: str, comment_id: in
         return "/webhooks/gitlab", {"X-Gitlab-Event": "Note Hook", "X-Gitlab-Token": secret,
                                     "X-Gitlab-Event-UUID": delivery}, \
             json.dumps(data).encode()
+    if kind == "bitbucket-datacenter":
+        return _bitbucket_dc_comment(number, user, text, comment_id, secret, delivery,
+                                     written_at, repository_id)
     data = _about(json.loads((FIXTURES / "gitea" / "webhooks" /
                               "pull_request_comment_signed.json").read_text()), repository_id)
     data["issue"]["number"] = number
@@ -148,6 +163,9 @@ def review_webhook(kind: str, number: int, user: str, text: str, review_id: int,
         data = json.loads(body)
         data["object_attributes"].update(type="DiffNote", line_code="1d2e_0_1")
         return route, headers, json.dumps(data).encode()
+    if kind == "bitbucket-datacenter":  # a review's words are comments there
+        return _bitbucket_dc_comment(number, user, text, review_id, secret, f"r-{review_id}",
+                                     None, repository_id)
     data = _about(json.loads((FIXTURES / "gitea" / "webhooks" /
                               "pull_request_review_approved.json").read_text()), repository_id)
     data["number"] = data["pull_request"]["number"] = number
@@ -158,6 +176,26 @@ def review_webhook(kind: str, number: int, user: str, text: str, review_id: int,
                                "X-Gitea-Event-Type": "pull_request_review_comment",
                                "X-Gitea-Delivery": f"r-{review_id}",
                                "X-Gitea-Signature": hmac_hex(secret, body)}, body
+
+
+def _bitbucket_dc_comment(number: int, user: str, text: str, comment_id: int, secret: str,
+                          delivery: str, written_at: float | None, repository_id: int | None
+                          ) -> tuple[str, dict[str, str], bytes]:
+    """Bitbucket Data Center's `pr:comment:added` (atlantis' published example), signed with
+    X-Hub-Signature; `written_at` as `createdDate` in epoch milliseconds."""
+    data = json.loads((FIXTURES / "bitbucket-datacenter" / "webhooks" / "pr_comment_added.json")
+                      .read_text())
+    data["pullRequest"]["id"] = number
+    if repository_id is not None:
+        data["pullRequest"]["toRef"]["repository"]["id"] = repository_id
+    data["comment"].update(id=comment_id, text=text)
+    data["comment"]["author"].update(name=user, slug=user.lower())
+    if written_at is not None:
+        data["comment"]["createdDate"] = int(written_at * 1000)
+    body = json.dumps(data).encode()
+    return "/webhooks/bitbucket-datacenter", {
+        "X-Event-Key": "pr:comment:added", "X-Request-Id": delivery,
+        "X-Hub-Signature": "sha256=" + hmac_hex(secret, body)}, body
 
 
 def _stamp(at: float, layout: str) -> str:

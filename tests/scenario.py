@@ -189,6 +189,9 @@ class Scenario:
         elif kind == "gitlab":
             headers |= {"X-Gitlab-Event": "Merge Request Hook",
                         "X-Gitlab-Token": self.hook_secret}
+        elif kind == "bitbucket-datacenter":
+            headers |= {"X-Event-Key": event, "X-Request-Id": str(uuid.uuid4()),
+                        "X-Hub-Signature": "sha256=" + hmac_hex(self.hook_secret, body)}
         else:
             headers |= {"X-Gitea-Event": event, "X-Gitea-Delivery": str(uuid.uuid4()),
                         "X-Gitea-Signature": hmac_hex(self.hook_secret, body)}
@@ -228,6 +231,15 @@ class Scenario:
             if repository:
                 data["project"].update(id=66600666, path_with_namespace=repository)
             return self.forge_event(data, "")
+        if kind == "bitbucket-datacenter":
+            data = json.loads((FIXTURES / "bitbucket-datacenter" / "webhooks" /
+                               ("pr_merged.json" if merged else "pr_declined.json")).read_text())
+            data["pullRequest"].update(id=number, properties={"mergeCommit": {"id": sha}})
+            data["pullRequest"]["fromRef"]["id"] = f"refs/heads/{head}"
+            if repository:
+                data["pullRequest"]["toRef"]["repository"].update(
+                    id=66600666, slug=repository.split("/")[1])
+            return self.forge_event(data, data["eventKey"])
         data = json.loads((FIXTURES / "gitea" / "webhooks" / "pull_request_merged.json")
                           .read_text())
         data.update(action="closed", number=number)

@@ -80,7 +80,8 @@ class Served:
         """`user` reviews with `text` on the forge (GitLab: a note on a diff line), which
         delivers it; how many new things Hoist stored."""
         kind = self.double.kind
-        review_id = self.double.add_comment(number, text, user) if kind == "gitlab" else \
+        review_id = self.double.add_comment(number, text, user) if kind in (
+            "gitlab", "bitbucket-datacenter") else \
             self.double.add_review(number, user, text, state="COMMENTED")
         return self.send(review_webhook(kind, number, user, text, review_id, self.hook_secret))
 

@@ -14,6 +14,7 @@ import structlog
 from github import Github, GithubException
 
 from ..core.notices import DeploymentUpdate, Subject
+from .forges.bitbucket_datacenter_builds import BuildStatuses
 from .forges.github import call
 from .outbox import Outbox
 
@@ -84,10 +85,13 @@ class GitHubDeployments:
                         status=exc.status)
 
 
-def deployments_for(forge: object) -> GitHubDeployments | None:
+def deployments_for(forge: object) -> GitHubDeployments | BuildStatuses | None:
     """The deployments a forge offers: GitHub's for the `github` forge, none for the local
     forge (its state is the store, which the page shows)."""
     gh, repository = getattr(forge, "gh", None), getattr(forge, "full_name", None)
     if getattr(forge, "name", None) == "github" and isinstance(gh, Github) and repository:
         return GitHubDeployments(gh, repository)
+    statuses = getattr(forge, "statuses", None)  # a forge's own stand-in (commit statuses)
+    if callable(statuses):
+        return statuses()  # type: ignore[no-any-return]
     return None

@@ -66,6 +66,9 @@ class GitRepo:
         # The forge's token, or a function giving the current one (a GitHub App's
         # installation token expires within the hour).
         self.token: str | Callable[[], str] | None = token
+        # "basic" (GitHub, GitLab, Gitea take the token as the Basic password) or "bearer"
+        # (Bitbucket Data Center's HTTP access tokens: "Authorization: Bearer" for git too).
+        self.auth_scheme = "basic"
         self._lock = threading.RLock()
 
     @property
@@ -76,7 +79,8 @@ class GitRepo:
         token = self.token() if callable(self.token) else self.token
         if token and self.url.startswith("https://"):
             basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
-            config["http.extraHeader"] = f"Authorization: Basic {basic}"
+            config["http.extraHeader"] = f"Authorization: Bearer {token}" \
+                if self.auth_scheme == "bearer" else f"Authorization: Basic {basic}"
         env = {"GIT_CONFIG_COUNT": str(len(config))} if config else {}
         for i, (key, value) in enumerate(config.items()):
             env |= {f"GIT_CONFIG_KEY_{i}": key, f"GIT_CONFIG_VALUE_{i}": value}

@@ -36,6 +36,11 @@ GITEA_WEBHOOK: dict[str, Any] = {**_ANY_JSON, "parameters": [
     _header("X-Gitea-Signature", "hex HMAC-SHA256 of the body (X-Forgejo-Signature)"),
     _header("X-Gitea-Delivery", "the delivery id (X-Forgejo-Delivery)"),
 ]}
+BITBUCKET_DC_WEBHOOK: dict[str, Any] = {**_ANY_JSON, "parameters": [
+    _header("X-Event-Key", "pr:comment:added, pr:merged, repo:refs_changed, diagnostics:ping, ..."),
+    _header("X-Hub-Signature", "`sha256=<hex HMAC-SHA256 of the body>` with the webhook secret"),
+    _header("X-Request-Id", "the delivery id"),
+]}
 API_WRITE: dict[str, Any] = {"parameters": [
     _header("Authorization", "`Bearer <HOIST_API_TOKEN>`"),
     _header("X-Hoist-User", "who gives the command (an approver is recorded in the "

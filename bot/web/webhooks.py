@@ -21,18 +21,25 @@ from ..sources import (
     AuthError,
     PayloadError,
     Source,
+    bitbucket_datacenter_events,
     gitea_events,
     gitlab_events,
     lower_headers,
     sns_confirmation_url,
 )
 from ..sources.base import QUERY_TOKEN_HEADER
-from ..sources.forge_push import branch_pushed
+from ..sources.forge_push import BranchPushed, branch_pushed
 from ..sources.ghcr import GhcrSource
 from ..sources.github_events import pull_request_activity
 from .errors import LoggedRefusals, error
 from .metrics import Metrics
-from .openapi import GITEA_WEBHOOK, GITHUB_WEBHOOK, GITLAB_WEBHOOK, REGISTRY_WEBHOOK
+from .openapi import (
+    BITBUCKET_DC_WEBHOOK,
+    GITEA_WEBHOOK,
+    GITHUB_WEBHOOK,
+    GITLAB_WEBHOOK,
+    REGISTRY_WEBHOOK,
+)
 
 log = structlog.get_logger()
 MAX_BODY = 1 << 20
@@ -63,8 +70,9 @@ def webhook_router(settings: Settings, store: Store, sources: dict[str, Source],
                    metrics: Metrics, wake: Callable[[], None],
                    confirm_sns: Callable[[str], None],
                    refresh: Callable[[], None] = lambda: None) -> APIRouter:
-    """Routes /webhooks/registry/{source}, /webhooks/github, /webhooks/gitlab and
-    /webhooks/gitea; `refresh` is called when a forge push moved a default branch."""
+    """Routes /webhooks/registry/{source}, /webhooks/github, /webhooks/gitlab,
+    /webhooks/gitea and /webhooks/bitbucket-datacenter; `refresh` is called when a forge
+    push moved a default branch."""
     router = APIRouter(route_class=LoggedRefusals)
 
     async def read(request: Request, source: str) -> tuple[dict[str, str], bytes] | JSONResponse:
@@ -195,10 +203,12 @@ def webhook_router(settings: Settings, store: Store, sources: dict[str, Source],
             wake()
         return JSONResponse({"accepted": added, "event": event}, status_code=202)
 
-    def branch_moved(source: str, body: bytes) -> JSONResponse:
+    def branch_moved(source: str, body: bytes,
+                     parse: Callable[[bytes], BranchPushed | None] = branch_pushed
+                     ) -> JSONResponse:
         """A forge push: hoist.yaml is fetched again when the default branch moved."""
         try:
-            pushed = branch_pushed(body)
+            pushed = parse(body)
         except PayloadError as exc:
             return error(400, f"unexpected push payload: {exc}")
         moved = pushed is not None and pushed.moved_default
@@ -263,6 +273,29 @@ def webhook_router(settings: Settings, store: Store, sources: dict[str, Source],
         except PayloadError as exc:
             return error(400, f"unexpected {event} payload: {exc}")
         return await chatops("gitea", activity, event)
+
+    @router.post("/webhooks/bitbucket-datacenter", status_code=202,
+                 openapi_extra=BITBUCKET_DC_WEBHOOK)
+    async def bitbucket_datacenter_webhook(request: Request) -> JSONResponse:
+        events = bitbucket_datacenter_events
+        received = await forge_request(request, "bitbucket_datacenter", "Bitbucket Data Center",
+                                       "HOIST_BITBUCKET_DC_WEBHOOK_SECRET",
+                                       settings.bitbucket_dc_webhook_secret, events.verify)
+        if isinstance(received, JSONResponse):
+            return received
+        headers, body = received
+        event = events.event_key(headers, body)
+        if not event:
+            return error(400, "missing X-Event-Key header")
+        if event == events.PING:
+            return JSONResponse({"pong": True})
+        if event == "repo:refs_changed":
+            return branch_moved("bitbucket_datacenter", body, events.branches_pushed)
+        try:
+            activity = events.pull_request_activity(headers, body)
+        except PayloadError as exc:
+            return error(400, f"unexpected {event} payload: {exc}")
+        return await chatops("bitbucket_datacenter", activity, event)
 
     return router
 

@@ -80,4 +80,31 @@ def access_fault(settings: Settings) -> Fault | None:
                            f"{settings.gitea_url}/api/v1/repos/{repo}",
                            {"Authorization": f"token {settings.gitea_token}"}, timeout)
         return fault or gitea_fault(repo, data.get("permissions"))
+    if settings.forge == "bitbucket-datacenter" and settings.bitbucket_dc_token and \
+            settings.bitbucket_dc_url:
+        return _bitbucket_dc_fault(settings, timeout)
     return None
+
+
+def _bitbucket_dc_fault(settings: Settings, timeout: float) -> Fault | None:
+    """GET the repository, then whether the token may write to it: GET /repos?permission=
+    REPO_WRITE&projectkey=&name= lists it only if so (Bitbucket Data Center REST 1.0)."""
+    assert settings.bitbucket_dc_token and settings.bitbucket_dc_url
+    repo = settings.bitbucket_dc_repository or ""
+    project, _, slug = repo.partition("/")
+    api = f"{settings.bitbucket_dc_url}/rest/api/1.0"
+    headers = {"Authorization": f"Bearer {settings.bitbucket_dc_token}"}
+    data, fault = _get("Bitbucket", "HOIST_BITBUCKET_DC_TOKEN", repo,
+                       f"{api}/projects/{project}/repos/{slug}", headers, timeout)
+    if fault:
+        return fault
+    found, fault = _get("Bitbucket", "HOIST_BITBUCKET_DC_TOKEN", repo,
+                        f"{api}/repos?permission=REPO_WRITE&projectkey={quote(project)}"
+                        f"&name={quote(str(data.get('name') or slug))}&limit=1000",
+                        headers, timeout)
+    if fault or any(r.get("id") == data.get("id") for r in found.get("values") or []
+                    if isinstance(r, dict)):
+        return fault
+    return Fault(f"HOIST_BITBUCKET_DC_TOKEN cannot write to {repo}",
+                 "give the token (or its user) REPO_WRITE on the repository; REPO_ADMIN "
+                 "to read who may approve")
