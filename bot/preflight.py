@@ -33,6 +33,8 @@ def settings_fault(settings: Settings) -> Fault | None:
         urls.append(("HOIST_GITLAB_URL", settings.gitlab_url))
     if settings.forge == "gitea":
         urls.append(("HOIST_GITEA_URL", settings.gitea_url))
+    if settings.forge == "bitbucket":
+        urls.append(("HOIST_BITBUCKET_URL", settings.bitbucket_url))
     return next((f for f in (url_fault(name, value) for name, value in urls) if f), None)
 
 

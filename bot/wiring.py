@@ -8,6 +8,7 @@ from .adapters.argocd import ArgoCdClient
 from .adapters.config_source import ConfigSource
 from .adapters.deployments import deployments_for
 from .adapters.forges import Forge
+from .adapters.forges.bitbucket import BitbucketForge
 from .adapters.forges.gitea import GiteaForge
 from .adapters.forges.github import GitHubForge
 from .adapters.forges.gitlab import GitLabForge
@@ -107,13 +108,18 @@ def build_forge(settings: Settings, store: Store, git: GitRepo) -> Forge:
         assert settings.gitea_token and settings.gitea_url and settings.gitea_repository
         return GiteaForge(store, settings.gitea_repository, token=settings.gitea_token,
                           url=settings.gitea_url, timeout=timeout)
+    if settings.forge == "bitbucket":
+        assert settings.bitbucket_token and settings.bitbucket_repository
+        return BitbucketForge(store, settings.bitbucket_repository,
+                              token=settings.bitbucket_token, url=settings.bitbucket_url,
+                              timeout=timeout)
     return LocalForge(store, git)
 
 
 def _own_login(forge: Forge) -> str | None:
-    """Hoist's own account on GitLab or Gitea (its comments never count), asked once at
-    start; unknown (and logged) when the forge does not answer yet."""
-    if not isinstance(forge, GitLabForge | GiteaForge):
+    """Hoist's own account on GitLab, Gitea or Bitbucket (its comments never count), asked
+    once at start; unknown (and logged) when the forge does not answer yet."""
+    if not isinstance(forge, GitLabForge | GiteaForge | BitbucketForge):
         return None
     try:
         return forge.bot_login

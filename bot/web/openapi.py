@@ -36,6 +36,11 @@ GITEA_WEBHOOK: dict[str, Any] = {**_ANY_JSON, "parameters": [
     _header("X-Gitea-Signature", "hex HMAC-SHA256 of the body (X-Forgejo-Signature)"),
     _header("X-Gitea-Delivery", "the delivery id (X-Forgejo-Delivery)"),
 ]}
+BITBUCKET_WEBHOOK: dict[str, Any] = {**_ANY_JSON, "parameters": [
+    _header("X-Event-Key", "pullrequest:comment_created, pullrequest:approved, repo:push, ..."),
+    _header("X-Hub-Signature", "`sha256=<hex HMAC of the body>` with the webhook's secret"),
+    _header("X-Request-UUID", "the delivery id, the same for a redelivery"),
+]}
 API_WRITE: dict[str, Any] = {"parameters": [
     _header("Authorization", "`Bearer <HOIST_API_TOKEN>`"),
     _header("X-Hoist-User", "who approves, recorded in the Hoist-Approved-By trailer"),

@@ -21,18 +21,25 @@ from ..sources import (
     AuthError,
     PayloadError,
     Source,
+    bitbucket_events,
     gitea_events,
     gitlab_events,
     lower_headers,
     sns_confirmation_url,
 )
 from ..sources.base import QUERY_TOKEN_HEADER
-from ..sources.forge_push import branch_pushed
+from ..sources.forge_push import BranchPushed, branch_pushed
 from ..sources.ghcr import GhcrSource
 from ..sources.github_events import pull_request_activity
 from .errors import LoggedRefusals, error
 from .metrics import Metrics
-from .openapi import GITEA_WEBHOOK, GITHUB_WEBHOOK, GITLAB_WEBHOOK, REGISTRY_WEBHOOK
+from .openapi import (
+    BITBUCKET_WEBHOOK,
+    GITEA_WEBHOOK,
+    GITHUB_WEBHOOK,
+    GITLAB_WEBHOOK,
+    REGISTRY_WEBHOOK,
+)
 
 log = structlog.get_logger()
 MAX_BODY = 1 << 20
@@ -195,10 +202,12 @@ def webhook_router(settings: Settings, store: Store, sources: dict[str, Source],
             wake()
         return JSONResponse({"accepted": added, "event": event}, status_code=202)
 
-    def branch_moved(source: str, body: bytes) -> JSONResponse:
+    def branch_moved(source: str, body: bytes,
+                     parse: Callable[[bytes], BranchPushed | None] = branch_pushed
+                     ) -> JSONResponse:
         """A forge push: hoist.yaml is fetched again when the default branch moved."""
         try:
-            pushed = branch_pushed(body)
+            pushed = parse(body)
         except PayloadError as exc:
             return error(400, f"unexpected push payload: {exc}")
         moved = pushed is not None and pushed.moved_default
@@ -263,6 +272,23 @@ def webhook_router(settings: Settings, store: Store, sources: dict[str, Source],
         except PayloadError as exc:
             return error(400, f"unexpected {event} payload: {exc}")
         return await chatops("gitea", activity, event)
+
+    @router.post("/webhooks/bitbucket", status_code=202, openapi_extra=BITBUCKET_WEBHOOK)
+    async def bitbucket_webhook(request: Request) -> JSONResponse:
+        received = await forge_request(request, "bitbucket", "Bitbucket",
+                                       "HOIST_BITBUCKET_WEBHOOK_SECRET",
+                                       settings.bitbucket_webhook_secret, bitbucket_events.verify)
+        if isinstance(received, JSONResponse):
+            return received
+        headers, body = received
+        event = headers.get("x-event-key", "")
+        if event == "repo:push":
+            return branch_moved("bitbucket", body, bitbucket_events.branch_pushed)
+        try:
+            activity = bitbucket_events.pull_request_activity(headers, body)
+        except PayloadError as exc:
+            return error(400, f"unexpected {event or 'Bitbucket'} payload: {exc}")
+        return await chatops("bitbucket", activity, event)
 
     return router
 
