@@ -144,8 +144,9 @@ def test_reads_back_the_repository_id_comments_and_reviews(on_forge: Services,
     assert forge.read_comment(number, double.new_id()) is None  # not this repository's
     review = double.add_review(number, "carol", "Checked.\n/hoist approve")
     double.add_review(number, "dave", "Not yet.", state="CHANGES_REQUESTED")
-    # A GitLab review is an approval, with no text; dave's request for changes is none.
-    texts = {"gitlab": ([""], [])}.get(double.kind, (["Checked.\n/hoist approve"],
+    # A GitLab (Bitbucket) review is an approval, with no text; dave's request for changes
+    # is none.
+    texts = {"gitlab": ([""], []), "bitbucket": ([""], [])}.get(double.kind, (["Checked.\n/hoist approve"],
                                                      ["Not yet."]))
     assert forge.read_reviews(number, "Carol", review) == texts[0]
     assert forge.read_reviews(number, "dave", review + 1) == texts[1]
