@@ -76,7 +76,7 @@ class BitbucketDouble(ForgeDouble):
                                  f"{path.replace('pullrequests', 'pull-requests')}"}}
 
     def repository_json(self) -> dict[str, Any]:
-        data = copy.deepcopy(json.loads((HOOKS / "pullrequest_comment_created.json")
+        data: dict[str, Any] = copy.deepcopy(json.loads((HOOKS / "pullrequest_comment_created.json")
                                         .read_text())["repository"])
         data.update(uuid=self.repository_id, full_name=self.full_name,
                     name=self.full_name.split("/")[1], links=self._links(""))
@@ -180,7 +180,7 @@ class BitbucketDouble(ForgeDouble):
         return 200, self.pull_json(int(m.group("n")))
 
     def comment_json(self, number: int, comment: dict[str, Any]) -> dict[str, Any]:
-        data = copy.deepcopy(example("pullrequest_comment_create"))
+        data: dict[str, Any] = copy.deepcopy(example("pullrequest_comment_create"))
         data.update(id=comment["id"], user=self.user_json(comment["user"]),
                     links=self._links(f"/pullrequests/{number}/comments/{comment['id']}"))
         data["content"].update(raw=comment["body"], html=f"<p>{comment['body']}</p>")

@@ -28,7 +28,7 @@ from bot.core.commands import parse_commands
 from bot.core.events import ImagePushed, PullRequestActivity
 from bot.flows.services import Services
 from bot.settings import Settings
-from bot.sources import SOURCES, PayloadError, gitea_events, gitlab_events
+from bot.sources import SOURCES, PayloadError, bitbucket_events, gitea_events, gitlab_events
 from bot.sources.github_events import pull_request_activity
 from bot.web.app import create_app
 from tests.payloads import PAYLOADS
@@ -171,10 +171,11 @@ def test_github_webhook_parser() -> None:
     fuzz("github webhook", st.tuples(bodies(docs), HEADERS), check)
 
 
-@pytest.mark.parametrize("forge", ["gitlab", "gitea"])
+@pytest.mark.parametrize("forge", ["gitlab", "gitea", "bitbucket-cloud"])
 def test_forge_webhook_parser(forge: str) -> None:
-    parse = gitlab_events.merge_request_activity if forge == "gitlab" else \
-        gitea_events.pull_request_activity
+    parse = {"gitlab": gitlab_events.merge_request_activity,
+             "bitbucket-cloud": bitbucket_events.pull_request_activity}.get(
+        forge, gitea_events.pull_request_activity)
 
     def check(case: tuple[bytes, dict[str, str]]) -> str:
         body, headers = case
@@ -188,7 +189,8 @@ def test_forge_webhook_parser(forge: str) -> None:
     docs = [json.loads(f.read_text()) for f in sorted((FIXTURES / forge / "webhooks")
                                                        .glob("*.json"))
             if not f.name.endswith(".headers.json")]
-    events = st.fixed_dictionaries({"x-gitea-event": st.sampled_from(EVENTS)})
+    events = st.fixed_dictionaries({"x-gitea-event": st.sampled_from(EVENTS),
+                                    "x-event-key": st.sampled_from(BITBUCKET_EVENTS)})
     fuzz(f"{forge} webhook", st.tuples(bodies(docs), events | HEADERS), check)
 
 
@@ -208,11 +210,14 @@ def test_chatops_parser() -> None:
 # --- every HTTP operation, generated from the app's own OpenAPI schema -------------------
 
 OPERATIONS = ["POST /webhooks/registry/{source}", "POST /webhooks/github",
-              "POST /webhooks/gitlab", "POST /webhooks/gitea", "GET /api/promotions",
+              "POST /webhooks/gitlab", "POST /webhooks/gitea", "POST /webhooks/bitbucket",
+              "GET /api/promotions",
               "GET /api/promotions/{pid}", "POST /api/promotions/{pid}/approve"]
 CONSTANT = ["GET /healthz", "GET /readyz", "GET /metrics"]  # no inputs: one case is all there is
 EVENTS = ["package", "registry_package", "issue_comment", "pull_request", "pull_request_review",
           "ping", "push", "pull_request_comment", "pull_request_approved"]
+BITBUCKET_EVENTS = ["pullrequest:comment_created", "pullrequest:approved", "repo:push",
+                    "pullrequest:fulfilled", "pullrequest:rejected", "pullrequest:created"]
 
 
 @pytest.fixture
@@ -222,7 +227,8 @@ def api(tmp_path: Path, services: Services) -> Iterator[tuple[Any, httpx.AsyncCl
     (unknown sources are test_app's business). Logs are silenced: 10,000 refusals each."""
     app = create_app(Settings(manifests_repo="unused", data_dir=tmp_path, webhook_secret="s",
                               github_webhook_secret="g", gitlab_webhook_secret="gl",
-                              gitea_webhook_secret="gt", api_token="a"), services)
+                              gitea_webhook_secret="gt", bitbucket_webhook_secret="bb",
+                              api_token="a"), services)
     spec = app.openapi()
     for parameter in spec["paths"]["/webhooks/registry/{source}"]["post"]["parameters"]:
         if parameter["name"] == "source":
@@ -248,6 +254,9 @@ def _credentials(case: Any, body: bytes, valid: bool, event: str) -> dict[str, s
     elif valid and case.path == "/webhooks/gitea":
         headers["X-Gitea-Signature"] = hmac.new(b"gt", body, hashlib.sha256).hexdigest()
         headers["X-Gitea-Event"] = event
+    elif valid and case.path == "/webhooks/bitbucket":
+        headers["X-Hub-Signature"] = "sha256=" + hmac.new(b"bb", body, hashlib.sha256).hexdigest()
+        headers["X-Event-Key"] = BITBUCKET_EVENTS[EVENTS.index(event) % len(BITBUCKET_EVENTS)]
     elif valid:
         headers["Authorization"] = "Bearer s" if case.path.startswith("/webhooks/") else "Bearer a"
     return headers
