@@ -45,8 +45,8 @@ def error(status: int, message: str) -> Reply:
 
 
 def uuid_of(value: int | str) -> str:
-    """A repository uuid: given, or made from a number."""
-    return value if isinstance(value, str) else "{" + str(uuid.UUID(int=value)) + "}"
+    """A repository uuid: given, or made from a number (its decimal digits at the end)."""
+    return value if isinstance(value, str) else f"{{00000000-0000-0000-0000-{value:012d}}}"
 
 
 class BitbucketDouble(ForgeDouble):

@@ -74,6 +74,11 @@ def service_env(kind: str, double: ForgeDouble, webhook_secret: str) -> dict[str
             "HOIST_GITEA_WEBHOOK_SECRET": webhook_secret}
 
 
+def named(kind: str, repository_id: int | str) -> str:
+    """How forge `kind`'s payloads name the repository with this id (Bitbucket: a uuid)."""
+    return uuid_of(repository_id) if kind == "bitbucket" else str(repository_id)
+
+
 def _about(data: dict[str, Any], repository_id: int | str | None) -> dict[str, Any]:
     """`data` naming the repository (GitLab: project) with id `repository_id`, if given;
     else the one its published example names (Bitbucket: a uuid, made from a number)."""

@@ -80,7 +80,8 @@ class Served:
         """`user` reviews with `text` on the forge (GitLab: a note on a diff line), which
         delivers it; how many new things Hoist stored."""
         kind = self.double.kind
-        review_id = self.double.add_comment(number, text, user) if kind == "gitlab" else \
+        review_id = self.double.add_comment(number, text, user) if kind in (
+            "gitlab", "bitbucket") else \
             self.double.add_review(number, user, text, state="COMMENTED")
         return self.send(review_webhook(kind, number, user, text, review_id, self.hook_secret))
 
@@ -151,7 +152,8 @@ def redelivered(headers: dict[str, str], delivery: str) -> dict[str, str]:
     """The headers of the same body delivered by another hook: another delivery id (which no
     forge signs)."""
     return {k: delivery if k.lower() in ("x-github-delivery", "x-gitlab-event-uuid",
-                                         "x-gitea-delivery") else v for k, v in headers.items()}
+                                         "x-gitea-delivery", "x-request-uuid") else v
+            for k, v in headers.items()}
 
 
 # Shown, quoted or hidden: never a command (CommonMark §4.4-4.6, §5.1, §6.1).
