@@ -16,6 +16,7 @@ import pytest
 
 from bot.adapters.errors import MergeBlocked
 from bot.adapters.forges import bitbucket as bitbucket_module
+from bot.adapters.forges.access import access_fault
 from bot.adapters.forges.bitbucket import BitbucketForge, auth_header, labels_of
 from bot.adapters.forges.bitbucket_statuses import BitbucketStatuses, status_body
 from bot.adapters.git import GitRepo
@@ -206,3 +207,18 @@ def test_credentials_take_bitbucket_forms(tmp_path: Path) -> None:
                    token=found.forge_token)
     basic = base64.b64encode(b"x-token-auth:ATCTT3x").decode()
     assert repo._config_env["GIT_CONFIG_VALUE_0"] == f"Authorization: Basic {basic}"
+
+
+def test_start_up_check_reads_the_tokens_access(double: BitbucketDouble) -> None:
+    env = {"HOIST_FORGE": "bitbucket", "HOIST_BITBUCKET_URL": double.api_url,
+           "HOIST_BITBUCKET_REPOSITORY": double.full_name}
+    assert access_fault(Settings.from_env(env | {"HOIST_BITBUCKET_TOKEN": "ATCTT3x"})) is None
+    app = Settings.from_env(env | {"HOIST_BITBUCKET_TOKEN": "ada:app-pass"})
+    assert access_fault(app) is None
+    double.token_permissions[base64.b64encode(b"ada:app-pass").decode()] = "read"
+    fault = access_fault(app)
+    assert fault is not None and "cannot write to acme/manifests (it has: read)" in fault.what
+    gone = Settings.from_env(env | {"HOIST_BITBUCKET_TOKEN": "t",
+                                    "HOIST_BITBUCKET_REPOSITORY": "acme/other"})
+    fault = access_fault(gone)
+    assert fault is not None and "does not show acme/other" in fault.what
