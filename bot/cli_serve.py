@@ -147,6 +147,7 @@ class Startup:
             ("github", s.github_webhook_secret or s.insecure_demo),
             ("gitlab", s.gitlab_webhook_secret or s.insecure_demo),
             ("gitea", s.gitea_webhook_secret or s.insecure_demo),
+            ("bitbucket", s.bitbucket_webhook_secret or s.insecure_demo),
             ("bitbucket-datacenter", s.bitbucket_dc_webhook_secret or s.insecure_demo)) if on]
         log.info("serve.started", address=self.address, role=s.role,
                  forge=s.forge if s.role != "web" else None, repo=repo, config=source,

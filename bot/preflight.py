@@ -35,6 +35,8 @@ def settings_fault(settings: Settings) -> Fault | None:
         urls.append(("HOIST_GITEA_URL", settings.gitea_url))
     if settings.forge == "bitbucket-datacenter":
         urls.append(("HOIST_BITBUCKET_DC_URL", settings.bitbucket_dc_url))
+    if settings.forge == "bitbucket":
+        urls.append(("HOIST_BITBUCKET_URL", settings.bitbucket_url))
     return next((f for f in (url_fault(name, value) for name, value in urls) if f), None)
 
 

@@ -43,7 +43,7 @@ def _repository_path(url: str, forge_url: str | None) -> str | None:
     return path if "/" in path else None
 
 
-FORGES = ("local", "github", "gitlab", "gitea", "bitbucket-datacenter")
+FORGES = ("local", "github", "gitlab", "gitea", "bitbucket", "bitbucket-datacenter")
 
 
 def _flag(value: str | None, default: bool = False) -> bool:
@@ -101,6 +101,10 @@ class Settings:
     bitbucket_dc_token: str | None = field(default=None, repr=False)
     bitbucket_dc_repository: str | None = None  # PROJECT/repo
     bitbucket_dc_webhook_secret: str | None = field(default=None, repr=False)
+    bitbucket_url: str = "https://api.bitbucket.org/2.0"
+    bitbucket_token: str | None = field(default=None, repr=False)  # token or user:app-password
+    bitbucket_repository: str | None = None  # workspace/repo
+    bitbucket_webhook_secret: str | None = field(default=None, repr=False)
     argocd_token: str | None = field(default=None, repr=False)
     notify_url: str | None = field(default=None, repr=False)
     notify_urls: tuple[str, ...] = field(default=(), repr=False)
@@ -173,6 +177,12 @@ class Settings:
             bitbucket_dc_token=env.get("HOIST_BITBUCKET_DC_TOKEN") or None,
             bitbucket_dc_repository=env.get("HOIST_BITBUCKET_DC_REPOSITORY") or None,
             bitbucket_dc_webhook_secret=env.get("HOIST_BITBUCKET_DC_WEBHOOK_SECRET") or None,
+            bitbucket_url=(env.get("HOIST_BITBUCKET_URL") or "https://api.bitbucket.org/2.0"
+                           ).rstrip("/"),
+            bitbucket_token=env.get("HOIST_BITBUCKET_TOKEN") or None,
+            bitbucket_repository=env.get("HOIST_BITBUCKET_REPOSITORY") or _repository_path(
+                env.get("HOIST_MANIFESTS_REPO") or "", "https://bitbucket.org"),
+            bitbucket_webhook_secret=env.get("HOIST_BITBUCKET_WEBHOOK_SECRET") or None,
             argocd_token=env.get("HOIST_ARGOCD_TOKEN") or None,
             notify_url=env.get("HOIST_NOTIFY_URL") or None,
             notify_urls=tuple((env.get("HOIST_NOTIFY_URLS") or "").split()),
@@ -215,6 +225,7 @@ class Settings:
         return [name for name, present in (
             ("github", self.github_token or self.github_app_id),
             ("gitlab", self.gitlab_token), ("gitea", self.gitea_token),
+            ("bitbucket", self.bitbucket_token),
             ("bitbucket-datacenter", self.bitbucket_dc_token)) if present]
 
     @property
@@ -228,7 +239,11 @@ class Settings:
         """The chosen forge's token, for git over https (None for a GitHub App)."""
         return {"github": self.github_token, "gitlab": self.gitlab_token,
                 "gitea": self.gitea_token,
-                "bitbucket-datacenter": self.bitbucket_dc_token}.get(self.forge)
+                "bitbucket-datacenter": self.bitbucket_dc_token,
+                # Bitbucket's git takes an access token as x-token-auth's password, an app
+                # password as its user's ("Using access tokens", support.atlassian.com).
+                "bitbucket": self.bitbucket_token if ":" in (self.bitbucket_token or ":")
+                else f"x-token-auth:{self.bitbucket_token}"}.get(self.forge)
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -239,6 +254,8 @@ class Settings:
                   self.signing_passphrase, self.database_url, self.gitlab_token,
                   self.gitlab_webhook_secret, self.gitea_token, self.gitea_webhook_secret,
                   self.bitbucket_dc_token, self.bitbucket_dc_webhook_secret,
+                  self.bitbucket_token, (self.bitbucket_token or "").rpartition(":")[2],
+                  self.bitbucket_webhook_secret,
                   *_passwords(self.database_url))
         return tuple(v for v in values if v)
 
@@ -297,7 +314,10 @@ class Settings:
                       ("HOIST_BITBUCKET_DC_URL", self.bitbucket_dc_url),
                       ("HOIST_BITBUCKET_DC_TOKEN", self.bitbucket_dc_token),
                       ("HOIST_BITBUCKET_DC_REPOSITORY (PROJECT/repo)",
-                       self.bitbucket_dc_repository)]}
+                       self.bitbucket_dc_repository)],
+                  "bitbucket": [("HOIST_BITBUCKET_TOKEN", self.bitbucket_token),
+                                ("HOIST_BITBUCKET_REPOSITORY (workspace/repo; read from a "
+                                 "bitbucket.org HOIST_MANIFESTS_REPO)", self.bitbucket_repository)]}
         return [f"HOIST_FORGE={self.forge} needs {name}"
                 for name, value in needed.get(self.forge, []) if not value]
 

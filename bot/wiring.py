@@ -8,6 +8,7 @@ from .adapters.argocd import ArgoCdClient
 from .adapters.config_source import ConfigSource
 from .adapters.deployments import deployments_for
 from .adapters.forges import Forge
+from .adapters.forges.bitbucket import BitbucketForge
 from .adapters.forges.bitbucket_datacenter import BitbucketDataCenterForge
 from .adapters.forges.gitea import GiteaForge
 from .adapters.forges.github import GitHubForge
@@ -116,13 +117,18 @@ def build_forge(settings: Settings, store: Store, git: GitRepo) -> Forge:
         return BitbucketDataCenterForge(store, settings.bitbucket_dc_repository,
                                         token=settings.bitbucket_dc_token,
                                         url=settings.bitbucket_dc_url, timeout=timeout)
+    if settings.forge == "bitbucket":
+        assert settings.bitbucket_token and settings.bitbucket_repository
+        return BitbucketForge(store, settings.bitbucket_repository,
+                              token=settings.bitbucket_token, url=settings.bitbucket_url,
+                              timeout=timeout)
     return LocalForge(store, git)
 
 
 def _own_login(forge: Forge) -> str | None:
-    """Hoist's own account on GitLab or Gitea (its comments never count), asked once at
-    start; unknown (and logged) when the forge does not answer yet."""
-    if not isinstance(forge, GitLabForge | GiteaForge | BitbucketDataCenterForge):
+    """Hoist's own account on GitLab, Gitea or Bitbucket (its comments never count), asked
+    once at start; unknown (and logged) when the forge does not answer yet."""
+    if not isinstance(forge, GitLabForge | GiteaForge | BitbucketForge | BitbucketDataCenterForge):
         return None
     try:
         return forge.bot_login

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.adapters.forges import Forge
+from bot.adapters.forges.bitbucket import BitbucketForge
 from bot.adapters.forges.bitbucket_datacenter import BitbucketDataCenterForge
 from bot.adapters.forges.gitea import GiteaForge
 from bot.adapters.forges.github import GitHubForge
@@ -20,21 +21,22 @@ from bot.flows.services import Services
 from bot.sources.base import hmac_hex
 from bot.worker import Worker
 from tests.bitbucket_datacenter_double import BitbucketDataCenterDouble
+from tests.bitbucket_double import BitbucketDouble, uuid_of
 from tests.forge_double import ForgeDouble
 from tests.gitea_double import GiteaDouble
 from tests.github_double import GitHubDouble
 from tests.gitlab_double import GitLabDouble
 from tests.support import FIXTURES, commit_file
 
-KINDS = ("github", "gitlab", "gitea", "bitbucket-datacenter")
+KINDS = ("github", "gitlab", "gitea", "bitbucket", "bitbucket-datacenter")
 TOKEN = {"github": "ghp_test0token", "gitlab": "glpat-test0token", "gitea": "gitea0test0token",
-         "bitbucket-datacenter": "BBDC-test0token"}
+         "bitbucket": "ATCTT3xFfGN0test0token", "bitbucket-datacenter": "BBDC-test0token"}
 
 
 def start_double(kind: str, bare_repo: Path) -> ForgeDouble:
     """The started double of forge `kind` over the bare repository."""
     double: ForgeDouble = {"github": GitHubDouble, "gitlab": GitLabDouble,
-                           "gitea": GiteaDouble,
+                           "gitea": GiteaDouble, "bitbucket": BitbucketDouble,
                            "bitbucket-datacenter": BitbucketDataCenterDouble}[kind](bare_repo)
     return double.start()
 
@@ -50,6 +52,9 @@ def adapter(kind: str, store: Store, double: ForgeDouble, timeout: float = 1.0) 
     if kind == "bitbucket-datacenter":
         return BitbucketDataCenterForge(store, double.full_name, token=TOKEN[kind],
                                         url=double.url, timeout=timeout)
+    if kind == "bitbucket":
+        return BitbucketForge(store, double.full_name, token=TOKEN[kind],
+                              url=f"{double.url}/2.0", timeout=timeout)
     return GiteaForge(store, double.full_name, token=TOKEN[kind], url=double.url,
                       timeout=timeout)
 
@@ -70,17 +75,29 @@ def service_env(kind: str, double: ForgeDouble, webhook_secret: str) -> dict[str
                 "HOIST_BITBUCKET_DC_URL": double.url,
                 "HOIST_BITBUCKET_DC_REPOSITORY": double.full_name,
                 "HOIST_BITBUCKET_DC_WEBHOOK_SECRET": webhook_secret}
+    if kind == "bitbucket":
+        return {"HOIST_FORGE": "bitbucket", "HOIST_BITBUCKET_TOKEN": TOKEN[kind],
+                "HOIST_BITBUCKET_URL": f"{double.url}/2.0",
+                "HOIST_BITBUCKET_REPOSITORY": double.full_name,
+                "HOIST_BITBUCKET_WEBHOOK_SECRET": webhook_secret}
     return {"HOIST_GITEA_TOKEN": TOKEN[kind], "HOIST_GITEA_URL": double.url,
             "HOIST_GITEA_REPOSITORY": double.full_name,
             "HOIST_GITEA_WEBHOOK_SECRET": webhook_secret}
 
 
-def _about(data: dict[str, Any], repository_id: int | None) -> dict[str, Any]:
+def named(kind: str, repository_id: int | str) -> str:
+    """How forge `kind`'s payloads name the repository with this id (Bitbucket: a uuid)."""
+    return uuid_of(repository_id) if kind == "bitbucket" else str(repository_id)
+
+
+def _about(data: dict[str, Any], repository_id: int | str | None) -> dict[str, Any]:
     """`data` naming the repository (GitLab: project) with id `repository_id`, if given;
-    else the one its published example names."""
+    else the one its published example names (Bitbucket: a uuid, made from a number)."""
     if repository_id is None:
         return data
-    if "project" in data:  # GitLab
+    if "uuid" in data["repository"]:  # Bitbucket
+        data["repository"]["uuid"] = uuid_of(repository_id)
+    elif "project" in data:  # GitLab
         data["project"]["id"] = repository_id
         if "project_id" in data:
             data["project_id"] = repository_id
@@ -91,7 +108,7 @@ def _about(data: dict[str, Any], repository_id: int | None) -> dict[str, Any]:
 
 def comment_webhook(kind: str, number: int, user: str, text: str, comment_id: int,
                     secret: str, delivery: str | None = None,
-                    written_at: float | None = None, repository_id: int | None = None
+                    written_at: float | None = None, repository_id: int | str | None = None
                     ) -> tuple[str, dict[str, str], bytes]:
     """(route, headers, body) of the forge's webhook for a new comment on change request
     `number`, built from the forge's published example and signed as the forge signs.
@@ -125,6 +142,20 @@ def comment_webhook(kind: str, number: int, user: str, text: str, comment_id: in
     if kind == "bitbucket-datacenter":
         return _bitbucket_dc_comment(number, user, text, comment_id, secret, delivery,
                                      written_at, repository_id)
+    if kind == "bitbucket":
+        data = _about(json.loads((FIXTURES / "bitbucket-cloud" / "webhooks" /
+                                  "pullrequest_comment_created.json").read_text()), repository_id)
+        data["pullrequest"]["id"] = data["comment"]["pullrequest"]["id"] = number
+        data["comment"].update(id=comment_id)
+        data["comment"]["content"].update(raw=text, html="")
+        data["comment"]["user"].update(account_id=user, nickname=user)
+        data["actor"].update(account_id=user, nickname=user)
+        if written_at is not None:
+            data["comment"]["created_on"] = _stamp(written_at, "%Y-%m-%dT%H:%M:%S.000000+00:00")
+        body = json.dumps(data).encode()
+        return "/webhooks/bitbucket", {"X-Event-Key": "pullrequest:comment_created",
+                                       "X-Request-UUID": delivery,
+                                       "X-Hub-Signature": "sha256=" + hmac_hex(secret, body)}, body
     data = _about(json.loads((FIXTURES / "gitea" / "webhooks" /
                               "pull_request_comment_signed.json").read_text()), repository_id)
     data["issue"]["number"] = number
@@ -139,13 +170,14 @@ def comment_webhook(kind: str, number: int, user: str, text: str, comment_id: in
 
 
 def review_webhook(kind: str, number: int, user: str, text: str, review_id: int,
-                   secret: str, repository_id: int | None = None
+                   secret: str, repository_id: int | str | None = None
                    ) -> tuple[str, dict[str, str], bytes]:
     """(route, headers, body) of the forge's webhook for a review of change request `number`
     that comments `text` without approving: GitHub's `pull_request_review` (state
     commented), GitLab's note of a review on a diff line (a DiffNote), Gitea's
-    `pull_request_comment` review event; each from the forge's published example, about
-    the repository with id `repository_id` if given."""
+    `pull_request_comment` review event, Bitbucket's comment on a diff line (`inline`: its
+    reviews have no text); each from the forge's published example, about the repository
+    with id `repository_id` if given."""
     if kind == "github":
         data = _about(json.loads((FIXTURES / "github" / "pull_request_review.submitted.json")
                                  .read_text()), repository_id)
@@ -166,6 +198,14 @@ def review_webhook(kind: str, number: int, user: str, text: str, review_id: int,
     if kind == "bitbucket-datacenter":  # a review's words are comments there
         return _bitbucket_dc_comment(number, user, text, review_id, secret, f"r-{review_id}",
                                      None, repository_id)
+    if kind == "bitbucket":
+        route, headers, body = comment_webhook(kind, number, user, text, review_id, secret,
+                                               repository_id=repository_id)
+        data = json.loads(body)
+        data["comment"]["inline"] = {"path": "apps/guestbook/kustomization.yaml", "from": None,
+                                     "to": 3}
+        body = json.dumps(data).encode()
+        return route, headers | {"X-Hub-Signature": "sha256=" + hmac_hex(secret, body)}, body
     data = _about(json.loads((FIXTURES / "gitea" / "webhooks" /
                               "pull_request_review_approved.json").read_text()), repository_id)
     data["number"] = data["pull_request"]["number"] = number
@@ -179,7 +219,8 @@ def review_webhook(kind: str, number: int, user: str, text: str, review_id: int,
 
 
 def _bitbucket_dc_comment(number: int, user: str, text: str, comment_id: int, secret: str,
-                          delivery: str, written_at: float | None, repository_id: int | None
+                          delivery: str, written_at: float | None,
+                          repository_id: int | str | None
                           ) -> tuple[str, dict[str, str], bytes]:
     """Bitbucket Data Center's `pr:comment:added` (atlantis' published example), signed with
     X-Hub-Signature; `written_at` as `createdDate` in epoch milliseconds."""

@@ -192,6 +192,9 @@ class Scenario:
         elif kind == "bitbucket-datacenter":
             headers |= {"X-Event-Key": event, "X-Request-Id": str(uuid.uuid4()),
                         "X-Hub-Signature": "sha256=" + hmac_hex(self.hook_secret, body)}
+        elif kind == "bitbucket":
+            headers |= {"X-Event-Key": event, "X-Request-UUID": str(uuid.uuid4()),
+                        "X-Hub-Signature": "sha256=" + hmac_hex(self.hook_secret, body)}
         else:
             headers |= {"X-Gitea-Event": event, "X-Gitea-Delivery": str(uuid.uuid4()),
                         "X-Gitea-Signature": hmac_hex(self.hook_secret, body)}
@@ -240,6 +243,16 @@ class Scenario:
                 data["pullRequest"]["toRef"]["repository"].update(
                     id=66600666, slug=repository.split("/")[1])
             return self.forge_event(data, data["eventKey"])
+        if kind == "bitbucket":
+            name = "pullrequest_fulfilled" if merged else "pullrequest_rejected"
+            data = json.loads((FIXTURES / "bitbucket-cloud" / "webhooks" / f"{name}.json")
+                              .read_text())
+            data["pullrequest"].update(id=number, merge_commit={"hash": sha} if sha else None)
+            data["pullrequest"]["source"]["branch"]["name"] = head
+            if repository:
+                data["repository"].update(uuid="{00000000-0000-0000-0000-000066600666}",
+                                          full_name=repository)
+            return self.forge_event(data, f"pullrequest:{name.split('_')[1]}")
         data = json.loads((FIXTURES / "gitea" / "webhooks" / "pull_request_merged.json")
                           .read_text())
         data.update(action="closed", number=number)

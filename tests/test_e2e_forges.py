@@ -128,6 +128,10 @@ def test_push_to_change_request_approved_by_two_permitted_users_despite_faults(
     assert message.startswith(f"chore(deploy): promote guestbook to {tag} in prod\n")
     assert "Hoist-Approved-By: bob, carol\n" in message
     wait_for(lambda: service.promotion_in("prod", "promoted"), "prod promoted")
+    if double.kind == "bitbucket":  # deployment states as build statuses on merge commits
+        wait_for(lambda: any(s["key"] == "hoist-prod" and s["state"] == "SUCCESSFUL"
+                             for found in getattr(double, "statuses", {}).values()
+                             for s in found.values()), "prod's build status")
     assert sorted(p["head"] for p in double.pulls.values()) == [
         "hoist/dev/guestbook", PROD, "hoist/staging/guestbook"]  # exactly one each
     assert not double.faults  # every injected fault was met

@@ -81,7 +81,7 @@ class Served:
         delivers it; how many new things Hoist stored."""
         kind = self.double.kind
         review_id = self.double.add_comment(number, text, user) if kind in (
-            "gitlab", "bitbucket-datacenter") else \
+            "gitlab", "bitbucket", "bitbucket-datacenter") else \
             self.double.add_review(number, user, text, state="COMMENTED")
         return self.send(review_webhook(kind, number, user, text, review_id, self.hook_secret))
 
@@ -152,7 +152,8 @@ def redelivered(headers: dict[str, str], delivery: str) -> dict[str, str]:
     """The headers of the same body delivered by another hook: another delivery id (which no
     forge signs)."""
     return {k: delivery if k.lower() in ("x-github-delivery", "x-gitlab-event-uuid",
-                                         "x-gitea-delivery") else v for k, v in headers.items()}
+                                         "x-gitea-delivery", "x-request-uuid") else v
+            for k, v in headers.items()}
 
 
 # Shown, quoted or hidden: never a command (CommonMark §4.4-4.6, §5.1, §6.1).

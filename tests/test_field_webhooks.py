@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.forges import KINDS, comment_webhook, review_webhook
+from tests.forges import KINDS, comment_webhook, named, review_webhook
 from tests.scenario import PROD_FILE, Scenario, prod_files
 from tests.support import git, need, wait_for
 
@@ -99,7 +99,7 @@ def test_a_comment_or_review_from_another_repository_never_counts_and_ours_does(
         assert s.wait_state("prod", "proposed", "1.1.0")["approved_by"] == []
         dropped = next(line for line in s.service.log_path.read_text().splitlines()
                    if "chatops.foreign_event" in line)
-        assert f'"repository_id": "{ELSEWHERE}"' in dropped
+        assert f'"repository_id": "{named(kind, ELSEWHERE)}"' in dropped
         assert f'"ours": "{s.forge.repository_id}"' in dropped
         # The same approval naming our repository counts, with no read-back of its id.
         s.deliver(comment_webhook(kind, number, "bob", "/hoist approve", s.forge.new_id(),

@@ -146,7 +146,8 @@ def test_reads_back_the_repository_id_comments_and_reviews(on_forge: Services,
     double.add_review(number, "dave", "Not yet.", state="CHANGES_REQUESTED")
     # A GitLab or Bitbucket review is an approval, with no text; dave's request for changes
     # is none.
-    texts = {"gitlab": ([""], []), "bitbucket-datacenter": ([""], [])}.get(
+    texts = {"gitlab": ([""], []), "bitbucket": ([""], []),
+             "bitbucket-datacenter": ([""], [])}.get(
         double.kind, (["Checked.\n/hoist approve"], ["Not yet."]))
     assert forge.read_reviews(number, "Carol", review) == texts[0]
     assert forge.read_reviews(number, "dave", review + 1) == texts[1]

@@ -38,7 +38,8 @@ def test_two_sets_of_credentials_need_hoist_forge() -> None:
 
 
 @pytest.mark.parametrize(("env", "reason"), [
-    ({"HOIST_FORGE": "bitbucket"}, "expected one of local, github, gitlab, gitea"),
+    ({"HOIST_FORGE": "bitbucketx"}, "expected one of local, github, gitlab, gitea"),
+    ({"HOIST_FORGE": "bitbucket"}, "needs HOIST_BITBUCKET_TOKEN"),
     ({"HOIST_FORGE": "gitlab"}, "needs HOIST_GITLAB_TOKEN"),
     ({"HOIST_FORGE": "gitea", "HOIST_GITEA_TOKEN": "t"}, "needs HOIST_GITEA_URL"),
     ({"HOIST_GITEA_TOKEN": "t", "HOIST_GITEA_URL": "https://git.example.com"},

@@ -32,6 +32,7 @@ from bot.sources import (
     SOURCES,
     PayloadError,
     bitbucket_datacenter_events,
+    bitbucket_events,
     gitea_events,
     gitlab_events,
 )
@@ -177,12 +178,12 @@ def test_github_webhook_parser() -> None:
     fuzz("github webhook", st.tuples(bodies(docs), HEADERS), check)
 
 
-@pytest.mark.parametrize("forge", ["gitlab", "gitea", "bitbucket-datacenter"])
+@pytest.mark.parametrize("forge", ["gitlab", "gitea", "bitbucket-cloud", "bitbucket-datacenter"])
 def test_forge_webhook_parser(forge: str) -> None:
-    parse = gitlab_events.merge_request_activity if forge == "gitlab" else \
-        gitea_events.pull_request_activity
-    if forge == "bitbucket-datacenter":
-        parse = bitbucket_datacenter_events.pull_request_activity
+    parse = {"gitlab": gitlab_events.merge_request_activity,
+             "bitbucket-cloud": bitbucket_events.pull_request_activity,
+             "bitbucket-datacenter": bitbucket_datacenter_events.pull_request_activity}.get(
+        forge, gitea_events.pull_request_activity)
 
     def check(case: tuple[bytes, dict[str, str]]) -> str:
         body, headers = case
@@ -196,7 +197,8 @@ def test_forge_webhook_parser(forge: str) -> None:
     docs = [json.loads(f.read_text()) for f in sorted((FIXTURES / forge / "webhooks")
                                                        .glob("*.json"))
             if not f.name.endswith(".headers.json")]
-    events = st.fixed_dictionaries({"x-gitea-event": st.sampled_from(EVENTS)}) | \
+    events = st.fixed_dictionaries({"x-gitea-event": st.sampled_from(EVENTS),
+                                    "x-event-key": st.sampled_from(BITBUCKET_EVENTS)}) | \
         st.fixed_dictionaries({"x-event-key": st.sampled_from(BITBUCKET_DC_EVENTS)})
     fuzz(f"{forge} webhook", st.tuples(bodies(docs), events | HEADERS), check)
 
@@ -217,7 +219,7 @@ def test_chatops_parser() -> None:
 # --- every HTTP operation, generated from the app's own OpenAPI schema -------------------
 
 OPERATIONS = ["POST /webhooks/registry/{source}", "POST /webhooks/github",
-              "POST /webhooks/gitlab", "POST /webhooks/gitea",
+              "POST /webhooks/gitlab", "POST /webhooks/gitea", "POST /webhooks/bitbucket",
               "POST /webhooks/bitbucket-datacenter", "GET /api/promotions",
               "GET /api/promotions/{pid}", "POST /api/promotions/{pid}/{command}",
               "POST /api/promotions/{pid}/override-window",
@@ -225,6 +227,8 @@ OPERATIONS = ["POST /webhooks/registry/{source}", "POST /webhooks/github",
 CONSTANT = ["GET /healthz", "GET /readyz", "GET /metrics"]  # no inputs: one case is all there is
 EVENTS = ["package", "registry_package", "issue_comment", "pull_request", "pull_request_review",
           "ping", "push", "pull_request_comment", "pull_request_approved"]
+BITBUCKET_EVENTS = ["pullrequest:comment_created", "pullrequest:approved", "repo:push",
+                    "pullrequest:fulfilled", "pullrequest:rejected", "pullrequest:created"]
 BITBUCKET_DC_EVENTS = ["pr:comment:added", "pr:comment:edited", "pr:reviewer:approved",
                        "pr:merged", "pr:declined", "pr:deleted", "pr:opened",
                        "repo:refs_changed", "diagnostics:ping"]
@@ -237,7 +241,8 @@ def api(tmp_path: Path, services: Services) -> Iterator[tuple[Any, httpx.AsyncCl
     (unknown sources are test_app's business). Logs are silenced: 10,000 refusals each."""
     app = create_app(Settings(manifests_repo="unused", data_dir=tmp_path, webhook_secret="s",
                               github_webhook_secret="g", gitlab_webhook_secret="gl",
-                              gitea_webhook_secret="gt", bitbucket_dc_webhook_secret="bb",
+                              gitea_webhook_secret="gt", bitbucket_webhook_secret="bb",
+                              bitbucket_dc_webhook_secret="bb",
                               api_token="a"), services)
     spec = app.openapi()
     for parameter in spec["paths"]["/webhooks/registry/{source}"]["post"]["parameters"]:
@@ -267,6 +272,9 @@ def _credentials(case: Any, body: bytes, valid: bool, event: str) -> dict[str, s
     elif valid and case.path == "/webhooks/bitbucket-datacenter":
         headers["X-Hub-Signature"] = "sha256=" + hmac.new(b"bb", body, hashlib.sha256).hexdigest()
         headers["X-Event-Key"] = BITBUCKET_DC_EVENTS[len(body) % len(BITBUCKET_DC_EVENTS)]
+    elif valid and case.path == "/webhooks/bitbucket":
+        headers["X-Hub-Signature"] = "sha256=" + hmac.new(b"bb", body, hashlib.sha256).hexdigest()
+        headers["X-Event-Key"] = BITBUCKET_EVENTS[EVENTS.index(event) % len(BITBUCKET_EVENTS)]
     elif valid:
         headers["Authorization"] = "Bearer s" if case.path.startswith("/webhooks/") else "Bearer a"
     return headers

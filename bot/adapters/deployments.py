@@ -14,7 +14,9 @@ import structlog
 from github import Github, GithubException
 
 from ..core.notices import DeploymentUpdate, Subject
+from .forges.bitbucket import BitbucketForge
 from .forges.bitbucket_datacenter_builds import BuildStatuses
+from .forges.bitbucket_statuses import BitbucketStatuses
 from .forges.github import call
 from .outbox import Outbox
 
@@ -85,9 +87,11 @@ class GitHubDeployments:
                         status=exc.status)
 
 
-def deployments_for(forge: object) -> GitHubDeployments | BuildStatuses | None:
+def deployments_for(forge: object) -> GitHubDeployments | BuildStatuses | BitbucketStatuses | None:
     """The deployments a forge offers: GitHub's for the `github` forge, none for the local
     forge (its state is the store, which the page shows)."""
+    if isinstance(forge, BitbucketForge):  # commit statuses stand in for deployments
+        return BitbucketStatuses(forge)
     gh, repository = getattr(forge, "gh", None), getattr(forge, "full_name", None)
     if getattr(forge, "name", None) == "github" and isinstance(gh, Github) and repository:
         return GitHubDeployments(gh, repository)

@@ -78,7 +78,9 @@ class GitRepo:
         config: dict[str, str] = {}
         token = self.token() if callable(self.token) else self.token
         if token and self.url.startswith("https://"):
-            basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+            # A `user:password` token is sent as it is (Bitbucket's x-token-auth, app passwords).
+            userinfo = token if ":" in token else f"x-access-token:{token}"
+            basic = base64.b64encode(userinfo.encode()).decode()
             config["http.extraHeader"] = f"Authorization: Bearer {token}" \
                 if self.auth_scheme == "bearer" else f"Authorization: Basic {basic}"
         env = {"GIT_CONFIG_COUNT": str(len(config))} if config else {}

@@ -123,6 +123,18 @@ def gitea_fault(repository: str, permissions: Mapping[str, Any] | None) -> Fault
                  "give its user write access to the repository")
 
 
+def bitbucket_fault(repository: str, values: Any) -> Fault | None:
+    """GET /user/permissions/repositories?q=repository.full_name="…"'s `values` (the token's
+    user's `permission`: admin, write, read; none listed: no access): Hoist needs write."""
+    found = [v.get("permission") for v in values if isinstance(v, dict)] \
+        if isinstance(values, list) else []
+    if any(p in ("write", "admin") for p in found):
+        return None
+    return Fault(f"HOIST_BITBUCKET_TOKEN's user cannot write to {repository} "
+                 f"(it has: {', '.join(map(str, found)) or 'no access'})",
+                 "give the user write access to the repository")
+
+
 # A database server's words for what only a person can change.
 _STORE_FATAL = re.compile(r"password authentication failed|authentication failed|"
                           r"does not exist|no pg_hba\.conf entry|permission denied|"

@@ -41,6 +41,11 @@ BITBUCKET_DC_WEBHOOK: dict[str, Any] = {**_ANY_JSON, "parameters": [
     _header("X-Hub-Signature", "`sha256=<hex HMAC-SHA256 of the body>` with the webhook secret"),
     _header("X-Request-Id", "the delivery id"),
 ]}
+BITBUCKET_WEBHOOK: dict[str, Any] = {**_ANY_JSON, "parameters": [
+    _header("X-Event-Key", "pullrequest:comment_created, pullrequest:approved, repo:push, ..."),
+    _header("X-Hub-Signature", "`sha256=<hex HMAC of the body>` with the webhook's secret"),
+    _header("X-Request-UUID", "the delivery id, the same for a redelivery"),
+]}
 API_WRITE: dict[str, Any] = {"parameters": [
     _header("Authorization", "`Bearer <HOIST_API_TOKEN>`"),
     _header("X-Hoist-User", "who gives the command (an approver is recorded in the "

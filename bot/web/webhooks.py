@@ -22,6 +22,7 @@ from ..sources import (
     PayloadError,
     Source,
     bitbucket_datacenter_events,
+    bitbucket_events,
     gitea_events,
     gitlab_events,
     lower_headers,
@@ -35,6 +36,7 @@ from .errors import LoggedRefusals, error
 from .metrics import Metrics
 from .openapi import (
     BITBUCKET_DC_WEBHOOK,
+    BITBUCKET_WEBHOOK,
     GITEA_WEBHOOK,
     GITHUB_WEBHOOK,
     GITLAB_WEBHOOK,
@@ -296,6 +298,22 @@ def webhook_router(settings: Settings, store: Store, sources: dict[str, Source],
         except PayloadError as exc:
             return error(400, f"unexpected {event} payload: {exc}")
         return await chatops("bitbucket_datacenter", activity, event)
+    @router.post("/webhooks/bitbucket", status_code=202, openapi_extra=BITBUCKET_WEBHOOK)
+    async def bitbucket_webhook(request: Request) -> JSONResponse:
+        received = await forge_request(request, "bitbucket", "Bitbucket",
+                                       "HOIST_BITBUCKET_WEBHOOK_SECRET",
+                                       settings.bitbucket_webhook_secret, bitbucket_events.verify)
+        if isinstance(received, JSONResponse):
+            return received
+        headers, body = received
+        event = headers.get("x-event-key", "")
+        if event == "repo:push":
+            return branch_moved("bitbucket", body, bitbucket_events.branch_pushed)
+        try:
+            activity = bitbucket_events.pull_request_activity(headers, body)
+        except PayloadError as exc:
+            return error(400, f"unexpected {event or 'Bitbucket'} payload: {exc}")
+        return await chatops("bitbucket", activity, event)
 
     return router
 

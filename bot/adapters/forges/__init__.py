@@ -1,4 +1,4 @@
-"""Forges: where change requests live. One interface, four implementations:
+"""Forges: where change requests live. One interface, five implementations:
 
 - `local`  (local.py)  the store is the change request; merging is a git push;
 - `github` (github.py) pull requests through PyGithub (a token or a GitHub App);
@@ -6,6 +6,7 @@
 - `gitea`  (gitea.py)  pull requests on Gitea or Forgejo, REST API v1 over httpx;
 - `bitbucket-datacenter` (bitbucket_datacenter.py) pull requests on Bitbucket Data Center,
   REST API 1.0 over httpx.
+- `bitbucket` (bitbucket.py) pull requests on Bitbucket Cloud, REST API 2.0 over httpx.
 
 Every forge passes the same contract suite (tests/test_forge_contract.py) against its
 loopback double. Numbers are the forge's own per-repository numbers (a GitHub or Gitea

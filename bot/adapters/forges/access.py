@@ -12,6 +12,7 @@ import jwt
 
 from ...core.startup import (
     Fault,
+    bitbucket_fault,
     gitea_fault,
     github_app_fault,
     github_token_fault,
@@ -19,6 +20,7 @@ from ...core.startup import (
     http_fault,
 )
 from ...settings import Settings
+from .bitbucket import auth_header
 
 
 def _get(forge: str, variable: str, target: str, url: str, headers: dict[str, str],
@@ -83,6 +85,8 @@ def access_fault(settings: Settings) -> Fault | None:
     if settings.forge == "bitbucket-datacenter" and settings.bitbucket_dc_token and \
             settings.bitbucket_dc_url:
         return _bitbucket_dc_fault(settings, timeout)
+    if settings.forge == "bitbucket" and settings.bitbucket_token:
+        return _bitbucket(settings, settings.bitbucket_token, timeout)
     return None
 
 
@@ -108,3 +112,18 @@ def _bitbucket_dc_fault(settings: Settings, timeout: float) -> Fault | None:
     return Fault(f"HOIST_BITBUCKET_DC_TOKEN cannot write to {repo}",
                  "give the token (or its user) REPO_WRITE on the repository; REPO_ADMIN "
                  "to read who may approve")
+
+
+def _bitbucket(settings: Settings, token: str, timeout: float) -> Fault | None:
+    """The repository must be visible; an app password's user must have write on it (an
+    access token has no user of its own: its scopes were chosen when it was made)."""
+    repo, base = settings.bitbucket_repository or "", settings.bitbucket_url
+    auth = {"Authorization": auth_header(token)}
+    _, fault = _get("Bitbucket", "HOIST_BITBUCKET_TOKEN", repo, f"{base}/repositories/{repo}",
+                    auth, timeout)
+    if fault or ":" not in token:
+        return fault
+    query = quote(f'repository.full_name="{repo}"')
+    data, fault = _get("Bitbucket", "HOIST_BITBUCKET_TOKEN", repo,
+                       f"{base}/user/permissions/repositories?q={query}", auth, timeout)
+    return fault or bitbucket_fault(repo, data.get("values"))
