@@ -8,6 +8,8 @@ from .adapters.argocd import ArgoCdClient
 from .adapters.config_source import ConfigSource
 from .adapters.deployments import deployments_for
 from .adapters.forges import Forge
+from .adapters.forges.azure_devops import AzureDevOpsForge
+from .adapters.forges.azure_devops_statuses import AzureDevOpsStatuses
 from .adapters.forges.gitea import GiteaForge
 from .adapters.forges.github import GitHubForge
 from .adapters.forges.gitlab import GitLabForge
@@ -85,6 +87,8 @@ def build_services(settings: Settings, store: Store | None = None,
     services.notify = Notifier(settings.notify_urls, settings.notify_url)
     services.public_url = settings.public_url
     services.deployments = deployments_for(forge)
+    if isinstance(forge, AzureDevOpsForge):  # no deployments API: commit and PR statuses
+        services.deployments = AzureDevOpsStatuses(forge.api)
     services.polling = parse_poll_setting(settings.poll_registries)
     return services
 
@@ -107,13 +111,19 @@ def build_forge(settings: Settings, store: Store, git: GitRepo) -> Forge:
         assert settings.gitea_token and settings.gitea_url and settings.gitea_repository
         return GiteaForge(store, settings.gitea_repository, token=settings.gitea_token,
                           url=settings.gitea_url, timeout=timeout)
+    if settings.forge == "azure-devops":
+        assert settings.azure_devops_token and settings.azure_devops_url and \
+            settings.azure_devops_repository
+        return AzureDevOpsForge(store, settings.azure_devops_repository,
+                                token=settings.azure_devops_token,
+                                url=settings.azure_devops_url, timeout=timeout)
     return LocalForge(store, git)
 
 
 def _own_login(forge: Forge) -> str | None:
     """Hoist's own account on GitLab or Gitea (its comments never count), asked once at
     start; unknown (and logged) when the forge does not answer yet."""
-    if not isinstance(forge, GitLabForge | GiteaForge):
+    if not isinstance(forge, GitLabForge | GiteaForge | AzureDevOpsForge):
         return None
     try:
         return forge.bot_login
