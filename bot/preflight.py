@@ -33,6 +33,8 @@ def settings_fault(settings: Settings) -> Fault | None:
         urls.append(("HOIST_GITLAB_URL", settings.gitlab_url))
     if settings.forge == "gitea":
         urls.append(("HOIST_GITEA_URL", settings.gitea_url))
+    if settings.forge == "azure-devops":
+        urls.append(("HOIST_AZURE_DEVOPS_URL", settings.azure_devops_url))
     return next((f for f in (url_fault(name, value) for name, value in urls) if f), None)
 
 

@@ -217,8 +217,9 @@ class AzureDevOpsDouble(AzurePeople):
         said = body["comments"][0]["content"]
         thread, _ = split_comment_key(self.add_comment(number, said, self.bot_login))
         data = copy.deepcopy(example("pullrequest_thread_create"))
-        data.update(id=thread, status={1: "active", 4: "closed"}.get(body.get("status"),
-                                                                      body.get("status")))
+        status = body.get("status")
+        data.update(id=thread, status={1: "active", 4: "closed"}.get(status, status)
+                    if isinstance(status, int) else status)
         data["comments"][0].update(content=said, author=self.user_json(self.bot_login))
         return 200, data
 

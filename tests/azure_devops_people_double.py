@@ -44,6 +44,14 @@ class AzurePeople(ForgeDouble):
                      "instanceId": "c12d0eb8-e382-443b-9f9c-c52cba5014c2",
                      "locationServiceData": {}}
 
+    def has_permissions(self, query: dict[str, Any], body: Any, m: re.Match[str]) -> Reply:
+        """GET _apis/permissions/{namespace}/{bits}?tokens=...: one bool per token, for the
+        caller (security_permissions_get.json); a token in `token_permissions` answers
+        what it says there."""
+        tokens = [t for t in query.get("tokens", "").split(",") if t]
+        allowed = self.token_permissions.get(self.caller, True)
+        return 200, {"count": len(tokens), "value": [bool(allowed)] * len(tokens)}
+
     def identities(self, query: dict[str, Any], body: Any, m: re.Match[str]) -> Reply:
         login = query.get("filterValue", "")
         if query.get("searchFilter") != "General" or not self.known(login):
@@ -93,6 +101,7 @@ class AzurePeople(ForgeDouble):
 PEOPLE_ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", rf"/{ORG}/_apis/connectionData$", AzurePeople.connection_data),
     ("GET", rf"/{ORG}/_apis/identities$", AzurePeople.identities),
+    ("GET", rf"/{ORG}/_apis/permissions/[0-9a-f-]+/\d+/?$", AzurePeople.has_permissions),
     ("GET", rf"/{ORG}/_apis/accesscontrollists/[0-9a-f-]+$", AzurePeople.access_control),
     ("GET", rf"/{ORG}/_apis/projects/(?P<project>[^/]+)/teams/(?P<team>[^/]+)$",
      AzurePeople.team),

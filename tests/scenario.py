@@ -5,6 +5,7 @@ project's own helpers, so the cases and their neighbours run as tests."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import secrets
@@ -189,6 +190,9 @@ class Scenario:
         elif kind == "gitlab":
             headers |= {"X-Gitlab-Event": "Merge Request Hook",
                         "X-Gitlab-Token": self.hook_secret}
+        elif kind == "azure-devops":  # a service hook's Basic auth: any user, the secret
+            headers["Authorization"] = "Basic " + base64.b64encode(
+                f"hoist:{self.hook_secret}".encode()).decode()
         else:
             headers |= {"X-Gitea-Event": event, "X-Gitea-Delivery": str(uuid.uuid4()),
                         "X-Gitea-Signature": hmac_hex(self.hook_secret, body)}
@@ -227,6 +231,15 @@ class Scenario:
                                              merge_commit_sha=sha)
             if repository:
                 data["project"].update(id=66600666, path_with_namespace=repository)
+            return self.forge_event(data, "")
+        if kind == "azure-devops":
+            data = json.loads((FIXTURES / "azure-devops" / "webhooks" /
+                               "git.pullrequest.updated.json").read_text())
+            data["resource"].update(pullRequestId=number, sourceRefName=f"refs/heads/{head}",
+                                    status="completed" if merged else "abandoned")
+            data["resource"]["lastMergeCommit"]["commitId"] = sha or ""
+            data["resource"]["repository"]["id"] = 66600666 if repository else \
+                self.forge.repository_id
             return self.forge_event(data, "")
         data = json.loads((FIXTURES / "gitea" / "webhooks" / "pull_request_merged.json")
                           .read_text())

@@ -36,6 +36,11 @@ GITEA_WEBHOOK: dict[str, Any] = {**_ANY_JSON, "parameters": [
     _header("X-Gitea-Signature", "hex HMAC-SHA256 of the body (X-Forgejo-Signature)"),
     _header("X-Gitea-Delivery", "the delivery id (X-Forgejo-Delivery)"),
 ]}
+AZURE_DEVOPS_WEBHOOK: dict[str, Any] = {**_ANY_JSON, "parameters": [
+    _header("Authorization", "Basic, any user name, HOIST_AZURE_DEVOPS_WEBHOOK_SECRET as "
+                             "the password (service hooks are not signed)"),
+    _header("X-Hoist-Token", "the secret, as a header set on the subscription instead"),
+]}
 API_WRITE: dict[str, Any] = {"parameters": [
     _header("Authorization", "`Bearer <HOIST_API_TOKEN>`"),
     _header("X-Hoist-User", "who approves, recorded in the Hoist-Approved-By trailer"),

@@ -21,18 +21,25 @@ from ..sources import (
     AuthError,
     PayloadError,
     Source,
+    azure_devops_events,
     gitea_events,
     gitlab_events,
     lower_headers,
     sns_confirmation_url,
 )
 from ..sources.base import QUERY_TOKEN_HEADER
-from ..sources.forge_push import branch_pushed
+from ..sources.forge_push import BranchPushed, branch_pushed
 from ..sources.ghcr import GhcrSource
 from ..sources.github_events import pull_request_activity
 from .errors import LoggedRefusals, error
 from .metrics import Metrics
-from .openapi import GITEA_WEBHOOK, GITHUB_WEBHOOK, GITLAB_WEBHOOK, REGISTRY_WEBHOOK
+from .openapi import (
+    AZURE_DEVOPS_WEBHOOK,
+    GITEA_WEBHOOK,
+    GITHUB_WEBHOOK,
+    GITLAB_WEBHOOK,
+    REGISTRY_WEBHOOK,
+)
 
 log = structlog.get_logger()
 MAX_BODY = 1 << 20
@@ -63,8 +70,9 @@ def webhook_router(settings: Settings, store: Store, sources: dict[str, Source],
                    metrics: Metrics, wake: Callable[[], None],
                    confirm_sns: Callable[[str], None],
                    refresh: Callable[[], None] = lambda: None) -> APIRouter:
-    """Routes /webhooks/registry/{source}, /webhooks/github, /webhooks/gitlab and
-    /webhooks/gitea; `refresh` is called when a forge push moved a default branch."""
+    """Routes /webhooks/registry/{source}, /webhooks/github, /webhooks/gitlab,
+    /webhooks/gitea and /webhooks/azure-devops; `refresh` is called when a forge push moved a
+    default branch."""
     router = APIRouter(route_class=LoggedRefusals)
 
     async def read(request: Request, source: str) -> tuple[dict[str, str], bytes] | JSONResponse:
@@ -195,10 +203,12 @@ def webhook_router(settings: Settings, store: Store, sources: dict[str, Source],
             wake()
         return JSONResponse({"accepted": added, "event": event}, status_code=202)
 
-    def branch_moved(source: str, body: bytes) -> JSONResponse:
+    def branch_moved(source: str, body: bytes,
+                     parse: Callable[[bytes], BranchPushed | None] = branch_pushed
+                     ) -> JSONResponse:
         """A forge push: hoist.yaml is fetched again when the default branch moved."""
         try:
-            pushed = branch_pushed(body)
+            pushed = parse(body)
         except PayloadError as exc:
             return error(400, f"unexpected push payload: {exc}")
         moved = pushed is not None and pushed.moved_default
@@ -263,6 +273,24 @@ def webhook_router(settings: Settings, store: Store, sources: dict[str, Source],
         except PayloadError as exc:
             return error(400, f"unexpected {event} payload: {exc}")
         return await chatops("gitea", activity, event)
+
+    @router.post("/webhooks/azure-devops", status_code=202, openapi_extra=AZURE_DEVOPS_WEBHOOK)
+    async def azure_devops_webhook(request: Request) -> JSONResponse:
+        received = await forge_request(request, "azure_devops", "Azure DevOps",
+                                       "HOIST_AZURE_DEVOPS_WEBHOOK_SECRET",
+                                       settings.azure_devops_webhook_secret,
+                                       azure_devops_events.verify)
+        if isinstance(received, JSONResponse):
+            return received
+        headers, body = received
+        try:  # routed on the body's eventType: service hooks send no event header
+            event = azure_devops_events.event_type(body)
+            if event == azure_devops_events.PUSH_EVENT:
+                return branch_moved("azure_devops", body, azure_devops_events.branch_pushed)
+            activity = azure_devops_events.pull_request_activity(headers, body)
+        except PayloadError as exc:
+            return error(400, f"unexpected Azure DevOps payload: {exc}")
+        return await chatops("azure_devops", activity, event)
 
     return router
 

@@ -3,6 +3,7 @@ manifests repository (core/startup.py decides what each answer means)."""
 
 from __future__ import annotations
 
+import base64
 import time
 from typing import Any
 from urllib.parse import quote
@@ -12,6 +13,7 @@ import jwt
 
 from ...core.startup import (
     Fault,
+    azure_devops_fault,
     gitea_fault,
     github_app_fault,
     github_token_fault,
@@ -19,6 +21,9 @@ from ...core.startup import (
     http_fault,
 )
 from ...settings import Settings
+from .azure_devops_people import GIT_REPOSITORIES
+
+CONTRIBUTE_BITS = 4 | 16384  # GenericContribute | PullRequestContribute
 
 
 def _get(forge: str, variable: str, target: str, url: str, headers: dict[str, str],
@@ -80,4 +85,28 @@ def access_fault(settings: Settings) -> Fault | None:
                            f"{settings.gitea_url}/api/v1/repos/{repo}",
                            {"Authorization": f"token {settings.gitea_token}"}, timeout)
         return fault or gitea_fault(repo, data.get("permissions"))
+    if settings.forge == "azure-devops" and settings.azure_devops_token and \
+            settings.azure_devops_url and settings.azure_devops_repository:
+        return _azure_devops_fault(settings.azure_devops_url, settings.azure_devops_repository,
+                                   settings.azure_devops_token, timeout)
     return None
+
+
+def _azure_devops_fault(url: str, repository: str, token: str, timeout: float
+                        ) -> Fault | None:
+    """The repository (GET .../git/repositories/{repo}), then the token's own Contribute and
+    Contribute-to-pull-requests bits on it (Basic auth: an empty user name and the PAT)."""
+    headers = {"Authorization": "Basic " + base64.b64encode(f":{token}".encode()).decode()}
+    project, _, name = repository.partition("/")
+    variable = "HOIST_AZURE_DEVOPS_TOKEN"
+    data, fault = _get("Azure DevOps", variable, repository,
+                       f"{url}/{quote(project, safe='')}/_apis/git/repositories/"
+                       f"{quote(name, safe='')}?api-version=7.1", headers, timeout)
+    if fault:
+        return fault
+    token_of_repo = f"repoV2/{(data.get('project') or {}).get('id')}/{data.get('id')}"
+    data, fault = _get("Azure DevOps", variable, repository,
+                       f"{url}/_apis/permissions/{GIT_REPOSITORIES}/{CONTRIBUTE_BITS}"
+                       f"?tokens={quote(token_of_repo, safe='')}&api-version=7.1", headers,
+                       timeout)
+    return fault or azure_devops_fault(repository, data.get("value"))
