@@ -100,7 +100,9 @@ def _pull_request(event: str, pull: dict[str, Any]) -> list[PullRequestActivity]
         merged = status == "completed"
         sha = text(pull, "lastMergeCommit", "commitId") if merged else None
         who = _user(pull.get("closedBy")) or _user(pull.get("createdBy"))
-        return [PullRequestActivity(f"azure-devops:pr:{repository}:{pr}:{status}", pr, None,
+        # Keyed by what it claims (a read-back confirms it): `updated` and `merged` both
+        # report one completion; a claim of another merge commit is another event.
+        return [PullRequestActivity(f"azure-devops:pr:{repository}:{pr}:{status}:{sha}", pr, None,
                                     who, sha or "", "merged" if merged else "closed",
                                     moment(pull, "closedDate"), repository_id=repository)]
     if event != "git.pullrequest.updated" or status != "active":
