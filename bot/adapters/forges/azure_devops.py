@@ -169,7 +169,9 @@ class AzureDevOpsForge:
                     configuration.get("isBlocking") is False:
                 continue
             kind = (configuration.get("type") or {}).get("displayName") or "policy"
-            held.append(f"{kind}: {evaluation.get('status')}")
+            name = (configuration.get("settings") or {}).get("displayName")
+            held.append(f"{kind} ({name})" if name else kind)
+            held[-1] += f": {evaluation.get('status')}"
         return "; ".join(held)
 
     def comment(self, number: int, body: str) -> None:
