@@ -5,6 +5,7 @@ none may raise anything but a clean refusal, and the app never answers 5xx."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import copy
 import hashlib
 import hmac
@@ -28,7 +29,7 @@ from bot.core.commands import parse_commands
 from bot.core.events import ImagePushed, PullRequestActivity
 from bot.flows.services import Services
 from bot.settings import Settings
-from bot.sources import SOURCES, PayloadError, gitea_events, gitlab_events
+from bot.sources import SOURCES, PayloadError, azure_devops_events, gitea_events, gitlab_events
 from bot.sources.github_events import pull_request_activity
 from bot.web.app import create_app
 from tests.payloads import PAYLOADS
@@ -171,10 +172,12 @@ def test_github_webhook_parser() -> None:
     fuzz("github webhook", st.tuples(bodies(docs), HEADERS), check)
 
 
-@pytest.mark.parametrize("forge", ["gitlab", "gitea"])
+@pytest.mark.parametrize("forge", ["gitlab", "gitea", "azure-devops"])
 def test_forge_webhook_parser(forge: str) -> None:
     parse = gitlab_events.merge_request_activity if forge == "gitlab" else \
         gitea_events.pull_request_activity
+    if forge == "azure-devops":
+        parse = azure_devops_events.pull_request_activity
 
     def check(case: tuple[bytes, dict[str, str]]) -> str:
         body, headers = case
@@ -208,7 +211,8 @@ def test_chatops_parser() -> None:
 # --- every HTTP operation, generated from the app's own OpenAPI schema -------------------
 
 OPERATIONS = ["POST /webhooks/registry/{source}", "POST /webhooks/github",
-              "POST /webhooks/gitlab", "POST /webhooks/gitea", "GET /api/promotions",
+              "POST /webhooks/gitlab", "POST /webhooks/gitea", "POST /webhooks/azure-devops",
+              "GET /api/promotions",
               "GET /api/promotions/{pid}", "POST /api/promotions/{pid}/approve"]
 CONSTANT = ["GET /healthz", "GET /readyz", "GET /metrics"]  # no inputs: one case is all there is
 EVENTS = ["package", "registry_package", "issue_comment", "pull_request", "pull_request_review",
@@ -222,7 +226,8 @@ def api(tmp_path: Path, services: Services) -> Iterator[tuple[Any, httpx.AsyncCl
     (unknown sources are test_app's business). Logs are silenced: 10,000 refusals each."""
     app = create_app(Settings(manifests_repo="unused", data_dir=tmp_path, webhook_secret="s",
                               github_webhook_secret="g", gitlab_webhook_secret="gl",
-                              gitea_webhook_secret="gt", api_token="a"), services)
+                              gitea_webhook_secret="gt", azure_devops_webhook_secret="az",
+                              api_token="a"), services)
     spec = app.openapi()
     for parameter in spec["paths"]["/webhooks/registry/{source}"]["post"]["parameters"]:
         if parameter["name"] == "source":
@@ -245,6 +250,8 @@ def _credentials(case: Any, body: bytes, valid: bool, event: str) -> dict[str, s
         headers["X-GitHub-Event"] = event
     elif valid and case.path == "/webhooks/gitlab":
         headers["X-Gitlab-Token"] = "gl"
+    elif valid and case.path == "/webhooks/azure-devops":
+        headers["Authorization"] = "Basic " + base64.b64encode(b"hoist:az").decode()
     elif valid and case.path == "/webhooks/gitea":
         headers["X-Gitea-Signature"] = hmac.new(b"gt", body, hashlib.sha256).hexdigest()
         headers["X-Gitea-Event"] = event
