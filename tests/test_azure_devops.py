@@ -277,3 +277,19 @@ def test_deployment_states_become_commit_and_pull_request_statuses(
         ("a" * 40, "pending", "hoist/prod"), ("7", "pending", "hoist/prod"),
         ("a" * 40, "succeeded", "hoist/prod"), ("7", "succeeded", "hoist/prod")]
     assert double.token_seen and set(double.token_seen) == {TOKEN["azure-devops"]}
+
+
+def test_start_up_asks_whether_the_token_may_contribute(double: AzureDevOpsDouble) -> None:
+    from bot.adapters.forges.access import access_fault
+    settings = Settings(forge_choice="azure-devops", azure_devops_url=double.api_url,
+                        azure_devops_token=TOKEN["azure-devops"],
+                        azure_devops_repository=double.full_name, forge_timeout=2)
+    assert access_fault(settings) is None
+    double.token_permissions[TOKEN["azure-devops"]] = False
+    fault = access_fault(settings)
+    assert fault is not None and "cannot contribute" in fault.what
+    wrong = Settings(forge_choice="azure-devops", azure_devops_url=double.api_url,
+                     azure_devops_token=TOKEN["azure-devops"],
+                     azure_devops_repository="acme/elsewhere", forge_timeout=2)
+    missing = access_fault(wrong)
+    assert missing is not None and "does not show" in missing.what
