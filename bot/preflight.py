@@ -37,6 +37,8 @@ def settings_fault(settings: Settings) -> Fault | None:
         urls.append(("HOIST_BITBUCKET_DC_URL", settings.bitbucket_dc_url))
     if settings.forge == "bitbucket":
         urls.append(("HOIST_BITBUCKET_URL", settings.bitbucket_url))
+    if settings.forge == "azure-devops":
+        urls.append(("HOIST_AZURE_DEVOPS_URL", settings.azure_devops_url))
     return next((f for f in (url_fault(name, value) for name, value in urls) if f), None)
 
 

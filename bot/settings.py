@@ -3,64 +3,25 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 from .core.polling import parse_poll_setting
+from .settings_values import (
+    SettingsError,
+    flag,
+    github_repository,
+    number,
+    passwords,
+    repository_path,
+)
+
+__all__ = ["FORGES", "ROLES", "Settings", "SettingsError"]
 
 
-class SettingsError(ValueError):
-    """The environment does not describe a service that may start."""
-
-
-def _github_repository(url: str) -> str | None:
-    """owner/name of a github.com git URL (https or ssh), else None."""
-    match = re.search(r"github\.com[:/]([^/]+)/([^/]+?)(?:\.git)?/?$", url)
-    return f"{match.group(1)}/{match.group(2)}" if match else None
-
-
-def _repository_path(url: str, forge_url: str | None) -> str | None:
-    """`group/sub/project` of a git URL (https or ssh) on the forge at `forge_url` (an
-    https URL's relative URL root, e.g. `/gitlab`, removed), else None."""
-    if not forge_url:
-        return None
-    match = re.match(r"^[a-z]+://(?:[^@/]+@)?([^/:]+)(?::\d+)?(/[^?#]*)?", forge_url.rstrip("/"))
-    if match is None:
-        return None
-    host, prefix = match.group(1), (match.group(2) or "").strip("/")
-    found = re.match(rf"^(?:[a-z+]+://(?:[^@/]+@)?{re.escape(host)}(?::\d+)?/|"
-                     rf"(?:[^@/]+@)?{re.escape(host)}:)(.+?)(?:\.git)?/?$", url)
-    if found is None:
-        return None
-    path = found.group(1)
-    if prefix and url.startswith(("http://", "https://")):  # ssh paths have no URL root
-        if not path.startswith(prefix + "/"):
-            return None
-        path = path[len(prefix) + 1:]
-    return path if "/" in path else None
-
-
-FORGES = ("local", "github", "gitlab", "gitea", "bitbucket", "bitbucket-datacenter")
-
-
-def _flag(value: str | None, default: bool = False) -> bool:
-    if value is None or not value.strip():
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def _number(env: Mapping[str, str], name: str, default: float, minimum: float) -> float:
-    raw = env.get(name) or ""
-    try:
-        value = float(raw) if raw.strip() else default
-    except ValueError:
-        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
-    if value < minimum:
-        raise SettingsError(f"{name} must be at least {minimum:g}, got {raw!r}")
-    return value
+FORGES = ("local", "github", "gitlab", "gitea", "bitbucket", "bitbucket-datacenter",
+          "azure-devops")
 
 
 ROLES = ("all", "web", "worker")
@@ -105,6 +66,10 @@ class Settings:
     bitbucket_token: str | None = field(default=None, repr=False)  # token or user:app-password
     bitbucket_repository: str | None = None  # workspace/repo
     bitbucket_webhook_secret: str | None = field(default=None, repr=False)
+    azure_devops_url: str | None = None  # https://dev.azure.com/ORG or a Server collection
+    azure_devops_token: str | None = field(default=None, repr=False)
+    azure_devops_repository: str | None = None  # project/repository
+    azure_devops_webhook_secret: str | None = field(default=None, repr=False)
     argocd_token: str | None = field(default=None, repr=False)
     notify_url: str | None = field(default=None, repr=False)
     notify_urls: tuple[str, ...] = field(default=(), repr=False)
@@ -140,7 +105,7 @@ class Settings:
         wrong = []
         for name, minimum in _NUMBERS.items():
             try:
-                _number(env, name, minimum, minimum)
+                number(env, name, minimum, minimum)
             except SettingsError as exc:
                 wrong.append(str(exc))
         if wrong:
@@ -155,22 +120,22 @@ class Settings:
             github_app_id=env.get("HOIST_GITHUB_APP_ID") or None,
             github_private_key=env.get("HOIST_GITHUB_PRIVATE_KEY") or None,
             github_webhook_secret=env.get("HOIST_GITHUB_WEBHOOK_SECRET") or None,
-            github_repository=env.get("HOIST_GITHUB_REPOSITORY") or _github_repository(
+            github_repository=env.get("HOIST_GITHUB_REPOSITORY") or github_repository(
                 env.get("HOIST_MANIFESTS_REPO") or ""),
             github_api_url=env.get("HOIST_GITHUB_API_URL") or "https://api.github.com",
             github_bot_login=env.get("HOIST_GITHUB_BOT_LOGIN") or None,
-            github_pace=_number(env, "HOIST_GITHUB_PACE", 1.0, float("-inf")),
+            github_pace=number(env, "HOIST_GITHUB_PACE", 1.0, float("-inf")),
             forge_choice=(env.get("HOIST_FORGE") or "").strip().lower() or None,
-            forge_timeout=_number(env, "HOIST_FORGE_TIMEOUT", 15.0, float("-inf")),
+            forge_timeout=number(env, "HOIST_FORGE_TIMEOUT", 15.0, float("-inf")),
             gitlab_url=(env.get("HOIST_GITLAB_URL") or "https://gitlab.com").rstrip("/"),
             gitlab_token=env.get("HOIST_GITLAB_TOKEN") or None,
-            gitlab_project=env.get("HOIST_GITLAB_PROJECT") or _repository_path(
+            gitlab_project=env.get("HOIST_GITLAB_PROJECT") or repository_path(
                 env.get("HOIST_MANIFESTS_REPO") or "",
                 env.get("HOIST_GITLAB_URL") or "https://gitlab.com"),
             gitlab_webhook_secret=env.get("HOIST_GITLAB_WEBHOOK_SECRET") or None,
             gitea_url=(env.get("HOIST_GITEA_URL") or "").rstrip("/") or None,
             gitea_token=env.get("HOIST_GITEA_TOKEN") or None,
-            gitea_repository=env.get("HOIST_GITEA_REPOSITORY") or _repository_path(
+            gitea_repository=env.get("HOIST_GITEA_REPOSITORY") or repository_path(
                 env.get("HOIST_MANIFESTS_REPO") or "", env.get("HOIST_GITEA_URL")),
             gitea_webhook_secret=env.get("HOIST_GITEA_WEBHOOK_SECRET") or None,
             bitbucket_dc_url=(env.get("HOIST_BITBUCKET_DC_URL") or "").rstrip("/") or None,
@@ -180,9 +145,13 @@ class Settings:
             bitbucket_url=(env.get("HOIST_BITBUCKET_URL") or "https://api.bitbucket.org/2.0"
                            ).rstrip("/"),
             bitbucket_token=env.get("HOIST_BITBUCKET_TOKEN") or None,
-            bitbucket_repository=env.get("HOIST_BITBUCKET_REPOSITORY") or _repository_path(
+            bitbucket_repository=env.get("HOIST_BITBUCKET_REPOSITORY") or repository_path(
                 env.get("HOIST_MANIFESTS_REPO") or "", "https://bitbucket.org"),
             bitbucket_webhook_secret=env.get("HOIST_BITBUCKET_WEBHOOK_SECRET") or None,
+            azure_devops_url=(env.get("HOIST_AZURE_DEVOPS_URL") or "").rstrip("/") or None,
+            azure_devops_token=env.get("HOIST_AZURE_DEVOPS_TOKEN") or None,
+            azure_devops_repository=env.get("HOIST_AZURE_DEVOPS_REPOSITORY") or None,
+            azure_devops_webhook_secret=env.get("HOIST_AZURE_DEVOPS_WEBHOOK_SECRET") or None,
             argocd_token=env.get("HOIST_ARGOCD_TOKEN") or None,
             notify_url=env.get("HOIST_NOTIFY_URL") or None,
             notify_urls=tuple((env.get("HOIST_NOTIFY_URLS") or "").split()),
@@ -191,13 +160,13 @@ class Settings:
             gar_audience=env.get("HOIST_GAR_AUDIENCE") or None,
             gar_jwks_url=env.get("HOIST_GAR_JWKS_URL") or "https://www.googleapis.com/oauth2/v3/certs",
             gar_service_account=env.get("HOIST_GAR_SERVICE_ACCOUNT") or None,
-            insecure_demo=_flag(env.get("HOIST_INSECURE_DEMO")),
+            insecure_demo=flag(env.get("HOIST_INSECURE_DEMO")),
             insecure_registries=tuple(
                 h.strip() for h in (env.get("HOIST_INSECURE_REGISTRIES") or "").split(",")
                 if h.strip()),
             log_format=env.get("HOIST_LOG_FORMAT") or "auto",
-            poll_interval=_number(env, "HOIST_POLL_INTERVAL", 1.0, 0.01),
-            reconcile_interval=_number(env, "HOIST_RECONCILE_INTERVAL", 300.0, 0.0),
+            poll_interval=number(env, "HOIST_POLL_INTERVAL", 1.0, 0.01),
+            reconcile_interval=number(env, "HOIST_RECONCILE_INTERVAL", 300.0, 0.0),
             signing_key=env.get("HOIST_SIGNING_KEY") or None,
             signing_key_file=Path(env["HOIST_SIGNING_KEY_FILE"])
             if env.get("HOIST_SIGNING_KEY_FILE") else None,
@@ -205,13 +174,13 @@ class Settings:
             signing_passphrase=env.get("HOIST_SIGNING_PASSPHRASE") or None,
             poll_registries=env.get("HOIST_POLL_REGISTRIES") or None,
             database_url=env.get("HOIST_DATABASE_URL") or None,
-            workers=int(_number(env, "HOIST_WORKERS", 4, 1)),
-            lease_seconds=_number(env, "HOIST_LEASE_SECONDS", 30.0, 1.0),
+            workers=int(number(env, "HOIST_WORKERS", 4, 1)),
+            lease_seconds=number(env, "HOIST_LEASE_SECONDS", 30.0, 1.0),
             role=env.get("HOIST_ROLE") or "all",
-            migrate=_flag(env.get("HOIST_MIGRATE"), default=True),
-            header_timeout=_number(env, "HOIST_HEADER_TIMEOUT", 10.0, 0.1),
-            max_connections=int(_number(env, "HOIST_MAX_CONNECTIONS", 256, 1)),
-            config_max_age=_number(env, "HOIST_CONFIG_MAX_AGE", 5.0, 0.0),
+            migrate=flag(env.get("HOIST_MIGRATE"), default=True),
+            header_timeout=number(env, "HOIST_HEADER_TIMEOUT", 10.0, 0.1),
+            max_connections=int(number(env, "HOIST_MAX_CONNECTIONS", 256, 1)),
+            config_max_age=number(env, "HOIST_CONFIG_MAX_AGE", 5.0, 0.0),
         )
 
     @property
@@ -226,7 +195,8 @@ class Settings:
             ("github", self.github_token or self.github_app_id),
             ("gitlab", self.gitlab_token), ("gitea", self.gitea_token),
             ("bitbucket", self.bitbucket_token),
-            ("bitbucket-datacenter", self.bitbucket_dc_token)) if present]
+            ("bitbucket-datacenter", self.bitbucket_dc_token),
+            ("azure-devops", self.azure_devops_token)) if present]
 
     @property
     def forge(self) -> str:
@@ -238,7 +208,7 @@ class Settings:
     def forge_token(self) -> str | None:
         """The chosen forge's token, for git over https (None for a GitHub App)."""
         return {"github": self.github_token, "gitlab": self.gitlab_token,
-                "gitea": self.gitea_token,
+                "gitea": self.gitea_token, "azure-devops": self.azure_devops_token,
                 "bitbucket-datacenter": self.bitbucket_dc_token,
                 # Bitbucket's git takes an access token as x-token-auth's password, an app
                 # password as its user's ("Using access tokens", support.atlassian.com).
@@ -256,7 +226,8 @@ class Settings:
                   self.bitbucket_dc_token, self.bitbucket_dc_webhook_secret,
                   self.bitbucket_token, (self.bitbucket_token or "").rpartition(":")[2],
                   self.bitbucket_webhook_secret,
-                  *_passwords(self.database_url))
+                  self.azure_devops_token, self.azure_devops_webhook_secret,
+                  *passwords(self.database_url))
         return tuple(v for v in values if v)
 
     def check_serve(self) -> None:
@@ -317,17 +288,10 @@ class Settings:
                        self.bitbucket_dc_repository)],
                   "bitbucket": [("HOIST_BITBUCKET_TOKEN", self.bitbucket_token),
                                 ("HOIST_BITBUCKET_REPOSITORY (workspace/repo; read from a "
-                                 "bitbucket.org HOIST_MANIFESTS_REPO)", self.bitbucket_repository)]}
+                                 "bitbucket.org HOIST_MANIFESTS_REPO)", self.bitbucket_repository)],
+                  "azure-devops": [("HOIST_AZURE_DEVOPS_URL", self.azure_devops_url),
+                                   ("HOIST_AZURE_DEVOPS_TOKEN", self.azure_devops_token),
+                                   ("HOIST_AZURE_DEVOPS_REPOSITORY (project/repository)",
+                                    self.azure_devops_repository)]}
         return [f"HOIST_FORGE={self.forge} needs {name}"
                 for name, value in needed.get(self.forge, []) if not value]
-
-
-def _passwords(url: str | None) -> tuple[str, ...]:
-    """The password inside a database URL, so logs can redact it: as a URL parser reads it
-    (userinfo up to the first `@`) and as its writer may have meant it (up to the last `@`,
-    when a password holds an unescaped `@` or `/`), each raw and percent-decoded."""
-    if not url or "://" not in url:
-        return ()
-    authority = url.split("://", 1)[1].split("?", 1)[0]
-    found = {urlsplit(url).password or "", authority.rpartition("@")[0].partition(":")[2]}
-    return tuple(v for p in found for v in {p, unquote(p)} if v)

@@ -8,6 +8,8 @@ from .adapters.argocd import ArgoCdClient
 from .adapters.config_source import ConfigSource
 from .adapters.deployments import deployments_for
 from .adapters.forges import Forge
+from .adapters.forges.azure_devops import AzureDevOpsForge
+from .adapters.forges.azure_devops_statuses import AzureDevOpsStatuses
 from .adapters.forges.bitbucket import BitbucketForge
 from .adapters.forges.bitbucket_datacenter import BitbucketDataCenterForge
 from .adapters.forges.gitea import GiteaForge
@@ -89,6 +91,8 @@ def build_services(settings: Settings, store: Store | None = None,
     services.notify = Notifier(settings.notify_urls, settings.notify_url)
     services.public_url = settings.public_url
     services.deployments = deployments_for(forge)
+    if isinstance(forge, AzureDevOpsForge):  # no deployments API: commit and PR statuses
+        services.deployments = AzureDevOpsStatuses(forge.api)
     services.polling = parse_poll_setting(settings.poll_registries)
     return services
 
@@ -122,13 +126,20 @@ def build_forge(settings: Settings, store: Store, git: GitRepo) -> Forge:
         return BitbucketForge(store, settings.bitbucket_repository,
                               token=settings.bitbucket_token, url=settings.bitbucket_url,
                               timeout=timeout)
+    if settings.forge == "azure-devops":
+        assert settings.azure_devops_token and settings.azure_devops_url and \
+            settings.azure_devops_repository
+        return AzureDevOpsForge(store, settings.azure_devops_repository,
+                                token=settings.azure_devops_token,
+                                url=settings.azure_devops_url, timeout=timeout)
     return LocalForge(store, git)
 
 
 def _own_login(forge: Forge) -> str | None:
-    """Hoist's own account on GitLab, Gitea or Bitbucket (its comments never count), asked
-    once at start; unknown (and logged) when the forge does not answer yet."""
-    if not isinstance(forge, GitLabForge | GiteaForge | BitbucketForge | BitbucketDataCenterForge):
+    """Hoist's own account on GitLab, Gitea, Bitbucket or Azure DevOps (its comments never
+    count), asked once at start; unknown (and logged) when the forge does not answer yet."""
+    if not isinstance(forge, GitLabForge | GiteaForge | BitbucketForge | BitbucketDataCenterForge
+                      | AzureDevOpsForge):
         return None
     try:
         return forge.bot_login

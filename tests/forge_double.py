@@ -31,7 +31,7 @@ class ForgeDouble:
     kind = ""  # github, gitlab or gitea
     # The repository's (GitLab: project's) stable id: each double plays the repository its
     # forge's published webhook examples are about.
-    repository_id: int | str = 0  # Bitbucket: the repository's uuid
+    repository_id: int | str = 0  # Bitbucket: the repository's uuid; Azure DevOps: a GUID
     # This forge's name for GitHub's reaction names (+1, confused).
     REACTIONS: ClassVar[dict[str, str]] = {"+1": "+1", "confused": "confused"}
     HEADERS: ClassVar[dict[str, str]] = {}  # sent with every answer
@@ -273,5 +273,8 @@ def _handler(double: ForgeDouble) -> type[BaseHTTPRequestHandler]:
 
         def do_DELETE(self) -> None:
             self._serve("DELETE")
+
+        def do_HEAD(self) -> None:
+            self._serve("HEAD")
 
     return Handler

@@ -3,23 +3,28 @@ contract suite, the flow tests and the e2e tests run one code path per forge."""
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bot.adapters.forges import Forge
+from bot.adapters.forges.azure_devops import AzureDevOpsForge
 from bot.adapters.forges.bitbucket import BitbucketForge
 from bot.adapters.forges.bitbucket_datacenter import BitbucketDataCenterForge
 from bot.adapters.forges.gitea import GiteaForge
 from bot.adapters.forges.github import GitHubForge
 from bot.adapters.forges.gitlab import GitLabForge
 from bot.adapters.store import Store
+from bot.core.azure_devops import split_comment_key
 from bot.core.events import ImagePushed
 from bot.flows.services import Services
 from bot.sources.base import hmac_hex
 from bot.worker import Worker
+from tests.azure_devops_double import AzureDevOpsDouble
 from tests.bitbucket_datacenter_double import BitbucketDataCenterDouble
 from tests.bitbucket_double import BitbucketDouble, uuid_of
 from tests.forge_double import ForgeDouble
@@ -28,16 +33,18 @@ from tests.github_double import GitHubDouble
 from tests.gitlab_double import GitLabDouble
 from tests.support import FIXTURES, commit_file
 
-KINDS = ("github", "gitlab", "gitea", "bitbucket", "bitbucket-datacenter")
+KINDS = ("github", "gitlab", "gitea", "bitbucket", "bitbucket-datacenter", "azure-devops")
 TOKEN = {"github": "ghp_test0token", "gitlab": "glpat-test0token", "gitea": "gitea0test0token",
-         "bitbucket": "ATCTT3xFfGN0test0token", "bitbucket-datacenter": "BBDC-test0token"}
+         "bitbucket": "ATCTT3xFfGN0test0token", "bitbucket-datacenter": "BBDC-test0token",
+         "azure-devops": "azdo0test0pat0token"}
 
 
 def start_double(kind: str, bare_repo: Path) -> ForgeDouble:
     """The started double of forge `kind` over the bare repository."""
     double: ForgeDouble = {"github": GitHubDouble, "gitlab": GitLabDouble,
                            "gitea": GiteaDouble, "bitbucket": BitbucketDouble,
-                           "bitbucket-datacenter": BitbucketDataCenterDouble}[kind](bare_repo)
+                           "bitbucket-datacenter": BitbucketDataCenterDouble,
+                           "azure-devops": AzureDevOpsDouble}[kind](bare_repo)
     return double.start()
 
 
@@ -55,6 +62,9 @@ def adapter(kind: str, store: Store, double: ForgeDouble, timeout: float = 1.0) 
     if kind == "bitbucket":
         return BitbucketForge(store, double.full_name, token=TOKEN[kind],
                               url=f"{double.url}/2.0", timeout=timeout)
+    if isinstance(double, AzureDevOpsDouble):
+        return AzureDevOpsForge(store, double.full_name, token=TOKEN[kind],
+                                url=double.api_url, timeout=timeout)
     return GiteaForge(store, double.full_name, token=TOKEN[kind], url=double.url,
                       timeout=timeout)
 
@@ -80,6 +90,11 @@ def service_env(kind: str, double: ForgeDouble, webhook_secret: str) -> dict[str
                 "HOIST_BITBUCKET_URL": f"{double.url}/2.0",
                 "HOIST_BITBUCKET_REPOSITORY": double.full_name,
                 "HOIST_BITBUCKET_WEBHOOK_SECRET": webhook_secret}
+    if isinstance(double, AzureDevOpsDouble):
+        return {"HOIST_FORGE": kind, "HOIST_AZURE_DEVOPS_TOKEN": TOKEN[kind],
+                "HOIST_AZURE_DEVOPS_URL": double.api_url,
+                "HOIST_AZURE_DEVOPS_REPOSITORY": double.full_name,
+                "HOIST_AZURE_DEVOPS_WEBHOOK_SECRET": webhook_secret}
     return {"HOIST_GITEA_TOKEN": TOKEN[kind], "HOIST_GITEA_URL": double.url,
             "HOIST_GITEA_REPOSITORY": double.full_name,
             "HOIST_GITEA_WEBHOOK_SECRET": webhook_secret}
@@ -116,6 +131,9 @@ def comment_webhook(kind: str, number: int, user: str, text: str, comment_id: in
     seconds) replaces the example's creation time, in the forge's own format;
     `repository_id` the id of the repository the example names."""
     delivery = delivery or f"d-{comment_id}"
+    if kind == "azure-devops":
+        return azure_devops_comment(number, user, text, comment_id, secret, written_at,
+                                    repository_id)
     if kind == "github":
         data = _about(json.loads((FIXTURES / "github" / "issue_comment.created.json")
                                  .read_text()), repository_id)
@@ -176,8 +194,12 @@ def review_webhook(kind: str, number: int, user: str, text: str, review_id: int,
     that comments `text` without approving: GitHub's `pull_request_review` (state
     commented), GitLab's note of a review on a diff line (a DiffNote), Gitea's
     `pull_request_comment` review event, Bitbucket's comment on a diff line (`inline`: its
-    reviews have no text); each from the forge's published example, about the repository
+    reviews have no text), Azure DevOps' reply in a thread (a vote has no text; a reviewer's
+    words are comments); each from the forge's published example, about the repository
     with id `repository_id` if given."""
+    if kind == "azure-devops":
+        return azure_devops_comment(number, user, text, review_id, secret, None,
+                                    repository_id, reply=True)
     if kind == "github":
         data = _about(json.loads((FIXTURES / "github" / "pull_request_review.submitted.json")
                                  .read_text()), repository_id)
@@ -237,6 +259,34 @@ def _bitbucket_dc_comment(number: int, user: str, text: str, comment_id: int, se
     return "/webhooks/bitbucket-datacenter", {
         "X-Event-Key": "pr:comment:added", "X-Request-Id": delivery,
         "X-Hub-Signature": "sha256=" + hmac_hex(secret, body)}, body
+def azure_devops_comment(number: int, user: str, text: str, comment_id: int, secret: str,
+                         written_at: float | None, repository_id: int | str | None,
+                         reply: bool = False) -> tuple[str, dict[str, str], bytes]:
+    """Azure DevOps' pull-request comment event (its published example) for comment key
+    `comment_id` (core/azure_devops.comment_key: thread and comment; a reply is comment 2
+    of the thread), with the secret as the service hook's Basic-auth password."""
+    data = json.loads((FIXTURES / "azure-devops" / "webhooks" / "git.pullrequest.comment.json")
+                      .read_text())
+    thread, said = split_comment_key(comment_id)
+    if reply:
+        said = 2
+    comment = data["resource"]["comment"]
+    comment.update(id=said, content=text, parentCommentId=said - 1)
+    comment["author"]["uniqueName"] = user
+    links = comment["_links"]
+    for name in ("self", "threads"):
+        links[name]["href"] = re.sub(r"/pullRequests/\d+/threads/\d+", f"/pullRequests/{number}"
+                                     f"/threads/{thread}", links[name]["href"])
+    links["self"]["href"] = re.sub(r"/comments/\d+$", f"/comments/{said}", links["self"]["href"])
+    if written_at is not None:
+        comment["publishedDate"] = comment["lastUpdatedDate"] = _stamp(
+            written_at, "%Y-%m-%dT%H:%M:%S.000000Z")
+    data["resource"]["pullRequest"]["pullRequestId"] = number
+    if repository_id is not None:
+        data["resource"]["pullRequest"]["repository"]["id"] = repository_id
+    auth = base64.b64encode(f"hoist:{secret}".encode()).decode()
+    return "/webhooks/azure-devops", {"Authorization": f"Basic {auth}"}, \
+        json.dumps(data).encode()
 
 
 def _stamp(at: float, layout: str) -> str:

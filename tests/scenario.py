@@ -5,6 +5,7 @@ project's own helpers, so the cases and their neighbours run as tests."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import secrets
@@ -195,6 +196,9 @@ class Scenario:
         elif kind == "bitbucket":
             headers |= {"X-Event-Key": event, "X-Request-UUID": str(uuid.uuid4()),
                         "X-Hub-Signature": "sha256=" + hmac_hex(self.hook_secret, body)}
+        elif kind == "azure-devops":  # a service hook's Basic auth: any user, the secret
+            headers["Authorization"] = "Basic " + base64.b64encode(
+                f"hoist:{self.hook_secret}".encode()).decode()
         else:
             headers |= {"X-Gitea-Event": event, "X-Gitea-Delivery": str(uuid.uuid4()),
                         "X-Gitea-Signature": hmac_hex(self.hook_secret, body)}
@@ -253,6 +257,15 @@ class Scenario:
                 data["repository"].update(uuid="{00000000-0000-0000-0000-000066600666}",
                                           full_name=repository)
             return self.forge_event(data, f"pullrequest:{name.split('_')[1]}")
+        if kind == "azure-devops":
+            data = json.loads((FIXTURES / "azure-devops" / "webhooks" /
+                               "git.pullrequest.updated.json").read_text())
+            data["resource"].update(pullRequestId=number, sourceRefName=f"refs/heads/{head}",
+                                    status="completed" if merged else "abandoned")
+            data["resource"]["lastMergeCommit"]["commitId"] = sha or ""
+            data["resource"]["repository"]["id"] = 66600666 if repository else \
+                self.forge.repository_id
+            return self.forge_event(data, "")
         data = json.loads((FIXTURES / "gitea" / "webhooks" / "pull_request_merged.json")
                           .read_text())
         data.update(action="closed", number=number)

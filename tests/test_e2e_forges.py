@@ -16,6 +16,7 @@ import pytest
 
 from bot.demo.registry import LocalRegistry, free_port, write_oci_layout
 from tests.audit_check import assert_audit_reads_back
+from tests.azure_devops_double import AzureDevOpsDouble
 from tests.forge_double import ForgeDouble
 from tests.forges import KINDS, comment_webhook, service_env, start_double
 from tests.github_double import GitHubDouble
@@ -132,6 +133,9 @@ def test_push_to_change_request_approved_by_two_permitted_users_despite_faults(
         wait_for(lambda: any(s["key"] == "hoist-prod" and s["state"] == "SUCCESSFUL"
                              for found in getattr(double, "statuses", {}).values()
                              for s in found.values()), "prod's build status")
+    if isinstance(double, AzureDevOpsDouble):  # no deployments API: statuses stand in
+        wait_for(lambda: ("succeeded", "hoist/prod") in {s[1:] for s in double.statuses},
+                 "prod's deployment status")
     assert sorted(p["head"] for p in double.pulls.values()) == [
         "hoist/dev/guestbook", PROD, "hoist/staging/guestbook"]  # exactly one each
     assert not double.faults  # every injected fault was met

@@ -144,10 +144,10 @@ def test_reads_back_the_repository_id_comments_and_reviews(on_forge: Services,
     assert forge.read_comment(number, double.new_id()) is None  # not this repository's
     review = double.add_review(number, "carol", "Checked.\n/hoist approve")
     double.add_review(number, "dave", "Not yet.", state="CHANGES_REQUESTED")
-    # A GitLab or Bitbucket review is an approval, with no text; dave's request for changes
-    # is none.
+    # A GitLab or Bitbucket review (an Azure DevOps vote) is an approval, with no text; dave's
+    # request for changes is none.
     texts = {"gitlab": ([""], []), "bitbucket": ([""], []),
-             "bitbucket-datacenter": ([""], [])}.get(
+             "bitbucket-datacenter": ([""], []), "azure-devops": ([""], [])}.get(
         double.kind, (["Checked.\n/hoist approve"], ["Not yet."]))
     assert forge.read_reviews(number, "Carol", review) == texts[0]
     assert forge.read_reviews(number, "dave", review + 1) == texts[1]
@@ -212,7 +212,7 @@ def test_refused_merge_raises_merge_blocked_and_other_4xx_are_not_retried(
     with pytest.raises(MergeBlocked):
         forge.merge("p1", head, "main", "t")
     calls = double.requests[before:]
-    assert [c for c in calls if c[0] in ("PUT", "POST")] == [calls[1]]  # one merge attempt
+    assert [c for c in calls if c[0] in ("PUT", "POST", "PATCH")] == [calls[1]]  # one attempt
 
 
 def test_faults_are_retried_to_exactly_one_change_request(on_forge: Services,

@@ -5,6 +5,7 @@ none may raise anything but a clean refusal, and the app never answers 5xx."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import copy
 import hashlib
 import hmac
@@ -31,6 +32,7 @@ from bot.settings import Settings
 from bot.sources import (
     SOURCES,
     PayloadError,
+    azure_devops_events,
     bitbucket_datacenter_events,
     bitbucket_events,
     gitea_events,
@@ -178,11 +180,13 @@ def test_github_webhook_parser() -> None:
     fuzz("github webhook", st.tuples(bodies(docs), HEADERS), check)
 
 
-@pytest.mark.parametrize("forge", ["gitlab", "gitea", "bitbucket-cloud", "bitbucket-datacenter"])
+@pytest.mark.parametrize("forge", ["gitlab", "gitea", "bitbucket-cloud", "bitbucket-datacenter",
+                                   "azure-devops"])
 def test_forge_webhook_parser(forge: str) -> None:
     parse = {"gitlab": gitlab_events.merge_request_activity,
              "bitbucket-cloud": bitbucket_events.pull_request_activity,
-             "bitbucket-datacenter": bitbucket_datacenter_events.pull_request_activity}.get(
+             "bitbucket-datacenter": bitbucket_datacenter_events.pull_request_activity,
+             "azure-devops": azure_devops_events.pull_request_activity}.get(
         forge, gitea_events.pull_request_activity)
 
     def check(case: tuple[bytes, dict[str, str]]) -> str:
@@ -220,7 +224,8 @@ def test_chatops_parser() -> None:
 
 OPERATIONS = ["POST /webhooks/registry/{source}", "POST /webhooks/github",
               "POST /webhooks/gitlab", "POST /webhooks/gitea", "POST /webhooks/bitbucket",
-              "POST /webhooks/bitbucket-datacenter", "GET /api/promotions",
+              "POST /webhooks/bitbucket-datacenter", "POST /webhooks/azure-devops",
+              "GET /api/promotions",
               "GET /api/promotions/{pid}", "POST /api/promotions/{pid}/{command}",
               "POST /api/promotions/{pid}/override-window",
               "POST /api/environments/{env}/{command}"]
@@ -242,7 +247,7 @@ def api(tmp_path: Path, services: Services) -> Iterator[tuple[Any, httpx.AsyncCl
     app = create_app(Settings(manifests_repo="unused", data_dir=tmp_path, webhook_secret="s",
                               github_webhook_secret="g", gitlab_webhook_secret="gl",
                               gitea_webhook_secret="gt", bitbucket_webhook_secret="bb",
-                              bitbucket_dc_webhook_secret="bb",
+                              bitbucket_dc_webhook_secret="bb", azure_devops_webhook_secret="az",
                               api_token="a"), services)
     spec = app.openapi()
     for parameter in spec["paths"]["/webhooks/registry/{source}"]["post"]["parameters"]:
@@ -266,6 +271,8 @@ def _credentials(case: Any, body: bytes, valid: bool, event: str) -> dict[str, s
         headers["X-GitHub-Event"] = event
     elif valid and case.path == "/webhooks/gitlab":
         headers["X-Gitlab-Token"] = "gl"
+    elif valid and case.path == "/webhooks/azure-devops":
+        headers["Authorization"] = "Basic " + base64.b64encode(b"hoist:az").decode()
     elif valid and case.path == "/webhooks/gitea":
         headers["X-Gitea-Signature"] = hmac.new(b"gt", body, hashlib.sha256).hexdigest()
         headers["X-Gitea-Event"] = event

@@ -64,9 +64,10 @@ def test_a_body_that_trickles_in_gets_408(tmp_path: Path, services: Services,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     import asyncio
 
-    from bot.web import webhooks
+    from bot.web import bodies, webhooks
 
-    monkeypatch.setattr(webhooks, "BODY_TIMEOUT", 0.3)
+    monkeypatch.setattr(bodies, "BODY_TIMEOUT", 0.3)  # where the body is read
+    monkeypatch.setattr(webhooks, "BODY_TIMEOUT", 0.3)  # what the refusal says
     app = create_app(Settings(manifests_repo="unused", data_dir=tmp_path, webhook_secret="s"),
                      services)
 

@@ -133,6 +133,16 @@ def bitbucket_fault(repository: str, values: Any) -> Fault | None:
     return Fault(f"HOIST_BITBUCKET_TOKEN's user cannot write to {repository} "
                  f"(it has: {', '.join(map(str, found)) or 'no access'})",
                  "give the user write access to the repository")
+def azure_devops_fault(repository: str, allowed: Any) -> Fault | None:
+    """GET _apis/permissions/{Git Repositories}/{Contribute | Contribute to pull
+    requests}?tokens=repoV2/{project}/{repository} answers `value`: [bool] for the token's
+    own identity (REST "Permissions - Has Permissions"): Hoist pushes branches and opens,
+    comments on and completes pull requests."""
+    if isinstance(allowed, list) and allowed and all(v is True for v in allowed):
+        return None
+    return Fault(f"HOIST_AZURE_DEVOPS_TOKEN cannot contribute to {repository}",
+                 "give the token the Code (Read & write) scope and its user Contribute and "
+                 "Contribute to pull requests on the repository")
 
 
 # A database server's words for what only a person can change.

@@ -46,6 +46,11 @@ BITBUCKET_WEBHOOK: dict[str, Any] = {**_ANY_JSON, "parameters": [
     _header("X-Hub-Signature", "`sha256=<hex HMAC of the body>` with the webhook's secret"),
     _header("X-Request-UUID", "the delivery id, the same for a redelivery"),
 ]}
+AZURE_DEVOPS_WEBHOOK: dict[str, Any] = {**_ANY_JSON, "parameters": [
+    _header("Authorization", "Basic, any user name, HOIST_AZURE_DEVOPS_WEBHOOK_SECRET as "
+                             "the password (service hooks are not signed)"),
+    _header("X-Hoist-Token", "the secret, as a header set on the subscription instead"),
+]}
 API_WRITE: dict[str, Any] = {"parameters": [
     _header("Authorization", "`Bearer <HOIST_API_TOKEN>`"),
     _header("X-Hoist-User", "who gives the command (an approver is recorded in the "

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -21,6 +19,7 @@ from ..sources import (
     AuthError,
     PayloadError,
     Source,
+    azure_devops_events,
     bitbucket_datacenter_events,
     bitbucket_events,
     gitea_events,
@@ -32,9 +31,11 @@ from ..sources.base import QUERY_TOKEN_HEADER
 from ..sources.forge_push import BranchPushed, branch_pushed
 from ..sources.ghcr import GhcrSource
 from ..sources.github_events import pull_request_activity
+from .bodies import BODY_TIMEOUT, REFUSED_TYPES, json_kind, read_limited
 from .errors import LoggedRefusals, error
 from .metrics import Metrics
 from .openapi import (
+    AZURE_DEVOPS_WEBHOOK,
     BITBUCKET_DC_WEBHOOK,
     BITBUCKET_WEBHOOK,
     GITEA_WEBHOOK,
@@ -44,28 +45,6 @@ from .openapi import (
 )
 
 log = structlog.get_logger()
-MAX_BODY = 1 << 20
-# A webhook body is small: one that trickles in is a slow-loris, not a registry.
-BODY_TIMEOUT = 10.0
-# Registries send JSON under many names (and SNS sends text/plain); forms are a mistake.
-_REFUSED_TYPES = ("application/x-www-form-urlencoded", "multipart/")
-
-
-async def _read_limited(request: Request) -> bytes | None:
-    """The body, or None as soon as it is known to exceed MAX_BODY (a declared
-    Content-Length, or the bytes received so far): a huge upload is never held in memory.
-    TimeoutError when it takes longer than BODY_TIMEOUT to arrive (a slow sender)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY:
-        return None
-    chunks, size = [], 0
-    async with asyncio.timeout(BODY_TIMEOUT):
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > MAX_BODY:
-                return None
-            chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def webhook_router(settings: Settings, store: Store, sources: dict[str, Source],
@@ -73,18 +52,18 @@ def webhook_router(settings: Settings, store: Store, sources: dict[str, Source],
                    confirm_sns: Callable[[str], None],
                    refresh: Callable[[], None] = lambda: None) -> APIRouter:
     """Routes /webhooks/registry/{source}, /webhooks/github, /webhooks/gitlab,
-    /webhooks/gitea and /webhooks/bitbucket-datacenter; `refresh` is called when a forge
-    push moved a default branch."""
+    /webhooks/gitea, /webhooks/bitbucket, /webhooks/bitbucket-datacenter and
+    /webhooks/azure-devops; `refresh` is called when a forge push moved a default branch."""
     router = APIRouter(route_class=LoggedRefusals)
 
     async def read(request: Request, source: str) -> tuple[dict[str, str], bytes] | JSONResponse:
         content_type = request.headers.get("content-type", "").lower()
-        if content_type.startswith(_REFUSED_TYPES):
+        if content_type.startswith(REFUSED_TYPES):
             metrics.webhooks.labels(source, "bad_content_type").inc()
             return error(400, f"content type {content_type!r} is not JSON; "
                               "configure the webhook to send application/json")
         try:
-            body = await _read_limited(request)
+            body = await read_limited(request)
         except TimeoutError:
             metrics.webhooks.labels(source, "timeout").inc()
             return error(408, f"body not received within {BODY_TIMEOUT:g} s")
@@ -314,10 +293,22 @@ def webhook_router(settings: Settings, store: Store, sources: dict[str, Source],
         except PayloadError as exc:
             return error(400, f"unexpected {event or 'Bitbucket'} payload: {exc}")
         return await chatops("bitbucket", activity, event)
+    @router.post("/webhooks/azure-devops", status_code=202, openapi_extra=AZURE_DEVOPS_WEBHOOK)
+    async def azure_devops_webhook(request: Request) -> JSONResponse:
+        received = await forge_request(request, "azure_devops", "Azure DevOps",
+                                       "HOIST_AZURE_DEVOPS_WEBHOOK_SECRET",
+                                       settings.azure_devops_webhook_secret,
+                                       azure_devops_events.verify)
+        if isinstance(received, JSONResponse):
+            return received
+        headers, body = received
+        try:  # routed on the body's eventType: service hooks send no event header
+            event = azure_devops_events.event_type(body)
+            if event == azure_devops_events.PUSH_EVENT:
+                return branch_moved("azure_devops", body, azure_devops_events.branch_pushed)
+            activity = azure_devops_events.pull_request_activity(headers, body)
+        except PayloadError as exc:
+            return error(400, f"unexpected Azure DevOps payload: {exc}")
+        return await chatops("azure_devops", activity, event)
 
     return router
-
-
-def json_kind(body: bytes) -> str:
-    """The `object_kind` of a JSON object body that parsed already."""
-    return str(json.loads(body).get("object_kind") or "")

@@ -3,6 +3,7 @@ manifests repository (core/startup.py decides what each answer means)."""
 
 from __future__ import annotations
 
+import base64
 import time
 from typing import Any
 from urllib.parse import quote
@@ -12,6 +13,7 @@ import jwt
 
 from ...core.startup import (
     Fault,
+    azure_devops_fault,
     bitbucket_fault,
     gitea_fault,
     github_app_fault,
@@ -20,7 +22,10 @@ from ...core.startup import (
     http_fault,
 )
 from ...settings import Settings
+from .azure_devops_people import GIT_REPOSITORIES
 from .bitbucket import auth_header
+
+CONTRIBUTE_BITS = 4 | 16384  # GenericContribute | PullRequestContribute
 
 
 def _get(forge: str, variable: str, target: str, url: str, headers: dict[str, str],
@@ -87,6 +92,10 @@ def access_fault(settings: Settings) -> Fault | None:
         return _bitbucket_dc_fault(settings, timeout)
     if settings.forge == "bitbucket" and settings.bitbucket_token:
         return _bitbucket(settings, settings.bitbucket_token, timeout)
+    if settings.forge == "azure-devops" and settings.azure_devops_token and \
+            settings.azure_devops_url and settings.azure_devops_repository:
+        return _azure_devops_fault(settings.azure_devops_url, settings.azure_devops_repository,
+                                   settings.azure_devops_token, timeout)
     return None
 
 
@@ -127,3 +136,23 @@ def _bitbucket(settings: Settings, token: str, timeout: float) -> Fault | None:
     data, fault = _get("Bitbucket", "HOIST_BITBUCKET_TOKEN", repo,
                        f"{base}/user/permissions/repositories?q={query}", auth, timeout)
     return fault or bitbucket_fault(repo, data.get("values"))
+
+
+def _azure_devops_fault(url: str, repository: str, token: str, timeout: float
+                        ) -> Fault | None:
+    """The repository (GET .../git/repositories/{repo}), then the token's own Contribute and
+    Contribute-to-pull-requests bits on it (Basic auth: an empty user name and the PAT)."""
+    headers = {"Authorization": "Basic " + base64.b64encode(f":{token}".encode()).decode()}
+    project, _, name = repository.partition("/")
+    variable = "HOIST_AZURE_DEVOPS_TOKEN"
+    data, fault = _get("Azure DevOps", variable, repository,
+                       f"{url}/{quote(project, safe='')}/_apis/git/repositories/"
+                       f"{quote(name, safe='')}?api-version=7.1", headers, timeout)
+    if fault:
+        return fault
+    token_of_repo = f"repoV2/{(data.get('project') or {}).get('id')}/{data.get('id')}"
+    data, fault = _get("Azure DevOps", variable, repository,
+                       f"{url}/_apis/permissions/{GIT_REPOSITORIES}/{CONTRIBUTE_BITS}"
+                       f"?tokens={quote(token_of_repo, safe='')}&api-version=7.1", headers,
+                       timeout)
+    return fault or azure_devops_fault(repository, data.get("value"))
