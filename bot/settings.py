@@ -244,10 +244,6 @@ class Settings:
             )
         if problems:
             raise SettingsError("; ".join(problems))
-        if self.role != "web":
-            from .adapters.notify import check_urls  # Apprise says which URLs it understands
-
-            check_urls(self.notify_urls, self.notify_url)
 
     def _flow_problems(self) -> list[str]:
         """What running the flows needs and lacks: a manifests repository, one forge's

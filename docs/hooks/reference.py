@@ -253,7 +253,7 @@ def place_commands(markdown: str, page: str) -> str:
     unknown = sorted(set(placed) - set(rendered))
     missing = sorted(set(rendered) - set(placed))
     if unknown or missing or len(placed) != len(set(placed)):
-        raise PluginError(f"{page}: CLI markers out of step with bot/cli.py: unknown "
+        raise PluginError(f"{page}: CLI markers out of step with bot/cli/: unknown "
                           f"{unknown}, not placed {missing}, placed twice "
                           f"{sorted({p for p in placed if placed.count(p) > 1})}")
     return CLI_MARKER.sub(lambda m: rendered[m.group(1)], markdown)

@@ -7,15 +7,15 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .cli import UsageError, _read
+from .common import UsageError, read_file
 
 if TYPE_CHECKING:  # set-image stays quick to start: the planner is imported when used
-    from .core.plan import Plan
+    from ..core.plan import Plan
 
 
 def _image_arg(spec: str) -> tuple[str, str | None, str | None]:
     """NAME=NEWREF (or NAME=:TAG, NAME=@DIGEST) as (name, tag, digest)."""
-    from .core.images import InvalidReference, normalize_name, parse_image_ref
+    from ..core.images import InvalidReference, normalize_name, parse_image_ref
 
     name, sep, new = spec.partition("=")
     if not sep or not name or not new:
@@ -37,9 +37,9 @@ def cmd_set_image(args: argparse.Namespace) -> int:
     found in none of the given files (each such file or directory is named on stderr as
     `FILE: no reference to IMAGE`; the other edits are still made), 2 when a file was
     refused (nothing written)."""
-    from .adapters.files import files_containing, read_text, write_atomic
-    from .core.manifests import ManifestError, set_image
-    from .core.render import unified_diff
+    from ..adapters.files import files_containing, read_text, write_atomic
+    from ..core.manifests import ManifestError, set_image
+    from ..core.render import unified_diff
 
     images = [_image_arg(spec) for spec in args.image]
     roots = [Path(p) for p in args.paths]
@@ -109,19 +109,19 @@ def _print_diff(diff: str) -> None:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from .adapters.files import read_in
-    from .core.config import ConfigError, load_config
-    from .core.images import InvalidReference, parse_image_ref, same_repository
-    from .core.members import Member
-    from .core.plan import PlanError, candidate_files, plan_environment
-    from .core.policy import targets_for
-    from .core.render import gate, unified_diff
-    from .core.tags import decide_tag
-    from .core.ways import how_to
+    from ..adapters.files import read_in
+    from ..core.config import ConfigError, load_config
+    from ..core.images import InvalidReference, parse_image_ref, same_repository
+    from ..core.members import Member
+    from ..core.plan import PlanError, candidate_files, plan_environment
+    from ..core.policy import targets_for
+    from ..core.render import gate, unified_diff
+    from ..core.tags import decide_tag
+    from ..core.ways import how_to
 
     config_path = Path(args.config)
     try:
-        config = load_config(_read(args.config).decode("utf-8"), args.config)
+        config = load_config(read_file(args.config).decode("utf-8"), args.config)
         ref = parse_image_ref(args.image)
     except ConfigError as exc:
         raise UsageError(exc.problems[0]) from None
@@ -158,7 +158,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def _forge() -> str:
     """The forge `hoist serve` would use with this environment (HOIST_FORGE, credentials)."""
-    from .settings import Settings, SettingsError
+    from ..settings import Settings, SettingsError
 
     try:
         return Settings.from_env().forge
@@ -169,8 +169,8 @@ def _forge() -> str:
 def _plan_header(plan: Plan, approval: str) -> str:
     """`# dev: app 1.0 -> 1.1 on hoist/dev/app (approval: …)`; in a train, the train's
     branch and `(train shop)`."""
-    from .core.plan import branch_name
-    from .core.render import was
+    from ..core.plan import branch_name
+    from ..core.render import was
 
     moved = plan.images[0]
     train = f" (train {plan.train})" if plan.train else ""

@@ -11,10 +11,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from .cli import UsageError
+from .common import UsageError
 
 if TYPE_CHECKING:
-    from .core.scaffold import Reference, Scaffold
+    from ..core.scaffold import Reference, Scaffold
 
 PROGRESS_EVERY = 100  # files between progress lines on a terminal
 
@@ -50,9 +50,9 @@ def scan(root: Path, skip: set[Path], warn: Callable[[str], None],
     """(every reference, every YAML path relative to root) below root. Files that cannot
     be read as manifests (invalid YAML, not UTF-8, over the size limit) are reported
     through warn as `FILE:LINE: why; skipped`, never changed."""
-    from .adapters.files import read_text, yaml_files_within
-    from .core.manifests import MAX_FILE, ManifestError
-    from .core.scaffold import is_chart_template, problem_line, references_in
+    from ..adapters.files import read_text, yaml_files_within
+    from ..core.manifests import MAX_FILE, ManifestError
+    from ..core.scaffold import is_chart_template, problem_line, references_in
 
     files = [p for p in yaml_files_within(root) if p not in skip]
     relative = [p.relative_to(root).as_posix() for p in files]
@@ -121,8 +121,8 @@ def cmd_init(args: argparse.Namespace) -> int:
     """Exit 0 with the file written (or printed with --stdout); 2 with one line when DIR
     is missing, not a directory or unreadable, when the output exists, or when no image
     reference is found."""
-    from .core.config import ConfigError, load_config
-    from .core.scaffold import NothingFound, render, scaffold
+    from ..core.config import ConfigError, load_config
+    from ..core.scaffold import NothingFound, render, scaffold
 
     root = _root(args.dir)
     output = _output(args, root)

@@ -8,11 +8,11 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from .cli import UsageError, _open_store, settings_for
+from .common import UsageError, open_store, settings_for
 
 if TYPE_CHECKING:
-    from .flows.services import Services
-    from .settings import Settings
+    from ..flows.services import Services
+    from ..settings import Settings
 
 _HELP = {
     "approve": "approve a promotion waiting for approval",
@@ -28,7 +28,7 @@ _HELP = {
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register every promotion command and freeze/unfreeze."""
-    from .flows.commands import ENVIRONMENT_COMMANDS, PROMOTION_COMMANDS
+    from ..flows.commands import ENVIRONMENT_COMMANDS, PROMOTION_COMMANDS
 
     for name in (*PROMOTION_COMMANDS, *ENVIRONMENT_COMMANDS):
         parser = sub.add_parser(name, help=_HELP[name])
@@ -43,8 +43,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def cmd_command(args: argparse.Namespace) -> int:
     """Carry out one command with this Hoist's store, repository and forge."""
-    from .core.render import name_problem
-    from .flows.commands import ENVIRONMENT_COMMANDS, BadName, run, run_on_environment
+    from ..core.render import name_problem
+    from ..flows.commands import ENVIRONMENT_COMMANDS, BadName, run, run_on_environment
 
     name: str = args.command_name
     if name_problem(args.by):  # before any store is opened
@@ -69,16 +69,16 @@ def cmd_command(args: argparse.Namespace) -> int:
 
 def _services(settings: Settings) -> Services:
     """The store, the manifests repository and the forge that `hoist serve` uses."""
-    from .adapters.git import GitError
-    from .adapters.signing import SigningError
-    from .wiring import build_services
+    from ..adapters.git import GitError
+    from ..adapters.signing import SigningError
+    from ..wiring import build_services
 
     db = settings.data_dir / "hoist.db"
     if settings.database_url is None and not db.exists():
         raise UsageError(f"no Hoist store at {db} (set HOIST_DATA_DIR or HOIST_DATABASE_URL)")
     if not settings.manifests_repo:
         raise UsageError("HOIST_MANIFESTS_REPO is not set (the repository `hoist serve` uses)")
-    store = _open_store(settings, wait=0.0)
+    store = open_store(settings, wait=0.0)
     try:
         return build_services(settings, store)
     except (GitError, SigningError) as exc:

@@ -4,33 +4,20 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from .adapters.store import Store
-    from .settings import Settings
+from .common import UsageError, open_store, read_file, settings_for
+
+__all__ = ["UsageError", "build_parser", "main", "open_store", "read_file", "settings_for"]
 
 # Imports of heavy modules happen inside the commands: `hoist set-image` must start fast.
 
 
-class UsageError(Exception):
-    """A problem with what the user asked for: printed as one line, exit 2."""
-
-
-def _read(path: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
-
-
 def cmd_parse_event(args: argparse.Namespace) -> int:
-    from .sources import SOURCES, PayloadError, lower_headers
+    from ..sources import SOURCES, PayloadError, lower_headers
 
     source = SOURCES.get(args.source)
     if source is None:
@@ -42,7 +29,7 @@ def cmd_parse_event(args: argparse.Namespace) -> int:
             raise UsageError(f"--header must look like 'Name: value', got {header!r}")
         headers.append((name.strip(), value.strip()))
     try:
-        pushes = source.parse(lower_headers(headers), _read(args.file))
+        pushes = source.parse(lower_headers(headers), read_file(args.file))
     except PayloadError as exc:
         raise UsageError(f"{args.file}: {exc}") from None
     for push in pushes:
@@ -51,10 +38,10 @@ def cmd_parse_event(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .core.config import ConfigError, dotted, line_of, load_config
-    from .core.tag_reach import policy_warnings
+    from ..core.config import ConfigError, dotted, line_of, load_config
+    from ..core.tag_reach import policy_warnings
 
-    text = _read(args.config).decode("utf-8", errors="replace")
+    text = read_file(args.config).decode("utf-8", errors="replace")
     try:
         config = load_config(text, args.config)
     except ConfigError as exc:
@@ -69,49 +56,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def settings_for(args: argparse.Namespace) -> Settings:
-    """Settings from the environment, with the command's --config, --role, --no-migrate."""
-    from .settings import Settings, SettingsError
-
-    try:
-        settings = Settings.from_env()
-    except SettingsError as exc:
-        raise UsageError(str(exc)) from None
-    if getattr(args, "config", None):
-        settings = dataclasses.replace(settings, config_file=Path(args.config))
-    if getattr(args, "role", None):
-        settings = dataclasses.replace(settings, role=args.role)
-    if getattr(args, "no_migrate", False):
-        settings = dataclasses.replace(settings, migrate=False)
-    return settings
-
-
-def _open_store(settings: Settings, migrate: bool | None = None, wait: float = 30.0) -> Store:
-    """The store, waited for up to `wait` seconds while its server does not answer (a
-    PostgreSQL starting beside Hoist); UsageError with one line when it never does, when
-    its schema is newer than this Hoist, or when the URL is not one."""
-    import time
-
-    from .adapters.store import BadDatabaseUrl, SchemaError, StoreUnavailable
-    from .wiring import build_store
-
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            return build_store(settings, migrate)
-        except (SchemaError, BadDatabaseUrl) as exc:
-            raise UsageError(str(exc)) from None
-        except StoreUnavailable as exc:
-            if time.monotonic() > deadline:
-                raise UsageError(f"the store is unreachable: {exc}") from None
-            time.sleep(1.0)
-
-
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
-    from .adapters.store import HEAD
-    from .adapters.store.engine import shown
+    from ..adapters.store import HEAD
+    from ..adapters.store.engine import shown
 
-    store = _open_store(settings_for(args), migrate=True, wait=0.0)
+    store = open_store(settings_for(args), migrate=True, wait=0.0)
     before = store.migrated_from
     where = shown(store.url)
     store.close()
@@ -123,27 +72,27 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _edit_command(name: str, args: argparse.Namespace) -> int:
-    """set-image and plan live in cli_edit (imported only when used)."""
-    from . import cli_edit
+    """set-image and plan live in cli/edit.py (imported only when used)."""
+    from . import edit
 
-    func: Callable[[argparse.Namespace], int] = getattr(cli_edit, name)
+    func: Callable[[argparse.Namespace], int] = getattr(edit, name)
     return func(args)
 
 
 def _db_command(name: str, args: argparse.Namespace) -> int:
-    """db backup and restore live in cli_db (imported only when used)."""
-    from . import cli_db
+    """db backup and restore live in cli/db.py (imported only when used)."""
+    from . import db
 
-    func: Callable[[argparse.Namespace], int] = getattr(cli_db, name)
+    func: Callable[[argparse.Namespace], int] = getattr(db, name)
     return func(args)
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from .adapters.git import GitError
-    from .adapters.git_local import branch_refs, log_messages, read_blob
-    from .core.audit import audit_entries, format_table, parse_since, select
-    from .core.config import ConfigError, load_config
-    from .settings import Settings
+    from ..adapters.git import GitError
+    from ..adapters.git_local import branch_refs, log_messages, read_blob
+    from ..core.audit import audit_entries, format_table, parse_since, select
+    from ..core.config import ConfigError, load_config
+    from ..settings import Settings
 
     repo = Path(args.repo)
     if not repo.is_dir():
@@ -173,7 +122,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo.run import run_demo
+    from ..demo.run import run_demo
 
     return run_demo(keep=args.keep)
 
@@ -184,9 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"hoist {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    from . import cli_init, cli_serve  # light: their work is imported when it runs
+    from . import init, serve  # light: their work is imported when it runs
 
-    cli_serve.add_parser(sub)
+    serve.add_parser(sub)
 
     demo = sub.add_parser("demo", help="promote an image in a throw-away local manifests repo")
     demo.add_argument("--keep", action="store_true", help="keep the temporary directory")
@@ -202,8 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--config", required=True)
     check.set_defaults(func=cmd_check)
 
-    from . import cli_dora, cli_windows  # light: their work is imported when it runs
-    for module in (cli_init, cli_windows, cli_dora):
+    from . import dora, windows  # light: their work is imported when it runs
+    for module in (init, windows, dora):
         module.add_parser(sub)
 
     set_image = sub.add_parser("set-image", help="point every reference to an image at a "
@@ -229,9 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--json", action="store_true", help="JSON lines even on a terminal")
     audit.set_defaults(func=cmd_audit)
 
-    from . import cli_commands
+    from . import commands
 
-    cli_commands.add_parser(sub)
+    commands.add_parser(sub)
 
     db_parser = sub.add_parser("db", help="the store: schema migrations, backups")
     db_parser.set_defaults(func=lambda args: _usage(db_parser))
@@ -246,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     db_restore.add_argument("file")
     db_restore.set_defaults(func=lambda args: _db_command("cmd_restore", args))
 
-    from .cli_help import document
+    from .help import document
 
     document(parser)
     return parser

@@ -7,12 +7,12 @@ import argparse
 import sqlite3
 from pathlib import Path
 
-from .cli import UsageError
+from .common import UsageError
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from .adapters.backup import BackupError, backup
-    from .settings import Settings
+    from ..adapters.backup import BackupError, backup
+    from ..settings import Settings
 
     settings = Settings.from_env()
     target = Path(args.file)
@@ -27,8 +27,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from .adapters.backup import BackupError, restore
-    from .settings import Settings
+    from ..adapters.backup import BackupError, restore
+    from ..settings import Settings
 
     settings = Settings.from_env()
     try:

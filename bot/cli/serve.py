@@ -15,17 +15,17 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from .cli import UsageError, settings_for
-from .cli_help import EXAMPLES, Formatter
+from .common import UsageError, settings_for
+from .help import EXAMPLES, Formatter
 
 if TYPE_CHECKING:
-    from .adapters.config_source import ConfigSource
-    from .adapters.signing import CommitSigner
-    from .adapters.store import Store
-    from .core.startup import Fault
-    from .flows.services import Services
-    from .settings import Settings
-    from .web.gate import Gate
+    from ..adapters.config_source import ConfigSource
+    from ..adapters.signing import CommitSigner
+    from ..adapters.store import Store
+    from ..core.startup import Fault
+    from ..flows.services import Services
+    from ..settings import Settings
+    from ..web.gate import Gate
 
 log = structlog.get_logger()
 RETRY_EVERY = 3.0  # seconds between start-up attempts while a fault is transient
@@ -45,13 +45,13 @@ class Startup:
 
     def attempt(self) -> Fault | None:
         """Every check in order, then the service opened: None, or the first fault."""
-        from .adapters.git import GitError
-        from .adapters.signing import SigningError
-        from .adapters.store import BadDatabaseUrl, SchemaError, StoreUnavailable
-        from .core.startup import Fault, git_fault, store_fault
-        from .log import redact_url
-        from .preflight import before_git_fault, branch_config_fault, settings_fault
-        from .wiring import build_services, build_store, start_signer
+        from ..adapters.git import GitError
+        from ..adapters.signing import SigningError
+        from ..adapters.store import BadDatabaseUrl, SchemaError, StoreUnavailable
+        from ..core.startup import Fault, git_fault, store_fault
+        from ..log import redact_url
+        from ..preflight import before_git_fault, branch_config_fault, settings_fault
+        from ..wiring import build_services, build_store, start_signer
 
         flows = self.settings.role != "web"
         if flows and self.signer is None:
@@ -85,7 +85,7 @@ class Startup:
 
     def safe_attempt(self) -> Fault | None:
         """attempt(), with anything unforeseen logged and retried rather than a traceback."""
-        from .core.startup import Fault
+        from ..core.startup import Fault
 
         try:
             return self.attempt()
@@ -96,10 +96,10 @@ class Startup:
 
     def _open(self, services: Services | None) -> None:
         """Build the app (and the worker, unless a `web` process) and hand it the gate."""
-        from .adapters.config_source import ConfigSource
-        from .web.app import create_app
-        from .wiring import build_sources_for, build_web_services
-        from .worker import Worker
+        from ..adapters.config_source import ConfigSource
+        from ..web.app import create_app
+        from ..wiring import build_sources_for, build_web_services
+        from ..worker import Worker
 
         settings, store = self.settings, self.store
         assert store is not None
@@ -133,8 +133,8 @@ class Startup:
 
     def _announce(self, config: ConfigSource | None) -> None:
         """The one line saying what runs."""
-        from .adapters.store.engine import database_url, shown
-        from .log import redact_url
+        from ..adapters.store.engine import database_url, shown
+        from ..log import redact_url
 
         s = self.settings
         repo = redact_url(s.manifests_repo or "", s.manifests_repo or "") or None
@@ -173,14 +173,17 @@ class Startup:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from . import log as logging
-    from .settings import SettingsError
-    from .web.gate import Gate
-    from .web.server import Limits, bind, server
+    from .. import log as logging
+    from ..adapters.notify import check_urls
+    from ..settings import SettingsError
+    from ..web.gate import Gate
+    from ..web.server import Limits, bind, server
 
     settings = settings_for(args)
     try:
         settings.check_serve()
+        if settings.role != "web":  # Apprise says which notification URLs it understands
+            check_urls(settings.notify_urls, settings.notify_url)
     except SettingsError as exc:
         raise UsageError(str(exc)) from None
     address = f"{args.host}:{args.port}"

@@ -9,7 +9,7 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-from .cli import UsageError
+from .common import UsageError
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -26,11 +26,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def cmd_dora(args: argparse.Namespace) -> int:
     """Exit 0 with the numbers; 2 with one line for a missing repository or a bad date."""
-    from .adapters.git import GitError
-    from .adapters.git_local import branch_refs, log_messages, read_blob
-    from .core.config import ConfigError, load_config
-    from .core.dora import dora
-    from .settings import Settings
+    from ..adapters.git import GitError
+    from ..adapters.git_local import branch_refs, log_messages, read_blob
+    from ..core.config import ConfigError, load_config
+    from ..core.dora import dora
+    from ..settings import Settings
 
     repo = Path(args.repo)
     if not repo.is_dir():
@@ -65,7 +65,7 @@ def cmd_dora(args: argparse.Namespace) -> int:
 
 
 def _date(flag: str, text: str | None) -> datetime | None:
-    from .core.audit import parse_since
+    from ..core.audit import parse_since
 
     try:
         return parse_since(text) if text else None
@@ -74,6 +74,6 @@ def _date(flag: str, text: str | None) -> datetime | None:
 
 
 def _human(seconds: float | None) -> str:
-    from .core.durations import format_duration
+    from ..core.durations import format_duration
 
     return "-" if seconds is None else format_duration(seconds)

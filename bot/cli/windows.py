@@ -9,7 +9,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .cli import UsageError, _open_store, _read, settings_for
+from .common import UsageError, open_store, read_file, settings_for
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -43,15 +43,15 @@ def _moment(text: str | None) -> datetime:
 
 def cmd_windows(args: argparse.Namespace) -> int:
     """Exit 0 with the schedule; 2 with one line for a bad config, environment or time."""
-    from .core.config import ConfigError, load_config
-    from .core.freeze import freeze_rules
-    from .core.windows import entries, schedule, status, when
+    from ..core.config import ConfigError, load_config
+    from ..core.freeze import freeze_rules
+    from ..core.windows import entries, schedule, status, when
 
     path = args.config or os.environ.get("HOIST_CONFIG") or "hoist.yaml"
     if not Path(path).is_file():
         raise UsageError(f"{path}: no such file (pass --config PATH)")
     try:
-        config = load_config(_read(path).decode("utf-8", errors="replace"), path)
+        config = load_config(read_file(path).decode("utf-8", errors="replace"), path)
     except ConfigError as exc:
         raise UsageError(exc.problems[0]) from None
     if args.count < 1:
@@ -79,14 +79,14 @@ def cmd_windows(args: argparse.Namespace) -> int:
 def cmd_override_window(args: argparse.Namespace) -> int:
     """Exit 0 with the override recorded; 2 with one line for an unknown promotion, one
     already merged or finished, or a name or reason that cannot be recorded."""
-    from .flows.override import NotOverridable, override_window
+    from ..flows.override import NotOverridable, override_window
 
     settings = settings_for(args)
     db = settings.data_dir / "hoist.db"
     if settings.database_url is None and not db.exists():
         raise UsageError(f"no Hoist store at {db} (set HOIST_DATA_DIR or HOIST_DATABASE_URL)")
     try:
-        p = override_window(_open_store(settings, wait=0.0), args.promotion, args.by,
+        p = override_window(open_store(settings, wait=0.0), args.promotion, args.by,
                             args.reason)
     except KeyError:
         raise UsageError(f"no promotion {args.promotion}") from None
