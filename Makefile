@@ -20,14 +20,15 @@ $(TOOLS): .ci/package-lock.json
 demo: $(STAMP)
 	$(BIN)/hoist demo
 
-# The fuzzing (CPU-bound, HOIST_FUZZ_CASES per target, default 10,000) and the container tests
+# The fuzzing (CPU-bound, HOIST_FUZZ_CASES per target, default 3,000) and the container tests
 # (image builds, mostly waiting on package downloads and on the services' health) run beside
-# the rest (mostly waiting on git, registries and Prometheus): about a third of the wall time.
+# the rest, which mostly waits on git, registries, forge doubles and Prometheus: it runs in
+# three processes (pytest-xdist), each taking whole files, so a module's fixtures stay shared.
 test: $(STAMP) $(TOOLS) lint
 	$(MAKE) --no-print-directory -j3 --output-sync=target test-main test-fuzz test-container
 
 test-main: $(STAMP) $(TOOLS)
-	$(BIN)/pytest -q -m "not fuzz and not container"
+	$(BIN)/pytest -q -m "not fuzz and not container" -n 3 --dist loadfile
 
 # Builds the image and runs it and the Compose stack under a private dockerd (needs root).
 test-container: $(STAMP)

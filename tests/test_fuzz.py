@@ -1,5 +1,5 @@
 """Generated input at scale: every source parser, the GitHub webhook parser, the ChatOps parser
-and every HTTP operation of the app get HOIST_FUZZ_CASES (default 10,000) generated cases each;
+and every HTTP operation of the app get HOIST_FUZZ_CASES (default 3,000) generated cases each;
 none may raise anything but a clean refusal, and the app never answers 5xx."""
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from bot.web.app import create_app
 from tests.payloads import PAYLOADS
 from tests.support import FIXTURES
 
-CASES = int(os.environ.get("HOIST_FUZZ_CASES", "10000"))
+CASES = int(os.environ.get("HOIST_FUZZ_CASES", "3000"))
 pytestmark = pytest.mark.fuzz
 FUZZ = settings(max_examples=CASES, deadline=None, database=None, phases=[Phase.generate],
                 suppress_health_check=list(HealthCheck))
