@@ -4,7 +4,9 @@ halves: an allowed-signers file for SSH, an imported public key for OpenPGP."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,9 +48,12 @@ def openpgp_key(directory: Path, passphrase: str = "") -> SigningTestKey:
     """A fresh Ed25519 OpenPGP key (armored secret key) and a GNUPGHOME holding only its
     public key. The agents GnuPG starts for making it are stopped again."""
     need("gpg", "gpgconf")
-    maker, verifier = directory / "gnupg-maker", directory / "gnupg-verifier"
-    for home in (maker, verifier):
-        home.mkdir(parents=True, mode=0o700)
+    # The maker's agent puts its socket in its home, and a socket path holds at most 107
+    # bytes: a short home under the system's temp directory, whatever `directory` is (a
+    # pytest-xdist worker's tmp_path is long).
+    maker = Path(tempfile.mkdtemp(prefix="gpg-"))
+    verifier = directory / "gnupg-verifier"
+    verifier.mkdir(parents=True, mode=0o700)
     (maker / "gpg-agent.conf").write_text("s2k-count 65536\n")  # no slow calibration
     base = ["gpg", "--homedir", str(maker), "--batch", "--pinentry-mode", "loopback",
             "--passphrase", passphrase, "--s2k-count", "65536"]
@@ -65,4 +70,5 @@ def openpgp_key(directory: Path, passphrase: str = "") -> SigningTestKey:
         for home in (maker, verifier):
             subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"],
                            capture_output=True, check=False)
+        shutil.rmtree(maker, ignore_errors=True)
     return SigningTestKey("openpgp", secret, verifier)
