@@ -18,13 +18,13 @@ from .forges.bitbucket import BitbucketForge
 from .forges.bitbucket_datacenter_builds import BuildStatuses
 from .forges.bitbucket_statuses import BitbucketStatuses
 from .forges.github import call
-from .outbox import Outbox
+from .outbox import StatusOutbox
 
 log = structlog.get_logger()
 TASK = "deploy:hoist"  # GitHub's `task` field; it keeps Hoist's deployments apart from others'
 
 
-class GitHubDeployments:
+class GitHubDeployments(StatusOutbox):
     """Deployments through PyGithub's requester (for `log_url`, which PyGithub's helper
     lacks), with the forge's retry policy."""
 
@@ -32,13 +32,7 @@ class GitHubDeployments:
         self.requester = gh.requester
         self.base = f"/repos/{repository}/deployments"
         self._ids: dict[str, int] = {}
-        self.outbox: Outbox[tuple[Subject, DeploymentUpdate]] = Outbox(
-            "deployments", self._post, capacity)
-
-    def report(self, subject: Subject, updates: list[DeploymentUpdate]) -> None:
-        """Queue these statuses for the subject's deployment; never blocks or raises."""
-        for update in updates:
-            self.outbox.offer((subject, update))
+        super().__init__(capacity)
 
     def _request(self, operation: str, verb: str, url: str, **kwargs: Any) -> Any:
         def attempt() -> Any:

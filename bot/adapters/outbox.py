@@ -10,6 +10,8 @@ from typing import Generic, TypeVar
 
 import structlog
 
+from ..core.notices import DeploymentUpdate, Subject
+
 log = structlog.get_logger()
 T = TypeVar("T")
 
@@ -59,3 +61,21 @@ class Outbox(Generic[T]):
 
         threading.Thread(target=wait, daemon=True).start()
         return done.wait(timeout)
+
+
+class StatusOutbox:
+    """What every forge's deployment statuses share: `report` queues each (subject, update)
+    and returns at once (never blocks or raises); one outbox thread posts them in order
+    through the subclass's `_post`."""
+
+    def __init__(self, capacity: int = 1000, name: str = "deployments") -> None:
+        self.outbox: Outbox[tuple[Subject, DeploymentUpdate]] = Outbox(
+            name, self._post, capacity)
+
+    def report(self, subject: Subject, updates: list[DeploymentUpdate]) -> None:
+        """Queue these states for the subject's merge commit (or deployment)."""
+        for update in updates:
+            self.outbox.offer((subject, update))
+
+    def _post(self, item: tuple[Subject, DeploymentUpdate]) -> None:
+        raise NotImplementedError

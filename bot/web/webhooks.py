@@ -277,6 +277,7 @@ def webhook_router(settings: Settings, store: Store, sources: dict[str, Source],
         except PayloadError as exc:
             return error(400, f"unexpected {event} payload: {exc}")
         return await chatops("bitbucket_datacenter", activity, event)
+
     @router.post("/webhooks/bitbucket", status_code=202, openapi_extra=BITBUCKET_WEBHOOK)
     async def bitbucket_webhook(request: Request) -> JSONResponse:
         received = await forge_request(request, "bitbucket", "Bitbucket",
@@ -293,6 +294,7 @@ def webhook_router(settings: Settings, store: Store, sources: dict[str, Source],
         except PayloadError as exc:
             return error(400, f"unexpected {event or 'Bitbucket'} payload: {exc}")
         return await chatops("bitbucket", activity, event)
+
     @router.post("/webhooks/azure-devops", status_code=202, openapi_extra=AZURE_DEVOPS_WEBHOOK)
     async def azure_devops_webhook(request: Request) -> JSONResponse:
         received = await forge_request(request, "azure_devops", "Azure DevOps",

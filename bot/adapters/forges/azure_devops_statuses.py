@@ -13,7 +13,7 @@ import structlog
 
 from ...core.azure_devops import status_state
 from ...core.notices import DeploymentUpdate, Subject
-from ..outbox import Outbox
+from ..outbox import StatusOutbox
 from .azure_devops_api import API_VERSION, PREVIEW, AzureDevOpsApi, AzureDevOpsError
 
 log = structlog.get_logger()
@@ -21,16 +21,10 @@ GENRE = "deploy"
 _PULL_URL = re.compile(r"/pullrequest/(\d+)/?$")
 
 
-class AzureDevOpsStatuses:
+class AzureDevOpsStatuses(StatusOutbox):
     def __init__(self, api: AzureDevOpsApi, capacity: int = 1000) -> None:
         self.api = api
-        self.outbox: Outbox[tuple[Subject, DeploymentUpdate]] = Outbox(
-            "deployments", self._post, capacity)
-
-    def report(self, subject: Subject, updates: list[DeploymentUpdate]) -> None:
-        """Queue these states for the subject's merge commit; never blocks or raises."""
-        for update in updates:
-            self.outbox.offer((subject, update))
+        super().__init__(capacity)
 
     def _post(self, item: tuple[Subject, DeploymentUpdate]) -> None:
         subject, update = item

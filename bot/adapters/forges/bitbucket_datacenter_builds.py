@@ -15,7 +15,7 @@ from typing import Any
 import structlog
 
 from ...core.notices import DeploymentUpdate, Subject
-from ..outbox import Outbox
+from ..outbox import StatusOutbox
 from .bitbucket_datacenter_http import BitbucketError, BitbucketHttp
 
 log = structlog.get_logger()
@@ -32,7 +32,7 @@ def build_status(subject: Subject, update: DeploymentUpdate, fallback_url: str) 
             "url": subject.page or subject.change_request or fallback_url}
 
 
-class BuildStatuses:
+class BuildStatuses(StatusOutbox):
     """Deployment updates as build statuses; `report` never blocks or raises."""
 
     def __init__(self, api: BitbucketHttp, project: str, slug: str, url: str,
@@ -41,13 +41,7 @@ class BuildStatuses:
         self.repo = f"/projects/{project}/repos/{slug}"
         self.browse = f"{url}/projects/{project}/repos/{slug}/browse"
         self._legacy = False
-        self.outbox: Outbox[tuple[Subject, DeploymentUpdate]] = Outbox(
-            "build-statuses", self._post, capacity)
-
-    def report(self, subject: Subject, updates: list[DeploymentUpdate]) -> None:
-        """Queue these statuses for the subject's merge commit."""
-        for update in updates:
-            self.outbox.offer((subject, update))
+        super().__init__(capacity, "build-statuses")
 
     def _post(self, item: tuple[Subject, DeploymentUpdate]) -> None:
         subject, update = item

@@ -10,7 +10,7 @@ from __future__ import annotations
 import structlog
 
 from ...core.notices import DeploymentUpdate, Subject
-from ..outbox import Outbox
+from ..outbox import StatusOutbox
 from .bitbucket import BitbucketError, BitbucketForge
 
 log = structlog.get_logger()
@@ -30,19 +30,13 @@ def status_body(subject: Subject, update: DeploymentUpdate, fallback_url: str) -
             "description": update.description}
 
 
-class BitbucketStatuses:
+class BitbucketStatuses(StatusOutbox):
     """Build statuses through the forge's calls (retry policy and request budget), posted
     in order from an outbox thread."""
 
     def __init__(self, forge: BitbucketForge, capacity: int = 1000) -> None:
         self.forge = forge
-        self.outbox: Outbox[tuple[Subject, DeploymentUpdate]] = Outbox(
-            "deployments", self._post, capacity)
-
-    def report(self, subject: Subject, updates: list[DeploymentUpdate]) -> None:
-        """Queue these statuses for the subject's merge commit; never blocks or raises."""
-        for update in updates:
-            self.outbox.offer((subject, update))
+        super().__init__(capacity)
 
     def _post(self, item: tuple[Subject, DeploymentUpdate]) -> None:
         subject, update = item
