@@ -96,6 +96,7 @@ class Settings:
     header_timeout: float = 10.0  # seconds for a request's line and headers (web/server.py)
     max_connections: int = 256  # open HTTP connections at once
     config_max_age: float = 5.0  # seconds between fetches of hoist.yaml's branch
+    projects_file: Path | None = None  # HOIST_PROJECTS: many manifests repos (core/projects.py)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -181,6 +182,7 @@ class Settings:
             header_timeout=number(env, "HOIST_HEADER_TIMEOUT", 10.0, 0.1),
             max_connections=int(number(env, "HOIST_MAX_CONNECTIONS", 256, 1)),
             config_max_age=number(env, "HOIST_CONFIG_MAX_AGE", 5.0, 0.0),
+            projects_file=Path(env["HOIST_PROJECTS"]) if env.get("HOIST_PROJECTS") else None,
         )
 
     @property

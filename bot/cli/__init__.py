@@ -38,9 +38,14 @@ def cmd_parse_event(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from ..core.config import ConfigError, dotted, line_of, load_config
+    from ..core.config import ConfigError, load_config
     from ..core.tag_reach import policy_warnings
+    from ..core.yaml_lines import dotted, line_of
 
+    if args.projects:
+        return _check_projects(args.projects)
+    if not args.config:
+        raise UsageError("give --config FILE (a hoist.yaml) or --projects FILE")
     text = read_file(args.config).decode("utf-8", errors="replace")
     try:
         config = load_config(text, args.config)
@@ -53,6 +58,19 @@ def cmd_check(args: argparse.Namespace) -> int:
               file=sys.stderr)
     print(f"{args.config}: ok ({len(config.images)} images, "
           f"{len(config.environments)} environments)")
+    return 0
+
+
+def _check_projects(path: str) -> int:
+    from ..core.projects import ProjectsError, load_projects
+
+    try:
+        projects = load_projects(read_file(path).decode("utf-8", errors="replace"), path)
+    except ProjectsError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    print(f"{path}: ok ({len(projects.projects)} projects: {', '.join(projects.names)})")
     return 0
 
 
@@ -147,8 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     parse.add_argument("file")
     parse.set_defaults(func=cmd_parse_event)
 
-    check = sub.add_parser("check", help="validate a hoist.yaml")
-    check.add_argument("--config", required=True)
+    check = sub.add_parser("check", help="validate a hoist.yaml or a projects file")
+    check.add_argument("--config", help="a hoist.yaml")
+    check.add_argument("--projects", metavar="FILE", help="a projects file (HOIST_PROJECTS)")
     check.set_defaults(func=cmd_check)
 
     from . import dora, windows  # light: their work is imported when it runs

@@ -33,7 +33,7 @@ EXAMPLES: dict[str, str] = {
     "demo": _epilog([], "hoist demo --keep"),
     "parse-event": _epilog(
         [], "hoist parse-event --source harbor --header 'Authorization: x' body.json"),
-    "check": _epilog([], "hoist check --config hoist.yaml"),
+    "check": _epilog([], "hoist check --config hoist.yaml", "hoist check --projects projects.yaml"),
     "init": _epilog([], "hoist init ./manifests --stdout"),
     "set-image": _epilog([], "hoist set-image apps/ --image ghcr.io/acme/web=ghcr.io/acme/web:1.4.2"),
     "plan": _epilog([], "hoist plan --config hoist.yaml --image ghcr.io/acme/web:1.4.2"),
