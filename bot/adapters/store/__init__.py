@@ -5,9 +5,10 @@ which engine runs; only engine.py knows."""
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.engine import URL
 
 from .budget import RateBudget
@@ -21,6 +22,7 @@ from .poll import PollCursor, PollRecords
 from .promotions import Promotions
 from .records import ChangeRequest, NewPromotion, Promotion
 from .remarks import Remarks
+from .tables import promotions
 
 __all__ = ["HEAD", "BadDatabaseUrl", "ChangeRequest", "Freeze", "NewPromotion", "PollCursor",
            "Promotion", "SchemaError", "Store", "StoreUnavailable"]
@@ -67,6 +69,20 @@ class Store(Promotions, ChangeRequests, ChatOpsRecords, Leases, RateBudget, Poll
     def engine_name(self) -> str:
         """`sqlite` or `postgresql`."""
         return dialect(self.engine)
+
+    def scoped(self, project: str) -> Store:
+        """This store as one project sees it: the same engine and pool, every read and
+        write scoped to `project` (its promotions, inbox, leases, lanes, freezes, budget).
+        Closing a view closes the store."""
+        view = copy.copy(self)
+        view.project = project
+        return view
+
+    def project_names(self) -> list[str]:
+        """Every project with promotions stored, sorted (a removed project's history stays
+        readable by its name)."""
+        with self._read() as db:
+            return sorted(db.execute(select(promotions.c.project).distinct()).scalars())
 
     def ping(self) -> None:
         """One round trip to the database; StoreUnavailable if it does not answer."""

@@ -25,7 +25,7 @@ class Inbox(StoreBase):
         for pushes, received_at in batches:
             for p in pushes:
                 rows.setdefault(p.key, {
-                    "key": p.key, "source": p.source, "registry": p.registry,
+                    "project": self.project, "key": p.key, "source": p.source, "registry": p.registry,
                     "repository": p.repository, "tag": p.tag, "digest": p.digest,
                     "received_at": received_at, "processed_at": None,
                     "pushed_at": p.pushed_at})
@@ -44,7 +44,8 @@ class Inbox(StoreBase):
     def pending_events(self) -> list[tuple[ImagePushed, float]]:
         """Unprocessed pushes with their receive time (epoch seconds), oldest first."""
         with self._read() as db:
-            rows = db.execute(select(events).where(events.c.processed_at.is_(None))
+            rows = db.execute(select(events).where(self._mine(events),
+                                                   events.c.processed_at.is_(None))
                               .order_by(events.c.received_at, events.c.key)).mappings().all()
         return [
             (ImagePushed(r["source"], r["key"].split(":", 1)[1], r["registry"], r["repository"],
@@ -58,10 +59,10 @@ class Inbox(StoreBase):
         with self._tx(durable=False) as db:
             self._mark_processed(db, keys, time.time())
 
-    @staticmethod
-    def _mark_processed(db: Connection, keys: list[str], now: float) -> None:
+    def _mark_processed(self, db: Connection, keys: list[str], now: float) -> None:
         if keys:
-            db.execute(update(events).where(events.c.key.in_(keys)).values(processed_at=now))
+            db.execute(update(events).where(self._mine(events), events.c.key.in_(keys))
+                       .values(processed_at=now))
 
     def inbox_depth(self) -> int:
         """Pushes and comments stored but not yet handled."""
@@ -71,7 +72,9 @@ class Inbox(StoreBase):
         """(pushes, comments) stored but not yet handled."""
         with self._read() as db:
             pushes = db.execute(select(func.count()).select_from(events)
-                                .where(events.c.processed_at.is_(None))).scalar_one()
+                                .where(self._mine(events), events.c.processed_at.is_(None))
+                                ).scalar_one()
             said = db.execute(select(func.count()).select_from(comments)
-                              .where(comments.c.processed_at.is_(None))).scalar_one()
+                              .where(self._mine(comments), comments.c.processed_at.is_(None))
+                              ).scalar_one()
         return int(pushes), int(said)
