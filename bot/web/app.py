@@ -27,7 +27,9 @@ from .commands_api import commands_router
 from .errors import error
 from .metrics import Metrics
 from .openapi import API_OVERRIDE
+from .projects import Catalog, ProjectApps, install_projects
 from .ui import install_ui
+from .viewers import TokenViewers, Viewers
 from .webhooks import webhook_router
 
 log = structlog.get_logger()
@@ -48,11 +50,17 @@ def create_app(
     role: str = "all",
     worker_alive: Callable[[], bool] | None = None,
     refresh: Callable[[], None] = lambda: None,
+    viewers: Viewers | None = None,
+    services_of: Callable[[str], Services | None] | None = None,
+    catalog: Catalog | None = None,
 ) -> FastAPI:
     """The FastAPI app; `wake` nudges the worker, `lifespan_hooks` start/stop it. A
     `worker` process serves health, metrics and the read API, but takes no webhooks;
     `worker_alive` says whether its worker threads still run (for /readyz); `refresh` is
-    called when a forge push moved the manifests repo's default branch."""
+    called when a forge push moved the manifests repo's default branch. With
+    `services_of` (or a `catalog`, web/projects.py), each project's page, API, event stream
+    and commands are served under `/p/<project>/`, each behind `viewers` (default:
+    HOIST_UI_TOKEN for all, web/viewers.py)."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -83,6 +91,17 @@ def create_app(
     async def store_down(_: Request, exc: StoreUnavailable) -> JSONResponse:
         log.error("store.unavailable", error=str(exc))
         return error(503, "store unavailable; retry later")
+
+    if services_of is not None or catalog is not None:
+        found = catalog or Catalog(services_of or (lambda name: None))
+        seen_by = viewers or TokenViewers(settings)
+
+        def project_app(name: str, project: Services) -> FastAPI:
+            return create_app(found.settings_of(name) or settings, project,
+                              lambda: found.wake_of(name), role=role, viewers=seen_by)
+
+        install_projects(app, seen_by, ProjectApps(project_app, found.services_of),
+                         found.names, found.route_forge if role != "worker" else None)
 
     if role != "worker":
         app.include_router(webhook_router(settings, store, sources or SOURCES, metrics, wake,

@@ -58,6 +58,11 @@ def _sign_in(request: Request, status: int = 401, wrong: bool = False) -> HTMLRe
         "next": request.url.path, "wrong": wrong}, status_code=status, headers=HEADERS)
 
 
+def sign_in_page(request: Request) -> HTMLResponse:
+    """The HOIST_UI_TOKEN sign-in form (401), coming back to this page once signed in."""
+    return _sign_in(request)
+
+
 def install_ui(app: FastAPI, settings: Settings, services: Services,
                dora: DoraBoard | None = None) -> None:
     """Add the page's routes and its static files to `app`; `dora` gives the page its DORA
@@ -77,7 +82,9 @@ def ui_router(settings: Settings, services: Services, dora: DoraBoard | None = N
              status: int = 200) -> Response:
         if _fragment(request):  # the live region only, for the page's script to swap in
             name = _FRAGMENTS.get(name, name)
-        context = {**context, "events": request.url_for("events").path}
+        # `base`: the project's prefix (`/p/<name>`) under which this page is served, or "".
+        context = {**context, "events": request.url_for("events").path,
+                   "base": request.scope.get("root_path", "")}
         return templates.TemplateResponse(request, name, context, status_code=status,
                                           headers=HEADERS)
 

@@ -6,11 +6,13 @@ which engine runs; only engine.py knows."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import select, text
 from sqlalchemy.engine import URL
 
+from ...core.events import ImagePushed
 from .budget import RateBudget
 from .change_requests import ChangeRequests
 from .chatops import ChatOpsRecords
@@ -76,6 +78,13 @@ class Store(Promotions, ChangeRequests, ChatOpsRecords, Leases, RateBudget, Poll
         Closing a view closes the store."""
         view = copy.copy(self)
         view.project = project
+        return view
+
+    def routed(self, route: Callable[[ImagePushed], list[str]]) -> Store:
+        """A view whose add_events/add_event_batches store each push in the inbox of every
+        project `route(push)` names, all in one transaction (no project: not stored)."""
+        view = copy.copy(self)
+        view.route = route
         return view
 
     def project_names(self) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection
@@ -14,6 +15,10 @@ from .tables import comments, events
 
 
 class Inbox(StoreBase):
+    # With a route, a push is stored in the inbox of each project it names (a registry
+    # webhook shared by every project, Store.routed); else in this view's project's.
+    route: Callable[[ImagePushed], list[str]] | None = None
+
     def add_events(self, pushes: list[ImagePushed], received_at: float) -> int:
         """Store pushes durably; those already seen (same key) are ignored. Returns new count."""
         return self.add_event_batches([(pushes, received_at)])[0]
@@ -21,17 +26,19 @@ class Inbox(StoreBase):
     def add_event_batches(self, batches: list[tuple[list[ImagePushed], float]]) -> list[int]:
         """Several webhooks' pushes in one transaction (group commit); new counts for each.
         StoreUnavailable when the store cannot write."""
-        rows: dict[str, dict[str, object]] = {}
+        rows: dict[tuple[str, str], dict[str, object]] = {}
         for pushes, received_at in batches:
             for p in pushes:
-                rows.setdefault(p.key, {
-                    "project": self.project, "key": p.key, "source": p.source, "registry": p.registry,
-                    "repository": p.repository, "tag": p.tag, "digest": p.digest,
-                    "received_at": received_at, "processed_at": None,
-                    "pushed_at": p.pushed_at})
+                for project in (self.route(p) if self.route else [self.project]):
+                    rows.setdefault((project, p.key), {
+                        "project": project, "key": p.key, "source": p.source,
+                        "registry": p.registry, "repository": p.repository, "tag": p.tag,
+                        "digest": p.digest, "received_at": received_at, "processed_at": None,
+                        "pushed_at": p.pushed_at})
         if not rows:
             return [0] * len(batches)
-        # One statement for the batch; the keys it returns are the rows that were new.
+        # One statement for the batch (every project's rows: one transaction); the keys it
+        # returns are the rows that were new.
         stmt = insert_ignoring(self.engine, events).returning(events.c.key)
         with self._tx() as db:
             new = set(db.execute(stmt, list(rows.values())).scalars())
