@@ -250,6 +250,8 @@ class Settings:
     def _flow_problems(self) -> list[str]:
         """What running the flows needs and lacks: a manifests repository, one forge's
         settings, the polling setting."""
+        if self.projects_file is not None:  # each project's are checked as it opens
+            return []
         problems = [] if self.manifests_repo else [
             "HOIST_MANIFESTS_REPO is not set (a git URL; file:// works)"]
         problems += self._forge_problems()
