@@ -74,3 +74,49 @@ def test_hoist_check_projects_exits_2_with_a_line_per_problem_and_never_shows_a_
     err = capsys.readouterr().err.splitlines()
     assert [line.split(": ")[0] for line in err] == [f"{bad}:2", f"{bad}:6"]
     assert "hunter2" not in "\n".join(err)
+
+
+def test_every_store_command_acts_on_its_project_only_and_names_an_unknown_one(
+        tmp_path: Path, manifests_url: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+    import time
+
+    from bot.adapters.store import Store
+    from bot.core.events import ImagePushed
+    from bot.project_settings import project_settings, read_projects
+    from bot.settings import Settings
+    from bot.wiring import build_services
+    from bot.worker import Worker
+
+    projects = tmp_path / "projects.yaml"
+    projects.write_text(f"projects:\n  - name: shop\n    repo: {manifests_url}\n"
+                        f"  - name: pay\n    repo: {manifests_url}\n")
+    monkeypatch.setenv("HOIST_PROJECTS", str(projects))
+    monkeypatch.setenv("HOIST_DATA_DIR", str(tmp_path / "data"))
+    settings = Settings.from_env()
+    store = Store(settings.store_url)
+    shop = build_services(project_settings(settings, read_projects(settings).projects[0]),
+                          store.scoped("shop"))
+    shop.store.add_events([ImagePushed("distribution", "e1", "localhost:5000",
+                                       "acme/guestbook", "1.4.2", "sha256:" + "c" * 64)],
+                          time.time())
+    for _ in range(2):
+        Worker(shop).run_once()
+    prod = next(p for p in shop.store.promotions() if p.environment == "prod")
+    assert prod.state.value == "proposed"
+
+    assert main(["approve", prod.id, "--project", "nope"]) == 2
+    assert capsys.readouterr().err.strip() == "hoist: no project 'nope'; known: shop, pay"
+    assert main(["approve", prod.id, "--project", "pay", "--by", "alice"]) == 2
+    assert capsys.readouterr().err.strip().endswith(f"no promotion {prod.id}")
+    assert store.scoped("shop").promotion(prod.id).approved_by == ()
+    assert main(["approve", prod.id, "--project", "shop", "--by", "alice"]) == 0
+    assert store.scoped("shop").promotion(prod.id).approved_by == ("alice",)
+    capsys.readouterr()
+
+    assert main(["projects", "list", "--json"]) == 0
+    rows = {r["name"]: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert rows["shop"]["forge"] == "local" and rows["shop"]["waiting"]["lanes"] >= 1
+    assert rows["pay"]["waiting"] == {"pushes": 0, "comments": 0, "lanes": 0}
+    store.close()

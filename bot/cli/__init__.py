@@ -7,9 +7,8 @@ import contextlib
 import json
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
-from .common import UsageError, open_store, read_file, settings_for
+from .common import UsageError, add_project_option, open_store, read_file, repo_for, settings_for
 
 __all__ = ["UsageError", "build_parser", "main", "open_store", "read_file", "settings_for"]
 
@@ -112,7 +111,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from ..core.config import ConfigError, load_config
     from ..settings import Settings
 
-    repo = Path(args.repo)
+    repo = repo_for(args)
     if not repo.is_dir():
         raise UsageError(f"{repo}: not a directory")
     try:
@@ -187,7 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
     plan.set_defaults(func=lambda args: _edit_command("cmd_plan", args))
 
     audit = sub.add_parser("audit", help="promotion history from a manifests repo's git log")
-    audit.add_argument("--repo", required=True, help="a local clone (or bare repository)")
+    audit.add_argument("--repo", help="a local clone (or bare repository); default: the git "
+                       "cache `hoist serve` keeps for --project")
+    add_project_option(audit)
     audit.add_argument("--ref", help="branch or commit to read (default: every environment's "
                        "branch in hoist.yaml, else HEAD)")
     audit.add_argument("--env", help="only this environment")
@@ -197,9 +198,10 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--json", action="store_true", help="JSON lines even on a terminal")
     audit.set_defaults(func=cmd_audit)
 
-    from . import commands
+    from . import commands, projects
 
     commands.add_parser(sub)
+    projects.add_parser(sub)
 
     db_parser = sub.add_parser("db", help="the store: schema migrations, backups")
     db_parser.set_defaults(func=lambda args: _usage(db_parser))

@@ -48,6 +48,9 @@ EXAMPLES: dict[str, str] = {
                      + (" --reason 'incident 42'" if name == "freeze" else ""))
        for name in ("freeze", "unfreeze")},
     "db": _epilog([_STORE], "hoist db upgrade", "hoist db backup /backups/hoist.db"),
+    "projects": _epilog(["HOIST_PROJECTS", _STORE], "hoist projects list"),
+    "list": _epilog(["HOIST_PROJECTS", _STORE, "HOIST_PUBLIC_URL, HOIST_UI_TOKEN"],
+                    "hoist projects list --url http://127.0.0.1:8080"),
     "upgrade": _epilog([_STORE, "HOIST_MIGRATE"], "hoist db upgrade"),
     "backup": _epilog([_STORE], "hoist db backup /backups/hoist-$(date +%F).db"),
     "restore": _epilog([_STORE], "hoist db restore /backups/hoist-2024-05-01.db"),

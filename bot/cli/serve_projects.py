@@ -45,8 +45,12 @@ def open_projects(settings: Settings, store: Store, signer: CommitSigner | None,
         for name in fleet.names:
             fleet.wake(name)
 
+    def health_of(name: str) -> str:
+        run = fleet.running(name)
+        return run.health if run is not None else "unknown"
+
     catalog = Catalog(fleet.services_of, settings_of, lambda: fleet.names, fleet.project_for,
-                      fleet.wake)
+                      fleet.wake, health_of)
     # The unprefixed routes are the project `default`'s; registry webhooks reach every
     # project whose hoist.yaml names the image.
     top = build_web_services(settings, store.routed(fleet.route_push))

@@ -101,7 +101,8 @@ def create_app(
                               lambda: found.wake_of(name), role=role, viewers=seen_by)
 
         install_projects(app, seen_by, ProjectApps(project_app, found.services_of),
-                         found.names, found.route_forge if role != "worker" else None)
+                         found.names, found.route_forge if role != "worker" else None,
+                         found.health_of)
 
     if role != "worker":
         app.include_router(webhook_router(settings, store, sources or SOURCES, metrics, wake,

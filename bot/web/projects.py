@@ -15,6 +15,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
+from markupsafe import escape
 from starlette.types import Message, Receive, Scope, Send
 
 from ..flows.services import Services
@@ -75,6 +76,7 @@ class Catalog:
     names: Callable[[], Sequence[str]] | None = None
     route_forge: Callable[[str, str], str | None] | None = None
     wake_of: Callable[[str], None] = lambda name: None
+    health_of: Callable[[str], str] = lambda name: "-"
 
 
 class ProjectApps:
@@ -112,10 +114,12 @@ def _replay(body: bytes) -> Receive:
 
 def install_projects(app: FastAPI, viewers: Viewers, apps: ProjectApps,
                      names: Callable[[], Sequence[str]] | None,
-                     route_forge: Callable[[str, str], str | None] | None) -> None:
+                     route_forge: Callable[[str, str], str | None] | None,
+                     health_of: Callable[[str], str] = lambda name: "-") -> None:
     """`/p/<project>/…` on `app`; with `names` (many projects) also `/` and
-    GET /api/projects listing them; with `route_forge(kind, repository) -> project`, forge
-    webhooks on the unprefixed routes are handed to their project's app."""
+    GET /api/projects listing them (`?page=N`, 50 a page, each with its health); with
+    `route_forge(kind, repository) -> project`, forge webhooks on the unprefixed routes are
+    handed to their project's app."""
 
     async def project(scope: Scope, receive: Receive, send: Send) -> None:
         name = scope["path_params"]["project"]
@@ -145,7 +149,7 @@ def install_projects(app: FastAPI, viewers: Viewers, apps: ProjectApps,
     async def listing(request: Request) -> list[dict[str, Any]]:
         shown = await viewers.visible(request, list(names()))
         page = max(1, int(request.query_params.get("page", "1") or 1))
-        return [{"name": n, "url": f"/p/{n}/"} for n in
+        return [{"name": n, "url": f"/p/{n}/", "health": health_of(n)} for n in
                 shown[(page - 1) * _PAGE_SIZE:page * _PAGE_SIZE]]
 
     @app.get("/api/projects")
@@ -161,14 +165,13 @@ def install_projects(app: FastAPI, viewers: Viewers, apps: ProjectApps,
             shown = await listing(request)
         except ValueError:
             return error(400, "page must be a number")
-        items = "".join(f'<li><a href="{p["url"]}">{p["name"]}</a></li>' for p in shown)
+        items = "".join(f'<li><a href="{p["url"]}">{p["name"]}</a> '
+                        f'<span class="health">{escape(p["health"])}</span></li>' for p in shown)
         return _page(200, "Projects", f"<ul class=\"projects\">{items}</ul>" if items
                      else "<p>No project you may see.</p>")
 
 
 def _page(status: int, title: str, body: str = "") -> Response:
-    from markupsafe import escape
-
     from .ui import HEADERS
 
     html = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>'
