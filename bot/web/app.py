@@ -134,11 +134,15 @@ def create_app(
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/api/promotions")
-    async def list_promotions(request: Request, limit: int = 100) -> JSONResponse:
+    async def list_promotions(request: Request, limit: int = 100,
+                              before: str | None = None) -> JSONResponse:
+        """Newest first, `limit` (1-1000) a page; `next` is the next page's URL."""
         if not may_read(settings, request):
             return error(401, "reads need HOIST_UI_TOKEN as a bearer token")
-        found = await run_in_threadpool(store.promotions, max(1, min(limit, 1000)))
-        return JSONResponse({"promotions": [p.public() for p in found]})
+        limit = max(1, min(limit, 1000))
+        found = await run_in_threadpool(store.promotions, limit, False, before)
+        more = f"?limit={limit}&before={found[-1].id}" if len(found) == limit else None
+        return JSONResponse({"promotions": [p.public() for p in found], "next": more})
 
     @app.get("/api/promotions/{pid}")
     async def get_promotion(request: Request, pid: str) -> JSONResponse:

@@ -138,7 +138,10 @@ def install_projects(app: FastAPI, viewers: Viewers, apps: ProjectApps,
             if refusal is not None:
                 await refusal(scope, receive, send)
                 return
-        await sub(scope, receive, send)
+        # The project's app resolves its own route names (url_for) under the prefix.
+        inner = {k: v for k, v in scope.items() if k != "router"}
+        inner["app_root_path"] = scope["root_path"]
+        await sub(inner, receive, send)
 
     app.mount("/p/{project}", project)
     if route_forge is not None:

@@ -92,11 +92,14 @@ def ui_router(settings: Settings, services: Services, dora: DoraBoard | None = N
     async def index(request: Request) -> Response:
         if not may_read(settings, request):
             return _sign_in(request)
-        lanes, rows, seen = await run_in_threadpool(timeline.board, services)
+        before = request.query_params.get("before") or None  # a later page's cursor
+        lanes, rows, seen = await run_in_threadpool(timeline.board, services, before)
         waiting = [r for r in rows if r.release]
         numbers = await run_in_threadpool(dora.numbers) if dora else {}
+        older = rows[-1].id if len(rows) == timeline.LIST_LIMIT else None
         return page(request, "index.html", {"lanes": lanes, "rows": rows, "waiting": waiting,
-                                            "seen": seen, "dora": dora_rows(numbers)})
+                                            "seen": seen, "dora": dora_rows(numbers),
+                                            "older": older})
 
     @router.get("/ui/promotions/{pid}")
     async def promotion(request: Request, pid: str) -> Response:

@@ -203,15 +203,20 @@ class Promotions(Inbox, Members):
                 raise KeyError(pid)
             return self._with_members(db, [row])[0]
 
-    def promotions(self, limit: int = 100, active_only: bool = False) -> list[Promotion]:
-        """Newest first; with active_only, those not in a final state, oldest first."""
+    def promotions(self, limit: int = 100, active_only: bool = False,
+                   before: str | None = None) -> list[Promotion]:
+        """Newest first (`before`: only those older than that promotion id, a page's
+        cursor); with active_only, those not in a final state, oldest first."""
         with self._read() as db:
             if active_only:
                 rows = db.execute(_with_cr(self.project).where(
                     promotions.c.state.not_in([s.value for s in FINAL]))
                     .order_by(promotions.c.created_at, promotions.c.id)).mappings().all()
             else:
-                rows = db.execute(_with_cr(self.project).order_by(
+                query = _with_cr(self.project)
+                if before is not None:
+                    query = query.where(promotions.c.id < before)
+                rows = db.execute(query.order_by(
                     desc(promotions.c.created_at), desc(promotions.c.id)).limit(limit)
                 ).mappings().all()
             return self._with_members(db, rows)
