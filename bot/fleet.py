@@ -35,6 +35,18 @@ _REPOSITORY = {"github": "github_repository", "gitlab": "gitlab_project",
                "azure-devops": "azure_devops_repository"}
 
 
+class ProjectWorker(Worker):
+    """A project's worker: every line its threads log names the project."""
+
+    def __init__(self, project: str, *args: Any) -> None:
+        super().__init__(*args)
+        self.project = project
+
+    def _loop(self, wake: threading.Event) -> None:
+        structlog.contextvars.bind_contextvars(project=self.project)
+        super()._loop(wake)
+
+
 @dataclass
 class Running:
     """One project as this process runs it. `health`: `starting`, `ready`, `failing:
@@ -195,6 +207,7 @@ class Fleet:
         from .wiring import build_services
 
         name = run.project.name
+        structlog.contextvars.bind_contextvars(project=name)  # this thread's lines
         while not run.stop.is_set():
             try:
                 run.settings = project_settings(self.settings, run.project)
@@ -212,8 +225,8 @@ class Fleet:
         run.services = services
         if self.workers:
             s = self.settings
-            run.worker = Worker(services, s.poll_interval, s.reconcile_interval, s.workers,
-                                s.lease_seconds)
+            run.worker = ProjectWorker(name, services, s.poll_interval, s.reconcile_interval,
+                                       s.workers, s.lease_seconds)
             run.worker.start()
         run.health = "ready"
         log.info("project.started", project=name, forge=run.project.forge.kind)

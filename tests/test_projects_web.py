@@ -90,3 +90,40 @@ def test_the_api_and_the_page_are_paginated(client: TestClient, store: Store) ->
     older = board.split('rel="next" href="')[1].split('"')[0]
     rest = client.get(older, headers=AUTH).text
     assert rest.count('<a id="p-') == 10
+
+
+def test_forge_webhooks_go_to_their_project_and_ghcr_pushes_to_every_project(
+        tmp_path: Path, store: Store) -> None:
+    import json
+
+    from bot.core.events import ImagePushed
+    from bot.sources.base import hmac_hex
+    from tests.support import DATA, FIXTURES
+
+    settings = Settings(data_dir=tmp_path, webhook_secret="w", github_webhook_secret="gh")
+    routed: list[tuple[str, str]] = []
+
+    def route_forge(kind: str, repository: str) -> str | None:
+        routed.append((kind, repository))
+        return None  # no project's repository
+
+    def everyone(pushed: ImagePushed) -> list[str]:
+        return ["shop", "pay"]
+
+    catalog = Catalog(lambda name: None, names=lambda: ["shop", "pay"], route_forge=route_forge)
+    client = TestClient(create_app(settings, build_web_services(settings, store.routed(everyone)),
+                                   catalog=catalog))
+    comment = (FIXTURES / "github" / "issue_comment.created.json").read_bytes()
+    answer = client.post("/webhooks/github", content=comment, headers={
+        "X-GitHub-Event": "issue_comment", "X-Hub-Signature-256": "sha256=" + hmac_hex(
+            "gh", comment)})
+    assert (answer.status_code, answer.json()["ignored"]) == (202, "not ours")
+    assert routed == [("github", json.loads(comment)["repository"]["full_name"])]
+    package = (DATA / "github" / "package.published.container.2025.json").read_bytes()
+    answer = client.post("/webhooks/github", content=package, headers={
+        "X-GitHub-Event": "package", "X-Hub-Signature-256": "sha256=" + hmac_hex(
+            "gh", package)})
+    assert answer.status_code == 202 and answer.json()["accepted"] >= 1, answer.text
+    # One push, stored for each project (one transaction).
+    assert len(store.scoped("shop").pending_events()) == answer.json()["accepted"]
+    assert len(store.scoped("pay").pending_events()) == answer.json()["accepted"]

@@ -100,9 +100,12 @@ def create_app(
             return create_app(found.settings_of(name) or settings, project,
                               lambda: found.wake_of(name), role=role, viewers=seen_by)
 
+        shared = FastAPI()  # GHCR pushes on /webhooks/github reach every project
+        shared.include_router(webhook_router(settings, store, sources or SOURCES, metrics, wake,
+                                             confirm_sns or _confirm_sns, refresh))
         install_projects(app, seen_by, ProjectApps(project_app, found.services_of),
                          found.names, found.route_forge if role != "worker" else None,
-                         found.health_of)
+                         found.health_of, shared)
 
     if role != "worker":
         app.include_router(webhook_router(settings, store, sources or SOURCES, metrics, wake,

@@ -20,6 +20,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from ..flows.services import Services
 from ..settings import Settings
+from ..sources.ghcr import PACKAGE_EVENTS
 from .bodies import read_limited
 from .errors import error
 from .viewers import Viewers
@@ -115,11 +116,13 @@ def _replay(body: bytes) -> Receive:
 def install_projects(app: FastAPI, viewers: Viewers, apps: ProjectApps,
                      names: Callable[[], Sequence[str]] | None,
                      route_forge: Callable[[str, str], str | None] | None,
-                     health_of: Callable[[str], str] = lambda name: "-") -> None:
+                     health_of: Callable[[str], str] = lambda name: "-",
+                     shared: FastAPI | None = None) -> None:
     """`/p/<project>/…` on `app`; with `names` (many projects) also `/` and
     GET /api/projects listing them (`?page=N`, 50 a page, each with its health); with
     `route_forge(kind, repository) -> project`, forge webhooks on the unprefixed routes are
-    handed to their project's app."""
+    handed to their project's app (GitHub `package` events, GHCR pushes, go to `shared`:
+    the registry side every project shares)."""
 
     async def project(scope: Scope, receive: Receive, send: Send) -> None:
         name = scope["path_params"]["project"]
@@ -145,7 +148,7 @@ def install_projects(app: FastAPI, viewers: Viewers, apps: ProjectApps,
 
     app.mount("/p/{project}", project)
     if route_forge is not None:
-        _forge_router(app, apps, route_forge)
+        _forge_router(app, apps, route_forge, shared)
     if names is None:
         return
 
@@ -184,7 +187,8 @@ def _page(status: int, title: str, body: str = "") -> Response:
 
 
 def _forge_router(app: FastAPI, apps: ProjectApps,
-                  route_forge: Callable[[str, str], str | None]) -> None:
+                  route_forge: Callable[[str, str], str | None],
+                  shared: FastAPI | None) -> None:
     """POST /webhooks/<forge> handed to the app of the project whose repository it is
     about (which checks the project's own webhook secret), else 202 and dropped."""
 
@@ -201,7 +205,9 @@ def _forge_router(app: FastAPI, apps: ProjectApps,
             return error(413, "body larger than 1 MiB")
         repository = repository_of(kind, body)
         name = await run_in_threadpool(route_forge, kind, repository) if repository else None
-        sub = apps.get(name) if name else None
+        sub: FastAPI | None = apps.get(name) if name else None
+        if kind == "github" and request.headers.get("x-github-event") in PACKAGE_EVENTS:
+            sub = shared  # a GHCR push: every project whose hoist.yaml names the image
         if sub is None:
             log.warning("webhook.not_ours", forge=kind, repository=repository)
             return JSONResponse({"ignored": "not ours", "repository": repository},
