@@ -206,5 +206,5 @@ def test_a_projects_entry_with_an_inline_token_is_refused_by_the_chart() -> None
     given = {"projects": {"list": [{"name": "a", "repo": "https://x/a.git",
                                     "forge": {"kind": "github", "token": "ghp_x"}}]},
              "secrets": {"webhookSecret": "s"}}
-    with pytest.raises(Exception, match="(?i)schema|not"):
+    with pytest.raises(Exception, match=r"(?i)schema|not"):
         render(given)
