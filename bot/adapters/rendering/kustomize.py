@@ -1,0 +1,35 @@
+"""Kustomize: `kustomize build DIR` where the kustomize program is installed, else
+`kubectl kustomize DIR` (kubectl carries kustomize). Output: a YAML stream of objects."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from .errors import RenderFailed
+
+
+def command(directory: Path) -> list[str]:
+    """The renderer's argv for `directory`; RenderFailed when neither program is installed."""
+    if shutil.which("kustomize"):
+        return ["kustomize", "build", str(directory)]
+    if shutil.which("kubectl"):
+        return ["kubectl", "kustomize", str(directory)]
+    raise RenderFailed("kustomize: neither `kustomize` nor `kubectl` is installed")
+
+
+def render(root: Path, directory: str, timeout: float) -> str:
+    """The objects `directory` (relative to `root`, a checkout) builds. RenderFailed with
+    kustomize's own message (paths relative to the repository) on failure or timeout."""
+    argv = command(root / directory)
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                              cwd=root, check=False)
+    except subprocess.TimeoutExpired:
+        raise RenderFailed(f"kustomize {directory}: took longer than {timeout:g} s") from None
+    if done.returncode != 0:
+        said = done.stderr.strip().replace(f"{root}/", "").replace(str(root), ".")
+        raise RenderFailed(f"kustomize {directory}: {said.splitlines()[-1] if said else 'failed'}"
+                           if len(said) > 2000 else f"kustomize {directory}: {said or 'failed'}")
+    return done.stdout
