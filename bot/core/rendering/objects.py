@@ -106,9 +106,9 @@ def _image_leaf(before: Any, after: Any, moved: Sequence[Moved]) -> bool:
         old_tag = (m.old or "").split("@")[0]
         if old_tag and before in (m.old, old_tag) and after in (m.new, new_tag):
             return True
-        if after.endswith((m.new, new_tag)) and old_tag and before.endswith(old_tag) \
-                and after[:-len(new_tag)].rstrip("v") == before[:-len(old_tag)].rstrip("v"):
-            return True
+        if old_tag and before in (f"v{old_tag}", f"v{m.old}") and after in (f"v{new_tag}",
+                                                                         f"v{m.new}"):
+            return True  # a version label spelled with a v
     return False
 
 
