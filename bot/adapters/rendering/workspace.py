@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import posixpath
+import shutil
 import subprocess
 import tarfile
 from collections.abc import Callable, Mapping, Sequence
@@ -106,3 +107,21 @@ def export(git_dir: Path, commit: str, paths: Sequence[str], dest: Path,
             target = dest / file
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text)
+
+
+def copy(root: Path, paths: Sequence[str], dest: Path, edits: Mapping[str, str] | None = None
+         ) -> None:
+    """As export, from a directory holding the repository (symlinks are not followed out
+    of it: they are copied as links)."""
+    for path in sorted(set(paths)):
+        source = root / path
+        if source.is_dir():
+            shutil.copytree(source, dest / path, symlinks=True, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns(".git"))
+        elif source.is_file():
+            (dest / path).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / path, follow_symlinks=False)
+    for file, text in (edits or {}).items():
+        if any(not p or file == p or file.startswith(f"{p}/") for p in paths):
+            (dest / file).parent.mkdir(parents=True, exist_ok=True)
+            (dest / file).write_text(text)

@@ -127,7 +127,9 @@ def job_for(file: str, target: Target | None, paths: Collection[str], read: Read
     chart = _chart_dir(file, paths)
     if chart is not None and posixpath.basename(_dir(file)) != "templates":
         values = () if file == _join(chart, "values.yaml") else (file,)
-        name = posixpath.basename(chart) or "release"
+        meta = next(iter(documents(read(_join(chart, "Chart.yaml")) or "")), None)
+        name = str(meta.get("name")) if isinstance(meta, dict) and meta.get("name") else \
+            posixpath.basename(chart) or "release"
         return Job("helm", chart, values, None, name, "", allow_other_changes=allow)
     if any(isinstance(d, dict) and "kind" in d and "apiVersion" in d for d in docs):
         return Job("manifests", files=(file,), allow_other_changes=allow)

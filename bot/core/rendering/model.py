@@ -76,6 +76,7 @@ class AppRender:
     changes: list[ObjectChange] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     error: str | None = None
+    objects: int = 0  # how many objects it renders (after the change)
 
     @property
     def image_only(self) -> bool:
@@ -89,7 +90,7 @@ class AppRender:
     def from_json(cls, data: dict[str, Any]) -> AppRender:
         return cls(data["app"], data["renderer"], data.get("kubernetes", ""),
                    [ObjectChange(**c) for c in data.get("changes", [])],
-                   list(data.get("skipped", [])), data.get("error"))
+                   list(data.get("skipped", [])), data.get("error"), data.get("objects", 0))
 
 
 @dataclass
