@@ -21,6 +21,7 @@ from .adapters.git_origin import repoint
 from .adapters.notify import Notifier
 from .adapters.oidc import OidcVerifier
 from .adapters.registry import RegistryClient, load_credentials
+from .adapters.rendering import RenderEngine
 from .adapters.signing import CommitSigner, key_from_settings
 from .adapters.store import Store
 from .core.polling import parse_poll_setting
@@ -94,6 +95,7 @@ def build_services(settings: Settings, store: Store | None = None,
     if isinstance(forge, AzureDevOpsForge):  # no deployments API: commit and PR statuses
         services.deployments = AzureDevOpsStatuses(forge.api)
     services.polling = parse_poll_setting(settings.poll_registries)
+    services.renderer = RenderEngine(settings.render_timeout) if settings.render else None
     return services
 
 

@@ -57,6 +57,12 @@ def cmd_check(args: argparse.Namespace) -> int:
               file=sys.stderr)
     print(f"{args.config}: ok ({len(config.images)} images, "
           f"{len(config.environments)} environments)")
+    if args.render:
+        from pathlib import Path
+
+        from .render import check_render
+
+        return check_render(Path(args.config), config)
     return 0
 
 
@@ -167,6 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate a hoist.yaml or a projects file")
     check.add_argument("--config", help="a hoist.yaml")
     check.add_argument("--projects", metavar="FILE", help="a projects file (HOIST_PROJECTS)")
+    check.add_argument("--render", action="store_true", help="also render every target with "
+                       "Kustomize/Helm and check the objects against the Kubernetes schemas")
     check.set_defaults(func=cmd_check)
 
     from . import dora, windows  # light: their work is imported when it runs

@@ -10,6 +10,7 @@ from pydantic import Field, field_validator, model_validator
 from .durations import Duration
 from .images import InvalidReference, validate_name
 from .patterns import compile_pattern
+from .render_config import KUBERNETES_VERSION, Render
 from .rollout_config import Canary, FreezeWindow, Sync, _Model
 from .trains import Train, train_problems
 from .versions import VersionError, parse_range
@@ -137,6 +138,7 @@ class Target(_Model):
     file: str  # relative to the repository root; ending in / means every YAML file below
     image: str  # a key of `images`
     path: str | None = None  # a dotted path to a value no detector recognises
+    render: Render | None = None  # which renderer shows the change (render_config.py)
 
     @field_validator("file")
     @classmethod
@@ -184,6 +186,7 @@ class Environment(_Model):
     windows: Windows | None = None  # when promotions may merge (window_config.py)
     min_age: Duration | None = Field(default=None, ge=0)  # seconds since the push; images may set their own
     sync: Sync | None = None
+    kubernetes: str | None = Field(default=None, pattern=KUBERNETES_VERSION)  # schemas
 
     @field_validator("approval", mode="before")
     @classmethod

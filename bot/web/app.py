@@ -155,6 +155,9 @@ def create_app(
         data = p.public()
         data["transitions"] = [{**t, "at": iso_time(t["at"])} for t in
                                await run_in_threadpool(store.transitions, pid)]
+        cr = await run_in_threadpool(store.change_request, pid)  # as proposed (issue 26)
+        data["proposed"] = {"title": cr.title, "body": cr.body} if cr else None
+        data["rendered"] = await run_in_threadpool(store.rendered, pid)
         return JSONResponse(data)
 
     install_ui(app, settings, services, dora)

@@ -192,3 +192,12 @@ freezes = Table(
     Column("reason", Text, nullable=False),
     Column("at", Float, nullable=False),
 )
+
+# Rendered differences (flows/rendering.py): per promotion, the apps rendered before and after
+# its edits, their object diffs and schema checks (JSON), and why it was held, if it was.
+rendered = Table(
+    "rendered", metadata,
+    Column("promotion_id", String(64), primary_key=True),
+    Column("data", Text, nullable=False),
+    Column("at", Float, nullable=False),
+)
