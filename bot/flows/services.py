@@ -12,6 +12,7 @@ from ..adapters.git import GitRepo
 from ..adapters.prometheus import PrometheusClient, probe_health
 from ..adapters.registry import RegistryClient
 from ..adapters.store import Store
+from ..adapters.verify.verifier import Verifier
 from ..core.config import Config
 from ..core.notices import DeploymentUpdate, Notice, Subject
 from ..core.polling import PollSetting
@@ -44,3 +45,4 @@ class Services:
     deployments: Deployments | None = None
     public_url: str | None = None  # where people reach Hoist's page (HOIST_PUBLIC_URL)
     polling: PollSetting = field(default_factory=PollSetting)  # HOIST_POLL_REGISTRIES
+    verifier: Verifier | None = None  # signatures, provenance, attestations (flows/verify.py)
