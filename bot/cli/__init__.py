@@ -48,6 +48,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return 2
+    from ..adapters.verify.keys import key_problems  # keys, identities and issuers (issue 27)
+    bad = key_problems(config, Path(args.config).resolve().parent)
+    for loc, message in bad:
+        print(f"{args.config}:{line_of(text, loc)}: {dotted(loc)}: {message}", file=sys.stderr)
+    if bad:
+        return 2
     for loc, message in policy_warnings(config):
         print(f"{args.config}:{line_of(text, loc)}: {dotted(loc)}: warning: {message}",
               file=sys.stderr)

@@ -79,7 +79,11 @@ class KeylessVerifier:
     """Verifies Sigstore bundles against one trusted root."""
 
     def __init__(self, root_path: str | None = None) -> None:
-        self.verifier = Verifier(trusted_root=trusted_root(root_path))
+        try:
+            self.verifier = Verifier(trusted_root=trusted_root(root_path))
+        except (SigstoreError, ValueError) as exc:
+            raise KeylessProblem(f"the Sigstore trusted root is not usable: {_said(exc)}") \
+                from None
 
     def verify(self, bundle_json: bytes, policy: SignaturePolicy,
                artifact: bytes | None = None) -> tuple[str, bytes, str]:

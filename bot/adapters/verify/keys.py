@@ -16,6 +16,8 @@ import base64
 import hashlib
 import json
 import re
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import nacl.exceptions
 import nacl.secret
@@ -23,6 +25,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+if TYPE_CHECKING:
+    from ...core.config import Config
+    from ...core.verify_config import Verify
 
 _ENCRYPTED = re.compile(
     r"-----BEGIN (ENCRYPTED (?:SIGSTORE|COSIGN) PRIVATE KEY)-----(.*?)-----END \1-----", re.S)
@@ -113,3 +119,28 @@ def public_pem(key: ec.EllipticCurvePrivateKey) -> str:
     """The private key's public half as PEM (what `cosign public-key` prints)."""
     return key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+def key_problems(config: Config, root: Path) -> list[tuple[tuple[str | int, ...], str]]:
+    """(location, message) for each `verify.signature.key` that is not an ECDSA P-256
+    public key: inline PEM, or a file under `root` (the manifests repository's checkout,
+    for `hoist check`). Identities and issuers are checked by the config model."""
+    blocks: list[tuple[tuple[str | int, ...], Verify | None]] = [(("verify",), config.verify)]
+    blocks += [(("images", name, "verify"), image.verify) for name, image in config.images.items()]
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    for loc, block in blocks:
+        signature = block.signature if block else None
+        if signature is None or signature.key is None:
+            continue
+        text: str | None = signature.key
+        if not signature.is_inline_key:
+            path = root / signature.key
+            text = path.read_text(errors="replace") if path.is_file() else None
+            if text is None:
+                problems.append(((*loc, "signature", "key"), f"no file {signature.key}"))
+                continue
+        try:
+            public_key(text or "")
+        except KeyProblem as exc:
+            problems.append(((*loc, "signature", "key"), str(exc)))
+    return problems
