@@ -122,10 +122,19 @@ def test_signed_digest_moves_and_unsigned_is_held_until_signed(
     assert held["reason"].startswith("unverified: signature: no cosign signature of "
                                      f"{unsigned}")
     assert f"digest: {unsigned}" not in git(stack.origin, "show", f"main:{DEV_FILE}")
-    cosign.sign_image(stack.host, REPO, unsigned, key)  # CI signs a little later
-    assert stack.command(held["id"], "retry").status_code == 200
-    stack.wait("dev", "promoted", "1.4.3")
+    # CI signs a little later: the registry's notification of the `.sig` tag is a push to
+    # the repository, and checks the held promotion again.
+    cosign.sign_image(stack.host, REPO, unsigned, key)
+    promoted = stack.wait("dev", "promoted", "1.4.3")
+    assert promoted["id"] == held["id"]
     assert f"digest: {unsigned}" in git(stack.origin, "show", f"main:{DEV_FILE}")
+    # The API and the page say what was verified (the `planned` transition's note).
+    detail = httpx.get(f"{stack.service.url}/api/promotions/{promoted['id']}", timeout=10).json()
+    said = f"verified: signature key={key_id(key.public_key())}"
+    assert said in [t["note"] for t in detail["transitions"]]
+    page = httpx.get(f"{stack.service.url}/ui/promotions/{promoted['id']}", timeout=10)
+    assert said in page.text
+
 
 
 def _another_digest(stack: Stack, key: ec.EllipticCurvePrivateKey, digest: str) -> None:
@@ -222,18 +231,26 @@ def test_prod_requires_hoists_staging_attestation(tmp_path: Path, stacks: list[S
     held = stack.wait("prod", "held", "1.4.2")
     assert held["reason"].startswith(f"unverified: attestation staging: {digest} was never "
                                      "promoted in staging by Hoist")
-    dev = stack.wait("dev", "promoted", "1.4.2")
+    stack.wait("dev", "promoted", "1.4.2")
     client = RegistryClient()
     found = oci.attestations(client, f"{stack.host}/{REPO}", digest)
     assert [e.where for e in found] == [f"tag {digest.replace(':', '-')}.att"]  # no referrers API
 
+    # `/hoist retry` checks again (a push to the repository, Hoist's own dev attestation
+    # among them, does too: a retry may meet it mid-check and be told so with a 409).
+    wait_for(lambda: stack.command(held["id"], "retry").status_code == 200, "a retry")
+
+    def notes() -> list[str]:
+        detail = httpx.get(f"{stack.service.url}/api/promotions/{held['id']}", timeout=10).json()
+        return [str(t["note"]) for t in detail["transitions"]] if detail["state"] == "held" else []
+    assert "retried by alice" in wait_for(notes, "prod held again after the retry")
+
     staging = stack.wait("staging", "proposed", "1.4.2")
     assert stack.command(staging["id"], "approve").status_code == 200
-    stack.wait("staging", "promoted", "1.4.2")
-    assert stack.command(held["id"], "retry").status_code == 200
+    stack.wait("staging", "promoted", "1.4.2")  # its attestation's push checks prod again
     prod = stack.wait("prod", "proposed", "1.4.2")
+    assert prod["id"] == held["id"]
     assert stack.command(prod["id"], "approve").status_code == 200
     stack.wait("prod", "promoted", "1.4.2")
     message = git(stack.origin, "log", "-1", "--format=%B", "main")
     assert f"Hoist-Verified: attestation staging key={key_id(hoist_key.public_key())}\n" in message
-    assert dev["id"] != prod["id"]

@@ -138,3 +138,16 @@ def attest_hop(services: Services, p: Promotion) -> None:
             continue
         log.info("attestation.attached", id=p.id, env=p.environment, image=member.image_key,
                  where=where)
+
+
+def recheck_held(services: Services, lane: str) -> int:
+    """A push to the lane (an image key or a train) checks its promotions held for
+    missing evidence again: they go back to `received`. Returns how many."""
+    count = 0
+    for env in services.config().environments:
+        for p in services.store.lane_promotions(lane, env.name):
+            if p.state is State.HELD and (p.reason or "").startswith(UNVERIFIED):
+                services.store.transition(p.id, State.RECEIVED, note="pushed again: checks "
+                                                                     "its evidence again")
+                count += 1
+    return count
