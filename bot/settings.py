@@ -87,6 +87,10 @@ class Settings:
     signing_key_file: Path | None = None
     signing_format: str | None = None
     signing_passphrase: str | None = field(default=None, repr=False)
+    attestation_key: str | None = field(default=None, repr=False)  # flows/verify.py
+    attestation_key_file: Path | None = None
+    attestation_passphrase: str | None = field(default=None, repr=False)
+    sigstore_trusted_root: str | None = None  # a trusted_root.json; else sigstore's own
     poll_registries: str | None = None  # off, on, or a default interval (flows/poll.py)
     database_url: str | None = field(default=None, repr=False)
     workers: int = 4
@@ -175,6 +179,11 @@ class Settings:
             if env.get("HOIST_SIGNING_KEY_FILE") else None,
             signing_format=env.get("HOIST_SIGNING_FORMAT") or None,
             signing_passphrase=env.get("HOIST_SIGNING_PASSPHRASE") or None,
+            attestation_key=env.get("HOIST_ATTESTATION_KEY") or None,
+            attestation_key_file=Path(env["HOIST_ATTESTATION_KEY_FILE"])
+            if env.get("HOIST_ATTESTATION_KEY_FILE") else None,
+            attestation_passphrase=env.get("HOIST_ATTESTATION_PASSPHRASE") or None,
+            sigstore_trusted_root=env.get("HOIST_SIGSTORE_TRUSTED_ROOT") or None,
             poll_registries=env.get("HOIST_POLL_REGISTRIES") or None,
             database_url=env.get("HOIST_DATABASE_URL") or None,
             workers=int(number(env, "HOIST_WORKERS", 4, 1)),
@@ -227,7 +236,8 @@ class Settings:
         values = (self.webhook_secret, self.api_token, self.github_token,
                   self.github_private_key, self.github_webhook_secret, self.argocd_token,
                   self.notify_url, self.ui_token, *self.notify_urls, self.signing_key,
-                  self.signing_passphrase, self.database_url, self.gitlab_token,
+                  self.signing_passphrase, self.attestation_key, self.attestation_passphrase,
+                  self.database_url, self.gitlab_token,
                   self.gitlab_webhook_secret, self.gitea_token, self.gitea_webhook_secret,
                   self.bitbucket_dc_token, self.bitbucket_dc_webhook_secret,
                   self.bitbucket_token, (self.bitbucket_token or "").rpartition(":")[2],

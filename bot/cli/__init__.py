@@ -7,6 +7,7 @@ import contextlib
 import json
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from .common import UsageError, add_project_option, open_store, read_file, repo_for, settings_for
 
@@ -52,14 +53,18 @@ def cmd_check(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return 2
+    from ..adapters.verify.keys import key_problems  # keys, identities and issuers (issue 27)
+    bad = key_problems(config, Path(args.config).resolve().parent)
+    for loc, message in bad:
+        print(f"{args.config}:{line_of(text, loc)}: {dotted(loc)}: {message}", file=sys.stderr)
+    if bad:
+        return 2
     for loc, message in policy_warnings(config):
         print(f"{args.config}:{line_of(text, loc)}: {dotted(loc)}: warning: {message}",
               file=sys.stderr)
     print(f"{args.config}: ok ({len(config.images)} images, "
           f"{len(config.environments)} environments)")
     if args.render:
-        from pathlib import Path
-
         from .render import check_render
 
         return check_render(Path(args.config), config)

@@ -13,6 +13,7 @@ from .patterns import compile_pattern
 from .render_config import KUBERNETES_VERSION, Render
 from .rollout_config import Canary, FreezeWindow, Sync, _Model
 from .trains import Train, train_problems
+from .verify_config import Requires, Verify, verify_problems
 from .versions import VersionError, parse_range
 from .window_config import Windows
 from .yaml_lines import FieldProblem as _FieldProblem
@@ -106,6 +107,7 @@ class ImageConfig(_Model):
     coalesce: Duration = 0.0  # seconds a burst of pushes may take; the newest allowed wins
     poll: Duration | None = Field(default=None, gt=0)  # list tags this often (flows/poll.py)
     min_age: Duration | None = Field(default=None, ge=0)  # seconds since the push (maturity.py)
+    verify: Verify | None = None  # signatures and provenance (verify_config.py)
 
     @field_validator("platforms")
     @classmethod
@@ -187,6 +189,7 @@ class Environment(_Model):
     min_age: Duration | None = Field(default=None, ge=0)  # seconds since the push; images may set their own
     sync: Sync | None = None
     kubernetes: str | None = Field(default=None, pattern=KUBERNETES_VERSION)  # schemas
+    requires: Requires | None = None  # attestations a digest must carry (verify_config.py)
 
     @field_validator("approval", mode="before")
     @classmethod
@@ -210,6 +213,7 @@ class Config(_Model):
     images: dict[str, ImageConfig] = Field(min_length=1)
     environments: list[Environment] = Field(min_length=1)
     trains: dict[str, Train] = {}
+    verify: Verify | None = None  # the default for every image (verify_config.py)
 
     @model_validator(mode="after")
     def _references(self) -> Config:
@@ -226,7 +230,7 @@ class Config(_Model):
                     raise _FieldProblem(
                         ("environments", i, "targets", j, "image"), f"unknown image {target.image!r}"
                     )
-        for loc, message in train_problems(self.trains, list(self.images))[:1]:
+        for loc, message in (train_problems(self.trains, list(self.images)) + verify_problems(self))[:1]:
             raise _FieldProblem(loc, message)
         return self
 
