@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .core.polling import parse_poll_setting
+from .settings_signin import SignInSettings, signin_settings
 from .settings_values import (
     SettingsError,
     flag,
@@ -96,6 +97,7 @@ class Settings:
     header_timeout: float = 10.0  # seconds for a request's line and headers (web/server.py)
     max_connections: int = 256  # open HTTP connections at once
     config_max_age: float = 5.0  # seconds between fetches of hoist.yaml's branch
+    signin: SignInSettings | None = None  # HOIST_SIGNIN and HOIST_OAUTH_* (settings_signin)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -181,6 +183,8 @@ class Settings:
             header_timeout=number(env, "HOIST_HEADER_TIMEOUT", 10.0, 0.1),
             max_connections=int(number(env, "HOIST_MAX_CONNECTIONS", 256, 1)),
             config_max_age=number(env, "HOIST_CONFIG_MAX_AGE", 5.0, 0.0),
+            signin=signin_settings(env, {"gitlab": env.get("HOIST_GITLAB_URL"), "gitea": env.get(
+                "HOIST_GITEA_URL"), "github-api": env.get("HOIST_GITHUB_API_URL")}),
         )
 
     @property
@@ -227,7 +231,8 @@ class Settings:
                   self.bitbucket_token, (self.bitbucket_token or "").rpartition(":")[2],
                   self.bitbucket_webhook_secret,
                   self.azure_devops_token, self.azure_devops_webhook_secret,
-                  *passwords(self.database_url))
+                  *passwords(self.database_url),
+                  self.signin.client_secret if self.signin else None)
         return tuple(v for v in values if v)
 
     def check_serve(self) -> None:
