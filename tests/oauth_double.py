@@ -223,7 +223,7 @@ def _handler(double: OAuthDouble) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(raw)
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             parts = urlsplit(self.path)
             if parts.path == PATHS[double.kind][0]:
                 self._reply(*double.authorize(dict(parse_qsl(parts.query))))
@@ -231,7 +231,7 @@ def _handler(double: OAuthDouble) -> type[BaseHTTPRequestHandler]:
             token = self.headers.get("Authorization", "").rpartition(" ")[2]
             self._reply(*double.api(parts.path, token))
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
             if urlsplit(self.path).path != PATHS[double.kind][1]:
                 self._reply(404, {"message": "Not Found"}, {})
