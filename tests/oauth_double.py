@@ -143,7 +143,8 @@ class OAuthDouble:
                 != grant["challenge"]:
             problem = ("bad_verification_code", "unauthorized_client"
                        if self.kind == "gitea" else "invalid_grant", 400)
-        if problem is not None:
+        if problem is not None or grant is None:
+            problem = problem or ("bad_verification_code", "invalid_grant", 400)
             if self.kind == "github":
                 return 200, {"error": problem[0], "error_description": "refused",
                              "error_uri": "https://docs.github.com/apps/troubleshooting"}, {}
@@ -155,7 +156,8 @@ class OAuthDouble:
                 return 200, urlencode(found), {"Content-Type":
                                                "application/x-www-form-urlencoded"}
             return 200, found, {}
-        found = {"access_token": person.token, "token_type": "Bearer", "expires_in": 7200,
+        found: dict[str, Any] = {
+            "access_token": person.token, "token_type": "Bearer", "expires_in": 7200,
                  "refresh_token": secrets.token_hex(8)}
         if self.kind == "oidc":
             found["id_token"] = self._id_token(person, grant["nonce"])
