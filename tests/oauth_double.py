@@ -151,11 +151,11 @@ class OAuthDouble:
             return problem[2], {"error": problem[1], "error_description": "refused"}, {}
         person = self.people[grant["login"]]
         if self.kind == "github":
-            found = {"access_token": person.token, "scope": "repo", "token_type": "bearer"}
+            answer = {"access_token": person.token, "scope": "repo", "token_type": "bearer"}
             if "application/json" not in accept:
-                return 200, urlencode(found), {"Content-Type":
-                                               "application/x-www-form-urlencoded"}
-            return 200, found, {}
+                return 200, urlencode(answer), {"Content-Type":
+                                                "application/x-www-form-urlencoded"}
+            return 200, answer, {}
         found: dict[str, Any] = {
             "access_token": person.token, "token_type": "Bearer", "expires_in": 7200,
                  "refresh_token": secrets.token_hex(8)}
