@@ -21,13 +21,14 @@ from .poll import PollCursor, PollRecords
 from .promotions import Promotions
 from .records import ChangeRequest, NewPromotion, Promotion
 from .remarks import Remarks
+from .sessions import Sessions
 
 __all__ = ["HEAD", "BadDatabaseUrl", "ChangeRequest", "Freeze", "NewPromotion", "PollCursor",
            "Promotion", "SchemaError", "Store", "StoreUnavailable"]
 
 
 class Store(Promotions, ChangeRequests, ChatOpsRecords, Leases, RateBudget, PollRecords,
-            Remarks, Freezes):
+            Remarks, Freezes, Sessions):
     """One store over SQLite or PostgreSQL; every write is one transaction.
 
     `target` is a file path (SQLite) or a URL (`sqlite:///path`,
