@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .core.polling import parse_poll_setting
-from .settings_signin import SignInSettings, signin_settings
+from .settings_signin import SignInSettings, signin_problems, signin_settings
 from .settings_values import (
     SettingsError,
     flag,
@@ -247,6 +247,8 @@ class Settings:
                 "HOIST_WEBHOOK_SECRET is not set: refusing to accept unauthenticated webhooks "
                 "(set HOIST_INSECURE_DEMO=1 only for a local demo)"
             )
+        if self.signin is not None:
+            problems += signin_problems(self.public_url)
         if problems:
             raise SettingsError("; ".join(problems))
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .core.signin import cookie_rules
 from .settings_values import SettingsError
 
 PROVIDERS = ("github", "gitlab", "gitea", "oidc")
@@ -88,3 +89,16 @@ def signin_settings(env: Mapping[str, str], forge_urls: Mapping[str, str | None]
         env.get("HOIST_OIDC_GROUPS_CLAIM") or "groups",
         _words(env.get("HOIST_OIDC_READERS")), _words(env.get("HOIST_OIDC_APPROVERS")),
         _words(env.get("HOIST_OIDC_ADMINS")))
+
+
+def signin_problems(public_url: str | None) -> list[str]:
+    """What sign-in lacks to start: an https HOIST_PUBLIC_URL (http on loopback), where the
+    provider sends people back and whose origin forms must come from."""
+    if not public_url:
+        return ["HOIST_SIGNIN needs HOIST_PUBLIC_URL (https://…, or http://127.0.0.1:… for a "
+                "trial): the provider sends people back to <HOIST_PUBLIC_URL>/signin/callback"]
+    try:
+        cookie_rules(public_url)
+    except ValueError as exc:
+        return [f"HOIST_SIGNIN: {exc}"]
+    return []

@@ -22,11 +22,11 @@ from ..flows.override import NotOverridable, override_window
 from ..flows.services import Services
 from ..settings import Settings
 from ..sources import SOURCES, Source
-from .access import may_read
 from .commands_api import commands_router
 from .errors import error
 from .metrics import Metrics
 from .openapi import API_OVERRIDE
+from .people_wiring import people
 from .ui import install_ui
 from .webhooks import webhook_router
 
@@ -70,6 +70,7 @@ def create_app(
     dora = DoraBoard(services) if role != "web" else None
     metrics = Metrics(services.store, dora)
     store = services.store
+    viewers = people(app, settings, services, wake)  # sign-in, sessions, acting from the page
 
     @app.exception_handler(StarletteHTTPException)
     async def httperror(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -114,16 +115,16 @@ def create_app(
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/api/promotions")
-    async def list_promotions(request: Request, limit: int = 100) -> JSONResponse:
-        if not may_read(settings, request):
-            return error(401, "reads need HOIST_UI_TOKEN as a bearer token")
+    async def list_promotions(request: Request, limit: int = 100) -> Response:
+        if refused := await viewers.api_refusal(request, "default"):
+            return refused
         found = await run_in_threadpool(store.promotions, max(1, min(limit, 1000)))
         return JSONResponse({"promotions": [p.public() for p in found]})
 
     @app.get("/api/promotions/{pid}")
-    async def get_promotion(request: Request, pid: str) -> JSONResponse:
-        if not may_read(settings, request):
-            return error(401, "reads need HOIST_UI_TOKEN as a bearer token")
+    async def get_promotion(request: Request, pid: str) -> Response:
+        if refused := await viewers.api_refusal(request, "default"):
+            return refused
         try:
             p = await run_in_threadpool(store.promotion, pid)
         except KeyError:
@@ -133,7 +134,7 @@ def create_app(
                                await run_in_threadpool(store.transitions, pid)]
         return JSONResponse(data)
 
-    install_ui(app, settings, services, dora)
+    install_ui(app, settings, services, viewers, dora)
 
 
     @app.post("/api/promotions/{pid}/override-window", openapi_extra=API_OVERRIDE)

@@ -1,0 +1,34 @@
+"""Plugging people into today's single-project app: the doorkeeper (`SignedInViewers` over
+the one project, `default`), and with HOIST_SIGNIN the sign-in routes and the page's
+command routes. A multi-project app builds the same parts with its own `services_of`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import FastAPI
+
+from ..adapters.signin import make_provider
+from ..flows.services import Services
+from ..settings import Settings
+from .page_actions import actions_router
+from .people import SignedInViewers
+from .signin_routes import signin_router
+from .ui import templates
+
+
+def people(app: FastAPI, settings: Settings, services: Services,
+           wake: Callable[[], None] = lambda: None) -> SignedInViewers:
+    """The app's doorkeeper; the sign-in and page-command routes added when HOIST_SIGNIN
+    is set."""
+    provider = make_provider(settings.signin, settings.forge_timeout) if settings.signin \
+        else None
+
+    def services_of(project: str) -> Services | None:
+        return services if project == "default" else None
+
+    viewers = SignedInViewers(settings, services.store, provider, services_of, templates)
+    if provider is not None:
+        app.include_router(signin_router(settings, viewers, provider))
+        app.include_router(actions_router(settings, viewers, services_of, wake))
+    return viewers
