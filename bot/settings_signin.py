@@ -85,7 +85,7 @@ def signin_settings(env: Mapping[str, str], forge_urls: Mapping[str, str | None]
     assert client_id and secret
     return SignInSettings(
         provider, client_id, secret, url, api.rstrip("/"),
-        env.get("HOIST_OAUTH_SCOPES") or scopes,
+        env["HOIST_OAUTH_SCOPES"].strip() if "HOIST_OAUTH_SCOPES" in env else scopes,
         env.get("HOIST_OIDC_GROUPS_CLAIM") or "groups",
         _words(env.get("HOIST_OIDC_READERS")), _words(env.get("HOIST_OIDC_APPROVERS")),
         _words(env.get("HOIST_OIDC_ADMINS")))

@@ -128,3 +128,26 @@ def test_oidc_id_token_must_carry_our_nonce() -> None:
             provider.exchange(code, CALLBACK, VERIFIER, "another-nonce")
     finally:
         double.stop()
+
+
+def test_a_github_app_asks_no_scope_and_settings_name_what_is_missing() -> None:
+    from bot.settings import SettingsError
+
+    double = OAuthDouble("github")
+    try:
+        app = Settings.from_env({**double.env(), "HOIST_OAUTH_SCOPES": ""}).signin
+        assert app is not None
+        url = make_provider(app).authorize_url(CALLBACK, "s", signin.challenge(VERIFIER), "n")
+        assert "scope=" not in url and "code_challenge_method=S256" in url
+        with pytest.raises(SettingsError, match="HOIST_OAUTH_CLIENT_ID, HOIST_OAUTH_CLIENT_"):
+            Settings.from_env({"HOIST_SIGNIN": "github"})
+        with pytest.raises(SettingsError, match="expected one of github, gitlab, gitea, oidc"):
+            Settings.from_env({"HOIST_SIGNIN": "bitbucket"})
+        with pytest.raises(SettingsError, match="needs HOIST_PUBLIC_URL"):
+            Settings.from_env({**double.env(), "HOIST_WEBHOOK_SECRET": "w",
+                               "HOIST_ROLE": "web"}).check_serve()
+        with pytest.raises(SettingsError, match="https public URL"):
+            Settings.from_env({**double.env(), "HOIST_WEBHOOK_SECRET": "w", "HOIST_ROLE": "web",
+                               "HOIST_PUBLIC_URL": "http://hoist.example.com"}).check_serve()
+    finally:
+        double.server.server_close()

@@ -206,6 +206,17 @@ def test_people_see_only_the_projects_whose_repository_they_can_read(
     assert denied.status_code == 403 and "@alice cannot read" in denied.text
     assert client.get("/p/other/api/promotions").status_code == 403
     assert client.get("/p/nope/").status_code == 403
+    # The forge's answer is remembered for a minute per session and project, then asked again.
+    github.people["alice"].repos.pop("acme/shop")
+    assert client.get("/").json() == ["shop"]
+    clock = time.time() + 61
+    viewers.clock = lambda: clock
+    assert client.get("/").json() == []
+    # A token the forge no longer takes ends the session: sign in again.
+    github.people["alice"].token = "revoked"
+    clock += 61
+    assert client.get("/p/shop/").status_code == 303
+    assert client.get("/p/shop/").status_code == 303
     bob = TestClient(app, base_url=PUBLIC, follow_redirects=False)
     sign_in(bob, github, "bob")
     assert bob.get("/").json() == ["other"]

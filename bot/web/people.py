@@ -12,6 +12,7 @@ It implements the `Viewers` protocol (page_refusal, api_refusal, visible) struct
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -113,6 +114,8 @@ class SignedInViewers:
         except (SignInError, OSError) as exc:
             log.warning("signin.permission_unknown", project=project,
                         login=viewer.person.login, error=str(exc))
+            if isinstance(exc, SignInError) and exc.status == 401:  # revoked or expired
+                await run_in_threadpool(self.store.end_session, key[0])
             return "none"
         self._cache[key] = (rung, now)
         self._cache.move_to_end(key)
@@ -141,7 +144,10 @@ class SignedInViewers:
         viewer = await self.viewer(request)
         if viewer is None:
             return False, None
-        return permission_reaches(await self.permission(viewer, project), "read"), viewer
+        if permission_reaches(await self.permission(viewer, project), "read"):
+            return True, viewer
+        # The forge no longer takes their token (the session was ended): sign in again.
+        return False, await self.viewer(request)
 
     async def page_refusal(self, request: Request, project: str) -> Response | None:
         """None when the viewer may see this project's pages; else the sign-in page (the
@@ -176,8 +182,9 @@ class SignedInViewers:
         viewer = await self.viewer(request)
         if viewer is None:
             return []
-        return [p for p in projects
-                if permission_reaches(await self.permission(viewer, p), "read")]
+        rungs = await asyncio.gather(*(self.permission(viewer, p) for p in projects))
+        return [p for p, rung in zip(projects, rungs, strict=True)
+                if permission_reaches(rung, "read")]
 
     # pages --------------------------------------------------------------------------------
 

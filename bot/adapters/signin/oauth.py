@@ -34,6 +34,8 @@ class OAuthClient:
                  "redirect_uri": redirect_uri, "scope": self.settings.scopes, "state": state,
                  "code_challenge": code_challenge, "code_challenge_method": "S256",
                  **(extra or {})}
+        if not query["scope"]:  # a GitHub App's user token: the App's permissions, no scope
+            del query["scope"]
         return f"{endpoint}?{urlencode(query)}"
 
     def token_at(self, endpoint: str, code: str, redirect_uri: str,
