@@ -250,6 +250,8 @@ def test_approving_from_the_page_lands_like_a_chatops_approval(
         sign_in(alice, oidc, "alice")
         page = alice.get(f"/ui/promotions/{prod.id}")
         assert "Act on it" in page.text and 'id="act-approve"' in page.text
+        assert 'id="act-hold"' in page.text and 'id="act-abort"' in page.text
+        assert 'id="act-retry"' not in page.text  # nothing failed: nothing to retry
         csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
         assert alice.post(f"/ui/promotions/{prod.id}/approve", content="csrf=forged",
                           headers=FORM).status_code == 403
@@ -268,3 +270,25 @@ def test_approving_from_the_page_lands_like_a_chatops_approval(
         assert "Hoist-Approved-By: alice" in message and "Hoist-Environment: prod" in message
     finally:
         oidc.stop()
+
+
+@pytest.mark.parametrize("kind", ["github", "gitlab", "gitea", "oidc"])
+def test_each_provider_signs_people_in_to_the_page(kind: str, tmp_path: Path,
+                                                   services: Services) -> None:
+    double = OAuthDouble(kind).start()
+    try:
+        double.add("alice", {"acme/manifests": "read"}, ["staff"])
+        double.add("mallory", {"acme/elsewhere": "admin"}, ["visitors"])
+        forge = services.forge  # how each provider's forge adapter names its repository
+        forge.full_name = "acme/manifests"  # type: ignore[attr-defined]
+        forge.repo = "/repos/acme/manifests"  # type: ignore[attr-defined]
+        forge.project = SimpleNamespace(encoded_id="acme%2Fmanifests")  # type: ignore[attr-defined]
+        client = _client(_settings(tmp_path, double, HOIST_OIDC_READERS="staff"), services)
+        assert sign_in(client, double, "alice").status_code == 303
+        assert "Signed in as <strong>alice</strong>" in client.get("/").text
+        other = _client(_settings(tmp_path, double, HOIST_OIDC_READERS="staff"), services)
+        assert sign_in(other, double, "mallory").status_code == 303  # signed in, but …
+        assert other.get("/").status_code == 403  # … the forge hides the repository
+        assert other.get("/api/promotions").status_code == 403
+    finally:
+        double.stop()

@@ -70,7 +70,9 @@ def create_app(
     dora = DoraBoard(services) if role != "web" else None
     metrics = Metrics(services.store, dora)
     store = services.store
-    viewers = people(app, settings, services, wake)  # sign-in, sessions, acting from the page
+    # Who sees the page and the read API, sign-in with the forge, acting from the page.
+    viewers = people(app, settings, store, lambda name: services if name == "default" else None,
+                     wake)
 
     @app.exception_handler(StarletteHTTPException)
     async def httperror(_: Request, exc: StarletteHTTPException) -> JSONResponse:

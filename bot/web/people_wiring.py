@@ -9,6 +9,7 @@ from collections.abc import Callable
 from fastapi import FastAPI
 
 from ..adapters.signin import make_provider
+from ..adapters.store import Store
 from ..flows.services import Services
 from ..settings import Settings
 from .page_actions import actions_router
@@ -17,17 +18,15 @@ from .signin_routes import signin_router
 from .ui import templates
 
 
-def people(app: FastAPI, settings: Settings, services: Services,
+def people(app: FastAPI, settings: Settings, store: Store,
+           services_of: Callable[[str], Services | None],
            wake: Callable[[], None] = lambda: None) -> SignedInViewers:
-    """The app's doorkeeper; the sign-in and page-command routes added when HOIST_SIGNIN
-    is set."""
+    """The app's doorkeeper over the projects `services_of` knows (today: `default` only);
+    the sign-in and page-command routes added to `app` when HOIST_SIGNIN is set. Sessions
+    live in `store` (installation-wide)."""
     provider = make_provider(settings.signin, settings.forge_timeout) if settings.signin \
         else None
-
-    def services_of(project: str) -> Services | None:
-        return services if project == "default" else None
-
-    viewers = SignedInViewers(settings, services.store, provider, services_of, templates)
+    viewers = SignedInViewers(settings, store, provider, services_of, templates)
     if provider is not None:
         app.include_router(signin_router(settings, viewers, provider))
         app.include_router(actions_router(settings, viewers, services_of, wake))
