@@ -295,3 +295,34 @@ def test_each_provider_signs_people_in_to_the_page(kind: str, tmp_path: Path,
         assert other.get("/api/promotions").status_code == 403
     finally:
         double.stop()
+
+
+def test_acting_on_another_projects_promotion_under_its_prefix(tmp_path: Path,
+                                                              services: Services) -> None:
+    from bot.core.signin import csrf_token
+    from bot.web.forms import csrf_key
+    from bot.web.people_wiring import people
+
+    oidc = OAuthDouble("oidc").start()
+    try:
+        oidc.add("alice", groups=["ops"])
+        settings = _settings(tmp_path, oidc, HOIST_OIDC_APPROVERS="ops")
+        _promote(services)
+        [prod] = [p for p in services.store.promotions() if p.environment == "prod"]
+        woken: list[str] = []
+        app = FastAPI()
+        people(app, settings, services.store,
+               lambda name: services if name == "shop" else None, woken.append)
+        client = TestClient(app, base_url=PUBLIC, follow_redirects=False)
+        sign_in(client, oidc, "alice")
+        token = csrf_token(csrf_key(settings), client.cookies["hoist_session"])
+        missing = client.post(f"/p/elsewhere/ui/promotions/{prod.id}/approve",
+                              content=f"csrf={token}", headers=FORM)
+        assert missing.status_code == 404
+        done = client.post(f"/p/shop/ui/promotions/{prod.id}/approve", content=f"csrf={token}",
+                           headers=FORM)
+        assert done.status_code == 303 and done.headers["location"] == \
+            f"/p/shop/ui/promotions/{prod.id}"
+        assert services.store.promotion(prod.id).approved_by == ("alice",) and woken == ["shop"]
+    finally:
+        oidc.stop()

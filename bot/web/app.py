@@ -26,6 +26,7 @@ from .commands_api import commands_router
 from .errors import error
 from .metrics import Metrics
 from .openapi import API_OVERRIDE
+from .people import SignedInViewers
 from .people_wiring import people
 from .ui import install_ui
 from .webhooks import webhook_router
@@ -48,6 +49,8 @@ def create_app(
     role: str = "all",
     worker_alive: Callable[[], bool] | None = None,
     refresh: Callable[[], None] = lambda: None,
+    viewers: SignedInViewers | None = None,
+    project: str = "default",
 ) -> FastAPI:
     """The FastAPI app; `wake` nudges the worker, `lifespan_hooks` start/stop it. A
     `worker` process serves health, metrics and the read API, but takes no webhooks;
@@ -70,9 +73,10 @@ def create_app(
     dora = DoraBoard(services) if role != "web" else None
     metrics = Metrics(services.store, dora)
     store = services.store
-    # Who sees the page and the read API, sign-in with the forge, acting from the page.
-    viewers = people(app, settings, store, lambda name: services if name == "default" else None,
-                     wake)
+    # Who sees the page and the read API (`viewers`, shared by every project's app), else
+    # this app's own, with the sign-in and page-command routes (web/people_wiring.py).
+    viewers = viewers or people(app, settings, store, lambda name: services
+                                if name == project else None, lambda name: wake())
 
     @app.exception_handler(StarletteHTTPException)
     async def httperror(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -118,14 +122,14 @@ def create_app(
 
     @app.get("/api/promotions")
     async def list_promotions(request: Request, limit: int = 100) -> Response:
-        if refused := await viewers.api_refusal(request, "default"):
+        if refused := await viewers.api_refusal(request, project):
             return refused
         found = await run_in_threadpool(store.promotions, max(1, min(limit, 1000)))
         return JSONResponse({"promotions": [p.public() for p in found]})
 
     @app.get("/api/promotions/{pid}")
     async def get_promotion(request: Request, pid: str) -> Response:
-        if refused := await viewers.api_refusal(request, "default"):
+        if refused := await viewers.api_refusal(request, project):
             return refused
         try:
             p = await run_in_threadpool(store.promotion, pid)
@@ -136,7 +140,7 @@ def create_app(
                                await run_in_threadpool(store.transitions, pid)]
         return JSONResponse(data)
 
-    install_ui(app, settings, services, viewers, dora)
+    install_ui(app, settings, services, viewers, dora, project)
 
 
     @app.post("/api/promotions/{pid}/override-window", openapi_extra=API_OVERRIDE)

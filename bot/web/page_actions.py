@@ -59,8 +59,9 @@ async def page_extras(viewers: SignedInViewers, request: Request, project: str,
 
 def actions_router(settings: Settings, viewers: SignedInViewers,
                    services_of: Callable[[str], Services | None],
-                   wake: Callable[[], None] = lambda: None) -> APIRouter:
-    """The page's command routes for every project `services_of` knows."""
+                   wake_of: Callable[[str], None] = lambda name: None) -> APIRouter:
+    """The page's command routes for every project `services_of` knows; `wake_of(project)`
+    nudges that project's worker once a command took effect."""
     router = APIRouter(include_in_schema=False)
 
     @router.post("/ui/promotions/{pid}/{command}")
@@ -96,7 +97,7 @@ def actions_router(settings: Settings, viewers: SignedInViewers,
                                        f"{outcome.reply}", back)
         if not outcome.done:
             return viewers.denied_page(request, 409, outcome.reply, back)
-        wake()
+        wake_of(project)
         return RedirectResponse(back, 303)
 
     return router

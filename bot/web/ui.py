@@ -57,18 +57,18 @@ def _fragment(request: Request) -> bool:
 
 
 def install_ui(app: FastAPI, settings: Settings, services: Services, viewers: SignedInViewers,
-               dora: DoraBoard | None = None) -> None:
-    """Add the page's routes and its static files to `app`; `viewers` says who may see the
-    page (project `default`); `dora` gives the page its DORA panel (processes that hold the
-    git cache)."""
+               dora: DoraBoard | None = None, project: str = "default") -> None:
+    """Add the page's routes and its static files to `app`; `viewers` says who may see
+    `project`'s page; `dora` gives the page its DORA panel (processes that hold the git
+    cache)."""
     app.mount("/ui/static", StaticFiles(directory=HERE / "static"), name="static")
-    app.include_router(ui_router(settings, services, viewers, dora))
+    app.include_router(ui_router(settings, services, viewers, dora, project))
     if settings.ui_token:
         guard_docs(app, settings, viewers.sign_in_page)
 
 
 def ui_router(settings: Settings, services: Services, viewers: SignedInViewers,
-              dora: DoraBoard | None = None) -> APIRouter:
+              dora: DoraBoard | None = None, project: str = "default") -> APIRouter:
     router = APIRouter(include_in_schema=False)
     attempts = TokenBucket()  # sign-ins per client address: 5 at once, then one per 6 s
 
@@ -82,31 +82,31 @@ def ui_router(settings: Settings, services: Services, viewers: SignedInViewers,
 
     @router.get("/")
     async def index(request: Request) -> Response:
-        if refused := await viewers.page_refusal(request, "default"):
+        if refused := await viewers.page_refusal(request, project):
             return refused
         lanes, rows, seen = await run_in_threadpool(timeline.board, services)
         waiting = [r for r in rows if r.release]
         numbers = await run_in_threadpool(dora.numbers) if dora else {}
         return page(request, "index.html", {"lanes": lanes, "rows": rows, "waiting": waiting,
                                             "seen": seen, "dora": dora_rows(numbers),
-                                            **await page_extras(viewers, request, "default",
+                                            **await page_extras(viewers, request, project,
                                                                 services)})
 
     @router.get("/ui/promotions/{pid}")
     async def promotion(request: Request, pid: str) -> Response:
-        if refused := await viewers.page_refusal(request, "default"):
+        if refused := await viewers.page_refusal(request, project):
             return refused
         try:
             found, seen = await run_in_threadpool(timeline.detail, services, pid)
         except KeyError:
             return page(request, "missing.html", {"pid": pid, "seen": ""}, 404)
-        extras = await page_extras(viewers, request, "default", services, pid,
+        extras = await page_extras(viewers, request, project, services, pid,
                                    bool(found.quarantined))
         return page(request, "promotion.html", {"p": found, "seen": seen, **extras})
 
     @router.get("/ui/events", name="events")
     async def events(request: Request) -> Response:
-        if await viewers.api_refusal(request, "default"):
+        if await viewers.api_refusal(request, project):
             return Response("sign in first\n", 401, media_type="text/plain")
 
         # What the browser last saw: the event id it reconnects with, else the page's own.
