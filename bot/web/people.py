@@ -156,12 +156,22 @@ class SignedInViewers:
         if allowed:
             return None
         if viewer is None:
-            if self.provider is None or request.headers.get("x-hoist-fragment") == "1":
-                return self.sign_in_page(request, 401)
-            return RedirectResponse(f"/signin?next={quote(request.url.path)}", 303)
+            return self._to_sign_in(request)
         return self.denied_page(request, 403, f"@{viewer.person.login} cannot read this "
                                 f"project's repository on the forge, so its promotions are "
                                 f"not shown.")
+
+    async def anonymous_refusal(self, request: Request) -> Response | None:
+        """None when someone is known (reads open, a token, a session); else the sign-in
+        page (401) or a redirect to sign in with the forge (303)."""
+        if self.open() or self.administrator(request) or await self.viewer(request):
+            return None
+        return self._to_sign_in(request)
+
+    def _to_sign_in(self, request: Request) -> Response:
+        if self.provider is None or request.headers.get("x-hoist-fragment") == "1":
+            return self.sign_in_page(request, 401)
+        return RedirectResponse(f"/signin?next={quote(request.url.path)}", 303)
 
     async def api_refusal(self, request: Request, project: str) -> Response | None:
         """None when the viewer may read this project's API and event stream; else 401

@@ -23,6 +23,11 @@ class Viewers(Protocol):
         401/403 JSON response."""
         ...
 
+    async def anonymous_refusal(self, request: Request) -> Response | None:
+        """None when someone is known (reads open, a token, a session); else the sign-in
+        page or a redirect to it."""
+        ...
+
     async def visible(self, request: Request, projects: Sequence[str]) -> list[str]:
         """The names in `projects` this viewer may see (all of them for an
         administrator, a HOIST_UI_TOKEN holder, or when reads are open)."""
