@@ -7,6 +7,7 @@ import contextlib
 import json
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from .common import UsageError, add_project_option, open_store, read_file, repo_for, settings_for
 
@@ -52,11 +53,21 @@ def cmd_check(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return 2
+    from ..adapters.verify.keys import key_problems  # keys, identities and issuers (issue 27)
+    bad = key_problems(config, Path(args.config).resolve().parent)
+    for loc, message in bad:
+        print(f"{args.config}:{line_of(text, loc)}: {dotted(loc)}: {message}", file=sys.stderr)
+    if bad:
+        return 2
     for loc, message in policy_warnings(config):
         print(f"{args.config}:{line_of(text, loc)}: {dotted(loc)}: warning: {message}",
               file=sys.stderr)
     print(f"{args.config}: ok ({len(config.images)} images, "
           f"{len(config.environments)} environments)")
+    if args.render:
+        from .render import check_render
+
+        return check_render(Path(args.config), config)
     return 0
 
 
@@ -167,6 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate a hoist.yaml or a projects file")
     check.add_argument("--config", help="a hoist.yaml")
     check.add_argument("--projects", metavar="FILE", help="a projects file (HOIST_PROJECTS)")
+    check.add_argument("--render", action="store_true", help="also render every target with "
+                       "Kustomize/Helm and check the objects against the Kubernetes schemas")
     check.set_defaults(func=cmd_check)
 
     from . import dora, windows  # light: their work is imported when it runs

@@ -10,8 +10,10 @@ from pydantic import Field, field_validator, model_validator
 from .durations import Duration
 from .images import InvalidReference, validate_name
 from .patterns import compile_pattern
+from .render_config import KUBERNETES_VERSION, Render
 from .rollout_config import Canary, FreezeWindow, Sync, _Model
 from .trains import Train, train_problems
+from .verify_config import Requires, Verify, verify_problems
 from .versions import VersionError, parse_range
 from .window_config import Windows
 from .yaml_lines import FieldProblem as _FieldProblem
@@ -105,6 +107,7 @@ class ImageConfig(_Model):
     coalesce: Duration = 0.0  # seconds a burst of pushes may take; the newest allowed wins
     poll: Duration | None = Field(default=None, gt=0)  # list tags this often (flows/poll.py)
     min_age: Duration | None = Field(default=None, ge=0)  # seconds since the push (maturity.py)
+    verify: Verify | None = None  # signatures and provenance (verify_config.py)
 
     @field_validator("platforms")
     @classmethod
@@ -137,6 +140,7 @@ class Target(_Model):
     file: str  # relative to the repository root; ending in / means every YAML file below
     image: str  # a key of `images`
     path: str | None = None  # a dotted path to a value no detector recognises
+    render: Render | None = None  # which renderer shows the change (render_config.py)
 
     @field_validator("file")
     @classmethod
@@ -184,6 +188,8 @@ class Environment(_Model):
     windows: Windows | None = None  # when promotions may merge (window_config.py)
     min_age: Duration | None = Field(default=None, ge=0)  # seconds since the push; images may set their own
     sync: Sync | None = None
+    kubernetes: str | None = Field(default=None, pattern=KUBERNETES_VERSION)  # schemas
+    requires: Requires | None = None  # attestations a digest must carry (verify_config.py)
 
     @field_validator("approval", mode="before")
     @classmethod
@@ -207,6 +213,7 @@ class Config(_Model):
     images: dict[str, ImageConfig] = Field(min_length=1)
     environments: list[Environment] = Field(min_length=1)
     trains: dict[str, Train] = {}
+    verify: Verify | None = None  # the default for every image (verify_config.py)
 
     @model_validator(mode="after")
     def _references(self) -> Config:
@@ -223,7 +230,7 @@ class Config(_Model):
                     raise _FieldProblem(
                         ("environments", i, "targets", j, "image"), f"unknown image {target.image!r}"
                     )
-        for loc, message in train_problems(self.trains, list(self.images))[:1]:
+        for loc, message in (train_problems(self.trains, list(self.images)) + verify_problems(self))[:1]:
             raise _FieldProblem(loc, message)
         return self
 

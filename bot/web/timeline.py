@@ -72,6 +72,7 @@ class Detail:
     canary: list[str] = field(default_factory=list)  # what each passed step measured
     evidence: str | None = None
     quarantined: str | None = None
+    rendered: dict[str, Any] | None = None  # the whole rendered diff (core/rendering/model.py)
 
 
 def _when(at: float) -> tuple[str, str]:
@@ -196,6 +197,7 @@ def detail(services: Services, pid: str) -> tuple[Detail, str]:
     if p.state in (State.REVERTED, State.REVERTING, State.FAILED, State.HELD) and p.reason:
         found.evidence = p.reason
     found.quarantined = _quarantined(services, p)
+    found.rendered = services.store.rendered(pid)
     return found, fingerprint(services)
 
 
