@@ -55,7 +55,7 @@ def projects_file(path: Path, urls: list[str]) -> Path:
 
 def env_for(root: Path, projects: Path, database: str | None) -> dict[str, str]:
     env = {"HOIST_PROJECTS": str(projects), "HOIST_DATA_DIR": str(root / "data"),
-           "HOIST_WEBHOOK_SECRET": TOKEN, "HOIST_POLL_INTERVAL": "0.2",
+           "HOIST_WEBHOOK_SECRET": TOKEN,
            "HOIST_LOG_FORMAT": "json", "HOIST_WORKERS": "1",
            "HOIST_RECONCILE_INTERVAL": "3600"}
     if database:

@@ -82,6 +82,7 @@ class Fleet:
         self.reread_every = reread_every
         self._build = build
         self._running: dict[str, Running] = {}
+        self._routed: set[str] = set()  # projects pushes went to, not yet woken
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
@@ -122,7 +123,16 @@ class Fleet:
                 services.config, ConfigSource) else None
             if config is None or matching_images(config, pushed):
                 found.append(name)
+        with self._lock:
+            self._routed.update(found)
         return found
+
+    def wake_routed(self) -> None:
+        """Nudge the workers of the projects pushes were routed to since the last call."""
+        with self._lock:
+            names, self._routed = self._routed, set()
+        for name in names:
+            self.wake(name)
 
     def project_for(self, kind: str, repository: str) -> str | None:
         """The project whose forge is `kind` and whose repository is named `repository`
@@ -133,22 +143,6 @@ class Fleet:
                 if run.project.forge.kind == kind and run.repository == wanted:
                     return name
         return None
-
-    def status(self) -> list[dict[str, Any]]:
-        """Each project: name, repo, forge kind, health and waiting work (pushes and
-        comments not yet handled, unfinished promotions)."""
-        rows = []
-        for name in self.names:
-            run = self.running(name)
-            if run is None:
-                continue
-            view = self.store.scoped(name)
-            pushes, comments = view.pending_counts()
-            active = len(view.lanes())
-            rows.append({"name": name, "repo": run.project.repo,
-                         "forge": run.project.forge.kind, "health": run.health,
-                         "waiting": {"pushes": pushes, "comments": comments, "lanes": active}})
-        return rows
 
     # running ----------------------------------------------------------------------------
 

@@ -41,10 +41,6 @@ def open_projects(settings: Settings, store: Store, signer: CommitSigner | None,
         run = fleet.running(name)
         return run.settings if run is not None else None
 
-    def wake_all() -> None:
-        for name in fleet.names:
-            fleet.wake(name)
-
     def health_of(name: str) -> str:
         run = fleet.running(name)
         return run.health if run is not None else "unknown"
@@ -54,7 +50,7 @@ def open_projects(settings: Settings, store: Store, signer: CommitSigner | None,
     # The unprefixed routes are the project `default`'s; registry webhooks reach every
     # project whose hoist.yaml names the image.
     top = build_web_services(settings, store.routed(fleet.route_push))
-    app = create_app(settings, top, wake_all, sources=build_sources_for(settings),
+    app = create_app(settings, top, fleet.wake_routed, sources=build_sources_for(settings),
                      role=settings.role, catalog=catalog)
     app.state.fleet = fleet
     gate.on_stop.append(fleet.stop)
