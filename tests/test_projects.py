@@ -120,3 +120,16 @@ def test_every_store_command_acts_on_its_project_only_and_names_an_unknown_one(
     assert rows["shop"]["forge"] == "local" and rows["shop"]["waiting"]["lanes"] >= 1
     assert rows["pay"]["waiting"] == {"pushes": 0, "comments": 0, "lanes": 0}
     store.close()
+
+
+def test_without_a_projects_file_the_commands_say_what_they_always_said(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("HOIST_MANIFESTS_REPO", raising=False)
+    monkeypatch.delenv("HOIST_PROJECTS", raising=False)
+    monkeypatch.setenv("HOIST_FORGE", "nope")  # checked where it is used, not here
+    monkeypatch.setenv("HOIST_DATA_DIR", str(tmp_path / "none"))
+    assert main(["override-window", "--promotion", "X", "--by", "a", "--reason", "r"]) == 2
+    assert capsys.readouterr().err.startswith("hoist: no Hoist store at ")
+    assert main(["approve", "X", "--project", "shop"]) == 2
+    assert capsys.readouterr().err.strip() == "hoist: no project 'shop'; known: default"

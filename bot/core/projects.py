@@ -160,6 +160,9 @@ def load_projects(text: str, filename: str = "projects.yaml") -> Projects:
 
 
 def single(repo: str, config: str = "hoist.yaml", kind: str = "local") -> Projects:
-    """The one project `default` that HOIST_MANIFESTS_REPO stands for without a file."""
-    return Projects(projects=[Project(name=DEFAULT, repo=repo, config=config,
-                                      forge=Forge(kind=kind))])
+    """The one project `default` that HOIST_MANIFESTS_REPO stands for without a file. Not
+    validated: the settings are checked where they are used (an unset repository is said
+    by the command that needs one)."""
+    forge = Forge.model_construct(kind=kind)
+    project = Project.model_construct(name=DEFAULT, repo=repo, config=config, forge=forge)
+    return Projects.model_construct(projects=[project])
