@@ -133,3 +133,17 @@ def test_without_a_projects_file_the_commands_say_what_they_always_said(
     assert capsys.readouterr().err.startswith("hoist: no Hoist store at ")
     assert main(["approve", "X", "--project", "shop"]) == 2
     assert capsys.readouterr().err.strip() == "hoist: no project 'shop'; known: default"
+
+
+def test_serve_refuses_a_bad_projects_file_in_one_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "projects.yaml"
+    bad.write_text("projects:\n  - name: Bad\n    repo: file:///x\n")
+    monkeypatch.setenv("HOIST_PROJECTS", str(bad))
+    monkeypatch.setenv("HOIST_WEBHOOK_SECRET", "s")
+    monkeypatch.setenv("HOIST_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("HOIST_MANIFESTS_REPO", raising=False)
+    assert main(["serve", "--port", "0"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"hoist: {bad}:2: projects[0].name: 'Bad'")
