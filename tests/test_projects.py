@@ -144,6 +144,8 @@ def test_serve_refuses_a_bad_projects_file_in_one_line(
     monkeypatch.setenv("HOIST_WEBHOOK_SECRET", "s")
     monkeypatch.setenv("HOIST_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("HOIST_MANIFESTS_REPO", raising=False)
+    # Logging set up for the captured stdout would outlive this test.
+    monkeypatch.setattr("bot.log.configure", lambda *args: None)
     assert main(["serve", "--port", "0"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"hoist: {bad}:2: projects[0].name: 'Bad'")
