@@ -17,9 +17,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from bot.adapters.registry import RegistryClient
 from bot.adapters.verify import oci
 from bot.adapters.verify.keys import key_id
-from bot.demo.manifests import EXAMPLE, make_manifests_repo
+from bot.demo.manifests import EXAMPLE, distribution_envelope, make_manifests_repo
 from bot.demo.registry import LocalRegistry, free_port, write_oci_layout
 from tests import cosign_maker as cosign
+from tests.oci_referrers_double import ReferrersRegistry
 from tests.support import ServiceProcess, git, need, wait_for
 
 REPO = "acme/guestbook"
@@ -254,3 +255,58 @@ def test_prod_requires_hoists_staging_attestation(tmp_path: Path, stacks: list[S
     stack.wait("prod", "promoted", "1.4.2")
     message = git(stack.origin, "log", "-1", "--format=%B", "main")
     assert f"Hoist-Verified: attestation staging key={key_id(hoist_key.public_key())}\n" in message
+
+
+COSIGN_BUNDLE = (cosign.DATA / "cosign_oci_attestation.sigstore.json").read_bytes()
+COSIGN_SUBJECT = "sha256:732112270d7e59418a8c080b134b24cabd67d250d0d0147a97ed95ba5c280aa4"
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(("identity", "state"), [("cody@soyland.com", "promoted"),
+                                                 ("^.*@acme\\.example$", "failed")])
+def test_keyless_bundle_through_referrers_into_serve(tmp_path: Path, identity: str,
+                                                     state: str) -> None:
+    """A registry with the referrers API (the loopback double) holding cosign's published
+    keyless bundle for the pushed digest; the push arrives as a distribution webhook."""
+    need("git")
+    double = ReferrersRegistry()
+    service: ServiceProcess | None = None
+    try:
+        client = RegistryClient()
+        image = f"{double.host}/{REPO}"
+        layer = {"mediaType": oci.BUNDLE_TYPES[0], **oci.push_blob(client, image, COSIGN_BUNDLE)}
+        oci.push_manifest(client, image, {
+            "schemaVersion": 2, "mediaType": oci.OCI_MANIFEST, "artifactType": oci.BUNDLE_TYPES[0],
+            "config": {"mediaType": oci.EMPTY_CONFIG, **oci.push_blob(client, image, b"{}")},
+            "layers": [layer],
+            "subject": {"mediaType": oci.OCI_MANIFEST, "digest": COSIGN_SUBJECT, "size": 1}})
+        source = tmp_path / "example"
+        shutil.copytree(EXAMPLE, source)
+        policy = (f"verify:\n  signature:\n    identity: '{identity}'\n"
+                  "    issuer: https://github.com/login/oauth\n")
+        (source / "demo" / "hoist.yaml").write_text(hoist_yaml(policy))
+        url = make_manifests_repo(tmp_path / "origin", double.host, source)
+        service = ServiceProcess(free_port(), {
+            "HOIST_MANIFESTS_REPO": url, "HOIST_DATA_DIR": str(tmp_path / "data"),
+            "HOIST_WEBHOOK_SECRET": "s3cret-hook", "HOIST_POLL_INTERVAL": "0.2",
+            "HOIST_SIGSTORE_TRUSTED_ROOT": str(cosign.DATA / "production_trusted_root.json")},
+            tmp_path / "hoist.log")
+        service.start()
+        envelope = distribution_envelope(double.host, REPO, "1.4.2", COSIGN_SUBJECT)
+        assert httpx.post(f"{service.url}/webhooks/registry/distribution", json=envelope,
+                          headers={"Authorization": "Bearer s3cret-hook"},
+                          timeout=10).status_code == 202
+        found = wait_for(lambda: service.promotion_in("dev", state) if service else None,
+                         f"dev to be {state}")
+        origin = Path(url.removeprefix("file://"))
+        if state == "promoted":
+            message = git(origin, "log", "-1", "--format=%B", "main")
+            assert "Hoist-Verified: signature identity=cody@soyland.com\n" in message
+        else:
+            assert found["reason"].startswith("refused: signature: signed by cody@soyland.com, "
+                                              f"not {identity} (referrer sha256:")
+            assert len(git(origin, "log", "--format=%H", "main").split()) == 1
+    finally:
+        if service is not None:
+            service.stop()
+        double.stop()
