@@ -29,7 +29,7 @@ ROLES = ("all", "web", "worker")
 _NUMBERS = {"HOIST_GITHUB_PACE": float("-inf"), "HOIST_FORGE_TIMEOUT": float("-inf"),
             "HOIST_POLL_INTERVAL": 0.01, "HOIST_RECONCILE_INTERVAL": 0.0, "HOIST_WORKERS": 1,
             "HOIST_LEASE_SECONDS": 1.0, "HOIST_HEADER_TIMEOUT": 0.1,
-            "HOIST_MAX_CONNECTIONS": 1, "HOIST_CONFIG_MAX_AGE": 0.0}
+            "HOIST_MAX_CONNECTIONS": 1, "HOIST_CONFIG_MAX_AGE": 0.0, "HOIST_RENDER_TIMEOUT": 0.1}
 
 
 @dataclass(frozen=True)
@@ -100,6 +100,9 @@ class Settings:
     header_timeout: float = 10.0  # seconds for a request's line and headers (web/server.py)
     max_connections: int = 256  # open HTTP connections at once
     config_max_age: float = 5.0  # seconds between fetches of hoist.yaml's branch
+    projects_file: Path | None = None  # HOIST_PROJECTS: many manifests repos (core/projects.py)
+    render: bool = True  # render each change with Kustomize/Helm and check schemas (issue 26)
+    render_timeout: float = 60.0  # seconds one render may take
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -190,6 +193,9 @@ class Settings:
             header_timeout=number(env, "HOIST_HEADER_TIMEOUT", 10.0, 0.1),
             max_connections=int(number(env, "HOIST_MAX_CONNECTIONS", 256, 1)),
             config_max_age=number(env, "HOIST_CONFIG_MAX_AGE", 5.0, 0.0),
+            projects_file=Path(env["HOIST_PROJECTS"]) if env.get("HOIST_PROJECTS") else None,
+            render=flag(env.get("HOIST_RENDER"), default=True),
+            render_timeout=number(env, "HOIST_RENDER_TIMEOUT", 60.0, 0.1),
         )
 
     @property
@@ -258,6 +264,8 @@ class Settings:
     def _flow_problems(self) -> list[str]:
         """What running the flows needs and lacks: a manifests repository, one forge's
         settings, the polling setting."""
+        if self.projects_file is not None:  # each project's are checked as it opens
+            return []
         problems = [] if self.manifests_repo else [
             "HOIST_MANIFESTS_REPO is not set (a git URL; file:// works)"]
         problems += self._forge_problems()

@@ -22,6 +22,7 @@ from .adapters.git_origin import repoint
 from .adapters.notify import Notifier
 from .adapters.oidc import OidcVerifier
 from .adapters.registry import RegistryClient, load_credentials
+from .adapters.rendering import RenderEngine
 from .adapters.signing import CommitSigner, SigningError, key_from_settings
 from .adapters.store import Store
 from .adapters.verify.attest import load_attestation_key
@@ -111,6 +112,7 @@ def build_services(settings: Settings, store: Store | None = None,
         services.deployments = AzureDevOpsStatuses(forge.api)
     services.polling = parse_poll_setting(settings.poll_registries)
     services.verifier = Verifier(registry, settings.sigstore_trusted_root, attestation_key(settings))
+    services.renderer = RenderEngine(settings.render_timeout) if settings.render else None
     return services
 
 

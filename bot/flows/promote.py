@@ -24,6 +24,7 @@ from ..core.verification import VERIFIED, verified_section, with_verified_traile
 from ..core.ways import how_to
 from ..failpoints import failpoint
 from .announce import announce
+from .rendering import check_render, proposed_body
 from .revert import resume_revert
 from .rollout import analyze, start_rollout
 from .services import Services
@@ -78,6 +79,9 @@ def _plan(services: Services, p: Promotion) -> Promotion:
     if manual:
         log.info("promotion.manual_change", id=p.id, env=p.environment, reason=manual)
         return services.store.transition(p.id, State.HELD, reason=manual)
+    refused = check_render(services, config, base, plan, p.id)
+    if refused:
+        return services.store.transition(p.id, State.HELD, reason=refused)
     p = services.store.transition(p.id, State.PLANNED, VERIFIED + verified if verified else None,
                                   plan=plan.to_json(), base_sha=base, members=members)
     log.info("promotion.planned", id=p.id, env=p.environment,
@@ -122,10 +126,10 @@ def _propose(services: Services, p: Promotion) -> Promotion:
             return p  # the branch moved under us: the next pass finds or recreates it
     failpoint("promotion.pushed")
     env = services.config().environment(p.environment)
-    cr = services.forge.propose(p.id, branch, env.branch, render.title(plan),
-                                render.change_request_body(plan, render.gate(
-                                    env.approval, how_to("approve", p.id, services.forge.name)))
-                                + verified_section(verified_of(services, p)),
+    body = proposed_body(services, p.id, render.change_request_body(plan, render.gate(
+        env.approval, how_to("approve", p.id, services.forge.name)))
+        + verified_section(verified_of(services, p)))
+    cr = services.forge.propose(p.id, branch, env.branch, render.title(plan), body,
                                 ("hoist", f"env:{p.environment}"))
     log.info("promotion.proposed", id=p.id, env=p.environment, change_request=cr.id,
              number=cr.number, branch=branch, forge=services.forge.name)

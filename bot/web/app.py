@@ -27,7 +27,9 @@ from .commands_api import commands_router
 from .errors import error
 from .metrics import Metrics
 from .openapi import API_OVERRIDE
+from .projects import Catalog, ProjectApps, install_projects
 from .ui import install_ui
+from .viewers import TokenViewers, Viewers
 from .webhooks import webhook_router
 
 log = structlog.get_logger()
@@ -48,11 +50,17 @@ def create_app(
     role: str = "all",
     worker_alive: Callable[[], bool] | None = None,
     refresh: Callable[[], None] = lambda: None,
+    viewers: Viewers | None = None,
+    services_of: Callable[[str], Services | None] | None = None,
+    catalog: Catalog | None = None,
 ) -> FastAPI:
     """The FastAPI app; `wake` nudges the worker, `lifespan_hooks` start/stop it. A
     `worker` process serves health, metrics and the read API, but takes no webhooks;
     `worker_alive` says whether its worker threads still run (for /readyz); `refresh` is
-    called when a forge push moved the manifests repo's default branch."""
+    called when a forge push moved the manifests repo's default branch. With
+    `services_of` (or a `catalog`, web/projects.py), each project's page, API, event stream
+    and commands are served under `/p/<project>/`, each behind `viewers` (default:
+    HOIST_UI_TOKEN for all, web/viewers.py)."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -84,6 +92,18 @@ def create_app(
         log.error("store.unavailable", error=str(exc))
         return error(503, "store unavailable; retry later")
 
+    if services_of is not None or catalog is not None:
+        found = catalog or Catalog(services_of or (lambda name: None))
+        seen_by = viewers or TokenViewers(settings)
+
+        def project_app(name: str, project: Services) -> FastAPI:
+            return create_app(found.settings_of(name) or settings, project,
+                              lambda: found.wake_of(name), role=role, viewers=seen_by)
+
+        install_projects(app, seen_by, ProjectApps(project_app, found.services_of),
+                         found.names, found.route_forge if role != "worker" else None,
+                         found.health_of)
+
     if role != "worker":
         app.include_router(webhook_router(settings, store, sources or SOURCES, metrics, wake,
                                           confirm_sns or _confirm_sns, refresh))
@@ -114,11 +134,15 @@ def create_app(
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/api/promotions")
-    async def list_promotions(request: Request, limit: int = 100) -> JSONResponse:
+    async def list_promotions(request: Request, limit: int = 100,
+                              before: str | None = None) -> JSONResponse:
+        """Newest first, `limit` (1-1000) a page; `next` is the next page's URL."""
         if not may_read(settings, request):
             return error(401, "reads need HOIST_UI_TOKEN as a bearer token")
-        found = await run_in_threadpool(store.promotions, max(1, min(limit, 1000)))
-        return JSONResponse({"promotions": [p.public() for p in found]})
+        limit = max(1, min(limit, 1000))
+        found = await run_in_threadpool(store.promotions, limit, False, before)
+        more = f"?limit={limit}&before={found[-1].id}" if len(found) == limit else None
+        return JSONResponse({"promotions": [p.public() for p in found], "next": more})
 
     @app.get("/api/promotions/{pid}")
     async def get_promotion(request: Request, pid: str) -> JSONResponse:
@@ -131,6 +155,9 @@ def create_app(
         data = p.public()
         data["transitions"] = [{**t, "at": iso_time(t["at"])} for t in
                                await run_in_threadpool(store.transitions, pid)]
+        cr = await run_in_threadpool(store.change_request, pid)  # as proposed (issue 26)
+        data["proposed"] = {"title": cr.title, "body": cr.body} if cr else None
+        data["rendered"] = await run_in_threadpool(store.rendered, pid)
         return JSONResponse(data)
 
     install_ui(app, settings, services, dora)

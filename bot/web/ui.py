@@ -58,6 +58,11 @@ def _sign_in(request: Request, status: int = 401, wrong: bool = False) -> HTMLRe
         "next": request.url.path, "wrong": wrong}, status_code=status, headers=HEADERS)
 
 
+def sign_in_page(request: Request) -> HTMLResponse:
+    """The HOIST_UI_TOKEN sign-in form (401), coming back to this page once signed in."""
+    return _sign_in(request)
+
+
 def install_ui(app: FastAPI, settings: Settings, services: Services,
                dora: DoraBoard | None = None) -> None:
     """Add the page's routes and its static files to `app`; `dora` gives the page its DORA
@@ -77,7 +82,9 @@ def ui_router(settings: Settings, services: Services, dora: DoraBoard | None = N
              status: int = 200) -> Response:
         if _fragment(request):  # the live region only, for the page's script to swap in
             name = _FRAGMENTS.get(name, name)
-        context = {**context, "events": request.url_for("events").path}
+        # `base`: the project's prefix (`/p/<name>`) under which this page is served, or "".
+        context = {**context, "events": request.url_for("events").path,
+                   "base": request.scope.get("root_path", "")}
         return templates.TemplateResponse(request, name, context, status_code=status,
                                           headers=HEADERS)
 
@@ -85,11 +92,14 @@ def ui_router(settings: Settings, services: Services, dora: DoraBoard | None = N
     async def index(request: Request) -> Response:
         if not may_read(settings, request):
             return _sign_in(request)
-        lanes, rows, seen = await run_in_threadpool(timeline.board, services)
+        before = request.query_params.get("before") or None  # a later page's cursor
+        lanes, rows, seen = await run_in_threadpool(timeline.board, services, before)
         waiting = [r for r in rows if r.release]
         numbers = await run_in_threadpool(dora.numbers) if dora else {}
+        older = rows[-1].id if len(rows) == timeline.LIST_LIMIT else None
         return page(request, "index.html", {"lanes": lanes, "rows": rows, "waiting": waiting,
-                                            "seen": seen, "dora": dora_rows(numbers)})
+                                            "seen": seen, "dora": dora_rows(numbers),
+                                            "older": older})
 
     @router.get("/ui/promotions/{pid}")
     async def promotion(request: Request, pid: str) -> Response:
