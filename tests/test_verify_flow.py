@@ -133,6 +133,8 @@ def test_signed_digest_moves_and_unsigned_is_held_until_signed(
     detail = httpx.get(f"{stack.service.url}/api/promotions/{promoted['id']}", timeout=10).json()
     said = f"verified: signature key={key_id(key.public_key())}"
     assert said in [t["note"] for t in detail["transitions"]]
+    assert f"**Verified**: signature key={key_id(key.public_key())}" in \
+        detail["proposed"]["body"]  # the change request says it too
     page = httpx.get(f"{stack.service.url}/ui/promotions/{promoted['id']}", timeout=10)
     assert said in page.text
 
