@@ -4,9 +4,10 @@ skopeo pushing images, cosign-format signatures and attestations pushed to the r
 
 from __future__ import annotations
 
+import json
 import shutil
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from bot.adapters.verify.keys import key_id
 from bot.demo.manifests import EXAMPLE, distribution_envelope, make_manifests_repo
 from bot.demo.registry import LocalRegistry, free_port, write_oci_layout
 from tests import cosign_maker as cosign
+from tests.chat_receivers import WebhookReceiver
 from tests.oci_referrers_double import ReferrersRegistry
 from tests.support import ServiceProcess, git, need, wait_for
 
@@ -53,6 +55,7 @@ class Stack:
     def __init__(self, tmp_path: Path, config: str, env: dict[str, str] | None = None) -> None:
         need("git", "docker-registry", "skopeo")
         self.tmp = tmp_path
+        self.on_stop: list[Callable[[], None]] = []
         port = free_port()
         self.host = f"localhost:{port}"
         source = tmp_path / "example"
@@ -93,6 +96,8 @@ class Stack:
     def stop(self) -> None:
         self.registry.stop()
         self.service.stop()
+        for stop in self.on_stop:
+            stop()
 
 
 @pytest.fixture
@@ -171,8 +176,11 @@ def _another_key(stack: Stack, key: ec.EllipticCurvePrivateKey, digest: str) -> 
 def test_invalid_signature_refuses_and_quarantines(tmp_path: Path, stacks: list[Stack],
                                                    sign: Any, said: str) -> None:
     key = cosign.new_key()
-    stack = Stack(tmp_path, hoist_yaml(key_block(key)))
+    receiver = WebhookReceiver()
+    stack = Stack(tmp_path, hoist_yaml(key_block(key)),
+                  {"HOIST_NOTIFY_URLS": f"json://{receiver.address}/notices"})
     stacks.append(stack)
+    stack.on_stop.append(receiver.stop)
     digest = stack.image("1.4.2")
     sign(stack, key, digest)
     stack.push("1.4.2")
@@ -183,6 +191,10 @@ def test_invalid_signature_refuses_and_quarantines(tmp_path: Path, stacks: list[
     # Quarantined: a retry is refused again, and the digest stays out of git.
     reply = stack.command(failed["id"], "unquarantine")
     assert reply.status_code == 200 and digest in reply.json()["reply"]
+    # People were told, with the reason.
+    told = wait_for(lambda: [b for b in receiver.bodies("/notices") if said in json.dumps(b)],
+                    "the failure notice")
+    assert "failed in dev" in json.dumps(told[0])
 
 
 @pytest.mark.e2e
