@@ -215,3 +215,24 @@ def test_hoist_check_validates_keys_identities_and_issuers(tmp_path: Path) -> No
     assert "keyless verification needs both identity and issuer" in half.stderr
     regex = check("verify: {signature: {identity: '^(a$', issuer: https://accounts.example}}")
     assert regex.returncode == 2
+
+
+def test_cosign2_keyless_sig_tag_is_unread_not_refused(double: ReferrersRegistry) -> None:
+    """cosign 2 stores keyless signatures in the `.sig` tag with a certificate and a Rekor
+    bundle in annotations; Hoist reads Sigstore bundles only, and says so instead of
+    treating the image as forged."""
+    client = RegistryClient()
+    image = f"{double.host}/acme/app"
+    digest = "sha256:" + "c" * 64
+    payload = cosign.simple_signing(image, digest)
+    layer = {"mediaType": oci.SIMPLE_SIGNING, **oci.push_blob(client, image, payload),
+             "annotations": {oci.SIGNATURE_ANNOTATION: "MEUCIQ==",
+                             "dev.sigstore.cosign/certificate": "-----BEGIN CERTIFICATE-----"}}
+    oci.push_manifest(client, image, {"schemaVersion": 2, "mediaType": oci.OCI_MANIFEST,
+                                      "config": {"mediaType": oci.EMPTY_CONFIG,
+                                                 **oci.push_blob(client, image, b"{}")},
+                                      "layers": [layer]}, oci.tag_of(digest, "sig"))
+    keyless = Verify(signature=SignaturePolicy(identity="a@acme.example", issuer=GITHUB_LOGIN))
+    [found] = Verifier(client, PRODUCTION_ROOT).check(image, digest, keyless, None)
+    assert found.status == "missing"
+    assert "cosign 2's format: sign with cosign's --new-bundle-format" in found.detail
