@@ -236,3 +236,21 @@ def test_cosign2_keyless_sig_tag_is_unread_not_refused(double: ReferrersRegistry
     [found] = Verifier(client, PRODUCTION_ROOT).check(image, digest, keyless, None)
     assert found.status == "missing"
     assert "cosign 2's format: sign with cosign's --new-bundle-format" in found.detail
+
+
+def test_a_rotated_key_is_noticed_despite_the_cache(double: ReferrersRegistry) -> None:
+    client = RegistryClient()
+    image = f"{double.host}/acme/app"
+    digest = "sha256:" + "d" * 64
+    old, new = cosign.new_key(), cosign.new_key()
+    cosign.sign_image(double.host, "acme/app", digest, old)
+    verifier = Verifier(client)
+
+    def with_key(key: object) -> str:
+        assert isinstance(key, type(old))
+        policy = Verify(signature=SignaturePolicy(key=cosign.public_pem(key)))
+        return verifier.check(image, digest, policy, cosign.public_pem(key))[0].status
+
+    assert with_key(old) == "verified"
+    assert with_key(new) == "invalid"  # hoist.yaml now names the new key: checked afresh
+    assert with_key(old) == "verified"
