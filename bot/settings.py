@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .core.polling import parse_poll_setting
+from .settings_signin import SignInSettings, signin_problems, signin_settings
 from .settings_values import (
     SettingsError,
     flag,
@@ -103,6 +104,7 @@ class Settings:
     projects_file: Path | None = None  # HOIST_PROJECTS: many manifests repos (core/projects.py)
     render: bool = True  # render each change with Kustomize/Helm and check schemas (issue 26)
     render_timeout: float = 60.0  # seconds one render may take
+    signin: SignInSettings | None = None  # HOIST_SIGNIN and HOIST_OAUTH_* (settings_signin)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -196,6 +198,8 @@ class Settings:
             projects_file=Path(env["HOIST_PROJECTS"]) if env.get("HOIST_PROJECTS") else None,
             render=flag(env.get("HOIST_RENDER"), default=True),
             render_timeout=number(env, "HOIST_RENDER_TIMEOUT", 60.0, 0.1),
+            signin=signin_settings(env, {"gitlab": env.get("HOIST_GITLAB_URL"), "gitea": env.get(
+                "HOIST_GITEA_URL"), "github-api": env.get("HOIST_GITHUB_API_URL")}),
         )
 
     @property
@@ -243,7 +247,8 @@ class Settings:
                   self.bitbucket_token, (self.bitbucket_token or "").rpartition(":")[2],
                   self.bitbucket_webhook_secret,
                   self.azure_devops_token, self.azure_devops_webhook_secret,
-                  *passwords(self.database_url))
+                  *passwords(self.database_url),
+                  self.signin.client_secret if self.signin else None)
         return tuple(v for v in values if v)
 
     def check_serve(self) -> None:
@@ -258,6 +263,8 @@ class Settings:
                 "HOIST_WEBHOOK_SECRET is not set: refusing to accept unauthenticated webhooks "
                 "(set HOIST_INSECURE_DEMO=1 only for a local demo)"
             )
+        if self.signin is not None:
+            problems += signin_problems(self.public_url)
         if problems:
             raise SettingsError("; ".join(problems))
 

@@ -111,8 +111,8 @@ def build_services(settings: Settings, store: Store | None = None,
     if isinstance(forge, AzureDevOpsForge):  # no deployments API: commit and PR statuses
         services.deployments = AzureDevOpsStatuses(forge.api)
     services.polling = parse_poll_setting(settings.poll_registries)
-    services.verifier = Verifier(registry, settings.sigstore_trusted_root, attestation_key(settings))
     services.renderer = RenderEngine(settings.render_timeout) if settings.render else None
+    services.verifier = Verifier(registry, settings.sigstore_trusted_root, attestation_key(settings))
     return services
 
 

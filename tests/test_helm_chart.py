@@ -208,3 +208,19 @@ def test_a_projects_entry_with_an_inline_token_is_refused_by_the_chart() -> None
              "secrets": {"webhookSecret": "s"}}
     with pytest.raises(Exception, match=r"(?i)schema|not"):
         render(given)
+
+
+def test_sign_in_settings_land_in_the_config_map_and_the_client_secret_in_the_secret() -> None:
+    objects = render(values(CHART / "ci" / "signin-values.yaml"))
+    config = objects["ConfigMap"]["data"]
+    assert (config["HOIST_SIGNIN"], config["HOIST_PUBLIC_URL"], config["HOIST_OAUTH_CLIENT_ID"],
+            config["HOIST_OAUTH_URL"], config["HOIST_OIDC_APPROVERS"]) == (
+        "oidc", "https://hoist.example.com", "hoist", "https://sso.example.com/realms/acme",
+        "ops release-managers")
+    assert "oauth-change-me" not in str(config)
+    assert objects["Secret"]["stringData"]["HOIST_OAUTH_CLIENT_SECRET"] == "oauth-change-me"
+    with pytest.raises(helm.HelmError, match=re.escape("signin.publicUrl is required")):
+        render(values(CHART / "ci" / "signin-values.yaml") | {"signin": {"provider": "github"}})
+    with pytest.raises(helm.HelmError):  # a session cookie never crosses the network in clear
+        helm.Chart.load(CHART).validate_schema(values(CHART / "ci" / "minimal-values.yaml") | {
+            "signin": {"provider": "github", "publicUrl": "http://hoist.example.com"}})

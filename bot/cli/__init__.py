@@ -7,6 +7,7 @@ import contextlib
 import json
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from .common import UsageError, add_project_option, open_store, read_file, repo_for, settings_for
 
@@ -52,8 +53,6 @@ def cmd_check(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return 2
-    from pathlib import Path
-
     from ..adapters.verify.keys import key_problems  # keys, identities and issuers (issue 27)
     bad = key_problems(config, Path(args.config).resolve().parent)
     for loc, message in bad:

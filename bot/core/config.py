@@ -188,8 +188,8 @@ class Environment(_Model):
     windows: Windows | None = None  # when promotions may merge (window_config.py)
     min_age: Duration | None = Field(default=None, ge=0)  # seconds since the push; images may set their own
     sync: Sync | None = None
-    requires: Requires | None = None  # attestations a digest must carry (verify_config.py)
     kubernetes: str | None = Field(default=None, pattern=KUBERNETES_VERSION)  # schemas
+    requires: Requires | None = None  # attestations a digest must carry (verify_config.py)
 
     @field_validator("approval", mode="before")
     @classmethod

@@ -46,5 +46,5 @@ class Services:
     deployments: Deployments | None = None
     public_url: str | None = None  # where people reach Hoist's page (HOIST_PUBLIC_URL)
     polling: PollSetting = field(default_factory=PollSetting)  # HOIST_POLL_REGISTRIES
-    verifier: Verifier | None = None  # signatures, provenance, attestations (flows/verify.py)
     renderer: RenderEngine | None = None  # renders each change (HOIST_RENDER); None: off
+    verifier: Verifier | None = None  # signatures, provenance, attestations (flows/verify.py)

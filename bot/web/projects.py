@@ -164,6 +164,8 @@ def install_projects(app: FastAPI, viewers: Viewers, apps: ProjectApps,
 
     @app.get("/", include_in_schema=False)
     async def index(request: Request) -> Response:
+        if refused := await viewers.anonymous_refusal(request):
+            return refused
         try:
             shown = await listing(request)
         except ValueError:

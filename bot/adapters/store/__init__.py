@@ -25,6 +25,7 @@ from .promotions import Promotions
 from .records import ChangeRequest, NewPromotion, Promotion
 from .remarks import Remarks
 from .renders import Renders
+from .sessions import Sessions
 from .tables import promotions
 
 __all__ = ["HEAD", "BadDatabaseUrl", "ChangeRequest", "Freeze", "NewPromotion", "PollCursor",
@@ -32,7 +33,7 @@ __all__ = ["HEAD", "BadDatabaseUrl", "ChangeRequest", "Freeze", "NewPromotion", 
 
 
 class Store(Promotions, ChangeRequests, ChatOpsRecords, Leases, RateBudget, PollRecords,
-            Remarks, Freezes, Renders):
+            Remarks, Freezes, Renders, Sessions):
     """One store over SQLite or PostgreSQL; every write is one transaction.
 
     `target` is a file path (SQLite) or a URL (`sqlite:///path`,

@@ -201,3 +201,30 @@ rendered = Table(
     Column("data", Text, nullable=False),
     Column("at", Float, nullable=False),
 )
+
+# People signed in to the page (web/people.py), installation-wide: the session id's SHA-256
+# (never the id), who, their groups (OIDC; JSON list) and their forge token sealed under a
+# key derived from the id (adapters/store/sessions.py). Sign-ins under way: the state's
+# SHA-256, the browser's, the PKCE verifier and nonce, and where to go afterwards.
+sessions = Table(
+    "sessions", metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("login", Text, nullable=False),
+    Column("provider", String(20), nullable=False),
+    Column("groups", Text, nullable=False, server_default="[]"),
+    Column("token", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Index("sessions_expiry", "expires_at"),
+)
+
+signins = Table(
+    "signins", metadata,
+    Column("state_hash", String(64), primary_key=True),
+    Column("browser_hash", String(64), nullable=False),
+    Column("verifier", Text, nullable=False),
+    Column("nonce", Text, nullable=False),
+    Column("next", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Index("signins_age", "created_at"),
+)
