@@ -276,10 +276,13 @@ COSIGN_SUBJECT = "sha256:732112270d7e59418a8c080b134b24cabd67d250d0d0147a97ed95b
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize(("identity", "state"), [("cody@soyland.com", "promoted"),
-                                                 ("^.*@acme\\.example$", "failed")])
+@pytest.mark.parametrize(("identity", "state", "root"), [
+    ("cody@soyland.com", "promoted", "production"),
+    ("^.*@acme\\.example$", "failed", "production"),
+    ("cody@soyland.com", "failed", "revoked"),  # its CA no longer in the trusted root
+])
 def test_keyless_bundle_through_referrers_into_serve(tmp_path: Path, identity: str,
-                                                     state: str) -> None:
+                                                     state: str, root: str) -> None:
     """A registry with the referrers API (the loopback double) holding cosign's published
     keyless bundle for the pushed digest; the push arrives as a distribution webhook."""
     need("git")
@@ -303,7 +306,7 @@ def test_keyless_bundle_through_referrers_into_serve(tmp_path: Path, identity: s
         service = ServiceProcess(free_port(), {
             "HOIST_MANIFESTS_REPO": url, "HOIST_DATA_DIR": str(tmp_path / "data"),
             "HOIST_WEBHOOK_SECRET": "s3cret-hook", "HOIST_POLL_INTERVAL": "0.2",
-            "HOIST_SIGSTORE_TRUSTED_ROOT": str(cosign.DATA / "production_trusted_root.json")},
+            "HOIST_SIGSTORE_TRUSTED_ROOT": _trusted_root(tmp_path, root)},
             tmp_path / "hoist.log")
         service.start()
         envelope = distribution_envelope(double.host, REPO, "1.4.2", COSIGN_SUBJECT)
@@ -316,6 +319,9 @@ def test_keyless_bundle_through_referrers_into_serve(tmp_path: Path, identity: s
         if state == "promoted":
             message = git(origin, "log", "-1", "--format=%B", "main")
             assert "Hoist-Verified: signature identity=cody@soyland.com\n" in message
+        elif root == "revoked":
+            assert found["reason"].startswith("refused: signature: ")
+            assert "certificate chain" in found["reason"]
         else:
             assert found["reason"].startswith("refused: signature: signed by cody@soyland.com, "
                                               f"not {identity} (referrer sha256:")
@@ -324,3 +330,16 @@ def test_keyless_bundle_through_referrers_into_serve(tmp_path: Path, identity: s
         if service is not None:
             service.stop()
         double.stop()
+
+
+def _trusted_root(tmp_path: Path, which: str) -> str:
+    """Sigstore production's published trusted root, or one whose certificate authorities
+    are staging's (production's CA revoked from it)."""
+    if which == "production":
+        return str(cosign.DATA / "production_trusted_root.json")
+    root = json.loads((cosign.DATA / "production_trusted_root.json").read_text())
+    staging = json.loads((cosign.DATA / "staging_trusted_root.json").read_text())
+    root["certificateAuthorities"] = staging["certificateAuthorities"]
+    path = tmp_path / "revoked_root.json"
+    path.write_text(json.dumps(root))
+    return str(path)
