@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -121,6 +123,10 @@ def test_signed_digest_moves_and_unsigned_is_held_until_signed(
     message = git(stack.origin, "log", "-1", "--format=%B", "main")
     assert "in staging" in message.splitlines()[0]
     assert f"Hoist-Verified: signature key={key_id(key.public_key())}\n" in message
+    audit = subprocess.run([sys.executable, "-m", "bot", "audit", "--repo", str(stack.origin),
+                            "--json"], capture_output=True, text=True, check=True, timeout=60)
+    entries = [json.loads(line) for line in audit.stdout.splitlines()]
+    assert {e["verified"] for e in entries} == {f"signature key={key_id(key.public_key())}"}
 
     unsigned = stack.image("1.4.3")
     stack.push("1.4.3")
