@@ -4,6 +4,7 @@ skopeo pushing images, cosign-format signatures and attestations pushed to the r
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import subprocess
@@ -268,7 +269,21 @@ def test_prod_requires_hoists_staging_attestation(tmp_path: Path, stacks: list[S
 
     staging = stack.wait("staging", "proposed", "1.4.2")
     assert stack.command(staging["id"], "approve").status_code == 200
-    stack.wait("staging", "promoted", "1.4.2")  # its attestation's push checks prod again
+    promoted = stack.wait("staging", "promoted", "1.4.2")  # its attestation's push checks prod
+
+    def staging_statements() -> list[dict[str, Any]]:
+        statements = [json.loads(base64.b64decode(json.loads(e.body)["payload"]))
+                      for e in oci.attestations(client, f"{stack.host}/{REPO}", digest)]
+        return [s for s in statements if s["predicate"]["environment"] == "staging"]
+    [ours] = wait_for(staging_statements, "Hoist's staging attestation in the registry")
+    assert ours["_type"] == "https://in-toto.io/Statement/v1"
+    assert ours["predicateType"] == "https://hoist.dev/attestation/promotion/v1"
+    assert ours["subject"] == [{"name": f"{stack.host}/{REPO}",
+                                "digest": {"sha256": digest.removeprefix("sha256:")}}]
+    predicate = ours["predicate"]
+    assert (predicate["promotion"], predicate["commit"], predicate["approvers"]) == (
+        promoted["id"], promoted["merge_sha"], ["alice"])
+    assert set(predicate["times"]) == {"received", "merged", "promoted"}
     prod = stack.wait("prod", "proposed", "1.4.2")
     assert prod["id"] == held["id"]
     assert stack.command(prod["id"], "approve").status_code == 200
