@@ -20,8 +20,10 @@ from bot.adapters.verify.keyless import KeylessProblem, KeylessVerifier
 from bot.adapters.verify.verifier import Verifier
 from bot.core.verification import pae, promotion_statement, simple_signing_problem
 from bot.core.verify_config import SignaturePolicy, Verify
+from bot.demo.registry import LocalRegistry, free_port
 from tests import cosign_maker as cosign
 from tests.oci_referrers_double import ReferrersRegistry
+from tests.support import need
 
 DATA = Path(__file__).resolve().parent / "data" / "verify"
 STAGING_ROOT = str(DATA / "staging_trusted_root.json")
@@ -254,3 +256,32 @@ def test_a_rotated_key_is_noticed_despite_the_cache(double: ReferrersRegistry) -
     assert with_key(old) == "verified"
     assert with_key(new) == "invalid"  # hoist.yaml now names the new key: checked afresh
     assert with_key(old) == "verified"
+
+
+@pytest.mark.e2e
+def test_referrers_tag_schema_on_a_registry_without_the_api(tmp_path: Path) -> None:
+    """Debian's docker-registry has no referrers API: cosign then lists a digest's
+    referrers in an index tagged `sha256-<hex>`; the published bundle is found there."""
+    need("docker-registry")
+    local = LocalRegistry(tmp_path / "registry", free_port(), None, "unused")
+    local.start()
+    try:
+        client = RegistryClient()
+        image = f"{local.host}/acme/app"
+        assert oci.referrers(client, image, COSIGN_SUBJECT) is None  # no API here
+        layer = {"mediaType": oci.BUNDLE_TYPES[0], **oci.push_blob(client, image, COSIGN_BUNDLE)}
+        config = {"mediaType": oci.EMPTY_CONFIG, **oci.push_blob(client, image, b"{}")}
+        body = {"schemaVersion": 2, "mediaType": oci.OCI_MANIFEST,
+                "artifactType": oci.BUNDLE_TYPES[0], "config": config, "layers": [layer]}
+        referrer = oci.push_manifest(client, image, body, "bundle")
+        size = len(json.dumps(body, separators=(",", ":")))
+        oci.push_manifest(client, image, {
+            "schemaVersion": 2, "mediaType": oci.OCI_INDEX, "manifests": [
+                {"mediaType": oci.OCI_MANIFEST, "digest": referrer, "size": size,
+                 "artifactType": oci.BUNDLE_TYPES[0]}]},
+            COSIGN_SUBJECT.replace(":", "-"), oci.OCI_INDEX)
+        cody = Verify(signature=SignaturePolicy(identity="cody@soyland.com", issuer=GITHUB_LOGIN))
+        [found] = Verifier(client, PRODUCTION_ROOT).check(image, COSIGN_SUBJECT, cody, None)
+        assert (found.status, found.detail) == ("verified", "identity=cody@soyland.com")
+    finally:
+        local.stop()
