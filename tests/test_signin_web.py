@@ -326,3 +326,20 @@ def test_acting_on_another_projects_promotion_under_its_prefix(tmp_path: Path,
         assert services.store.promotion(prod.id).approved_by == ("alice",) and woken == ["shop"]
     finally:
         oidc.stop()
+
+
+def test_behind_a_proxy_that_ends_tls_the_token_form_still_works(tmp_path: Path,
+                                                                  services: Services) -> None:
+    settings = Settings(manifests_repo="unused", data_dir=tmp_path, webhook_secret="w",
+                        ui_token="ui-secret")  # no HOIST_PUBLIC_URL
+    client = TestClient(create_app(settings, services), base_url="https://hoist.internal",
+                        follow_redirects=False)
+    page = client.get("/", headers={"X-Forwarded-Proto": "https"})
+    csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
+    proxied = {"Content-Type": "application/x-www-form-urlencoded", "X-Forwarded-Proto": "https",
+               "X-Forwarded-Host": "hoist.example.com", "Origin": "https://hoist.example.com"}
+    signed = client.post("/ui/signin", content=f"token=ui-secret&csrf={csrf}", headers=proxied)
+    assert signed.status_code == 303
+    forged = client.post("/ui/signin", content=f"token=ui-secret&csrf={csrf}",
+                         headers={**proxied, "Origin": "https://evil.example"})
+    assert forged.status_code == 403
