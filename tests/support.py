@@ -73,7 +73,9 @@ class ServiceProcess:
     def __init__(self, port: int, env: dict[str, str], log_path: Path,
                  args: tuple[str, ...] = ()) -> None:
         self.port = port
-        self.env = env
+        # Many suites seed repositories of manifest fragments that do not render; the
+        # rendering suites turn it on (HOIST_RENDER=on).
+        self.env = {"HOIST_RENDER": "off", **env}
         self.log_path = log_path
         self.args = args  # more `hoist serve` arguments, e.g. ("--role", "web")
         self.process: subprocess.Popen[bytes] | None = None

@@ -111,3 +111,21 @@ def test_argo_cd_applications_point_at_real_paths_and_match_the_sync_names() -> 
         if env.sync and env.sync.argocd:
             for image in {t.image for t in env.targets}:
                 assert env.sync.argocd.app_for(image, env.name) in names, (env.name, image)
+
+
+def test_every_target_renders_cleanly_through_hoist(capsys: pytest.CaptureFixture[str]) -> None:
+    """`hoist check --render`: each environment's apps render with the real renderers (the
+    Kustomize overlays, the Helm chart with each values file) and validate."""
+    from bot.cli import main
+    from tests.render_repos import need_renderers
+
+    need_renderers()
+    assert main(["check", "--config", str(EXAMPLE / "hoist.yaml"), "--render"]) == 0
+    out = capsys.readouterr()
+    assert out.err == ""
+    lines = out.out.splitlines()[1:]
+    assert len(lines) == 6 and all(": ok (" in line for line in lines)
+    assert ("prod: apps/guestbook/overlays/prod-canary (kustomize apps/guestbook/overlays/"
+            "prod-canary): ok (2 objects, Kubernetes 1.37)") in lines
+    assert any(line.startswith("dev: apps/podinfo/chart (helm chart apps/podinfo/chart with "
+                               "apps/podinfo/values-dev.yaml): ok (2 objects") for line in lines)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from .common import UsageError, read_file
 
 if TYPE_CHECKING:  # set-image stays quick to start: the planner is imported when used
+    from ..core.config import Config
     from ..core.plan import Plan
 
 
@@ -133,6 +134,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     root = config_path.resolve().parent
     tree = [str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()
             and ".git" not in p.relative_to(root).parts]
+    held = False
     for key in keys:
         train = config.train_of(key)
         decision = decide_tag(config.images[key], ref.tag, ref.digest) if ref.tag else None
@@ -153,7 +155,24 @@ def cmd_plan(args: argparse.Namespace) -> int:
                              else f"# {env.name}: nothing to change\n")
             for edit in plan.files:
                 _print_diff(unified_diff(edit.file, files[edit.file] or "", edit.new_text))
-    return 0
+            held = _rendered(root, config, plan) or held
+    return 1 if held else 0
+
+
+def _rendered(root: Path, config: Config, plan: Plan) -> bool:
+    """Print the plan's rendered difference (HOIST_RENDER on); True when it would be held."""
+    from ..adapters.rendering import RenderEngine
+    from ..settings import Settings, SettingsError
+    from .render import print_rendered, render_plan
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError:
+        settings = Settings()
+    if not plan.files or not settings.render:
+        return False
+    return print_rendered(render_plan(root, config, plan, RenderEngine(settings.render_timeout)),
+                          plan.environment)
 
 
 def _forge() -> str:

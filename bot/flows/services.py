@@ -11,7 +11,9 @@ from ..adapters.forges import Forge
 from ..adapters.git import GitRepo
 from ..adapters.prometheus import PrometheusClient, probe_health
 from ..adapters.registry import RegistryClient
+from ..adapters.rendering import RenderEngine
 from ..adapters.store import Store
+from ..adapters.verify.verifier import Verifier
 from ..core.config import Config
 from ..core.notices import DeploymentUpdate, Notice, Subject
 from ..core.polling import PollSetting
@@ -44,3 +46,5 @@ class Services:
     deployments: Deployments | None = None
     public_url: str | None = None  # where people reach Hoist's page (HOIST_PUBLIC_URL)
     polling: PollSetting = field(default_factory=PollSetting)  # HOIST_POLL_REGISTRIES
+    renderer: RenderEngine | None = None  # renders each change (HOIST_RENDER); None: off
+    verifier: Verifier | None = None  # signatures, provenance, attestations (flows/verify.py)

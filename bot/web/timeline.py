@@ -72,6 +72,7 @@ class Detail:
     canary: list[str] = field(default_factory=list)  # what each passed step measured
     evidence: str | None = None
     quarantined: str | None = None
+    rendered: dict[str, Any] | None = None  # the whole rendered diff (core/rendering/model.py)
 
 
 def _when(at: float) -> tuple[str, str]:
@@ -153,10 +154,12 @@ def _quarantined(services: Services, p: Promotion) -> str | None:
                               for m in p.members)), None)
 
 
-def board(services: Services) -> tuple[list[Lane], list[Row], str]:
+def board(services: Services, before: str | None = None
+          ) -> tuple[list[Lane], list[Row], str]:
     """The lanes (hoist.yaml's environments in chain order, then any others seen), the
-    newest promotions, and their fingerprint."""
-    promotions = services.store.promotions(LIST_LIMIT)
+    newest LIST_LIMIT promotions (older than promotion `before`, for a later page), and
+    their fingerprint."""
+    promotions = services.store.promotions(LIST_LIMIT, before=before)
     gate = gates(services)
     rows = [row(services, p, gate.get(p.environment)) for p in promotions]
     names = list(gate)
@@ -194,6 +197,7 @@ def detail(services: Services, pid: str) -> tuple[Detail, str]:
     if p.state in (State.REVERTED, State.REVERTING, State.FAILED, State.HELD) and p.reason:
         found.evidence = p.reason
     found.quarantined = _quarantined(services, p)
+    found.rendered = services.store.rendered(pid)
     return found, fingerprint(services)
 
 

@@ -76,7 +76,9 @@ def ui_router(settings: Settings, services: Services, viewers: SignedInViewers,
              status: int = 200) -> Response:
         if _fragment(request):  # the live region only, for the page's script to swap in
             name = _FRAGMENTS.get(name, name)
-        context = {**context, "events": request.url_for("events").path}
+        # `base`: the project's prefix (`/p/<name>`) under which this page is served, or "".
+        context = {**context, "events": request.url_for("events").path,
+                   "base": request.scope.get("root_path", "")}
         return templates.TemplateResponse(request, name, context, status_code=status,
                                           headers=HEADERS)
 
@@ -84,11 +86,14 @@ def ui_router(settings: Settings, services: Services, viewers: SignedInViewers,
     async def index(request: Request) -> Response:
         if refused := await viewers.page_refusal(request, project):
             return refused
-        lanes, rows, seen = await run_in_threadpool(timeline.board, services)
+        before = request.query_params.get("before") or None  # a later page's cursor
+        lanes, rows, seen = await run_in_threadpool(timeline.board, services, before)
         waiting = [r for r in rows if r.release]
         numbers = await run_in_threadpool(dora.numbers) if dora else {}
+        older = rows[-1].id if len(rows) == timeline.LIST_LIMIT else None
         return page(request, "index.html", {"lanes": lanes, "rows": rows, "waiting": waiting,
                                             "seen": seen, "dora": dora_rows(numbers),
+                                            "older": older,
                                             **await page_extras(viewers, request, project,
                                                                 services)})
 

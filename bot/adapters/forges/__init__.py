@@ -28,6 +28,7 @@ class Forge(Protocol):
     `adapters.errors.MergeBlocked`."""
 
     name: str
+    body_limit: int  # the longest change request body the forge takes, in characters
 
     def propose(self, promotion_id: str, branch: str, base: str, title: str, body: str,
                 labels: tuple[str, ...] = ()) -> ChangeRequest:

@@ -33,6 +33,8 @@ _REFUSED_MERGES = ("conflicts", "rejectedByPolicy", "failure")
 
 class AzureDevOpsForge:
     name = "azure-devops"
+    # Azure DevOps: "A description for a pull request must not be longer than 4000 characters".
+    body_limit = 4_000  # characters of a change request body
 
     def __init__(self, store: Store, repository: str, *, token: str, url: str,
                  timeout: float = 15, bot_login: str | None = None) -> None:

@@ -66,6 +66,8 @@ def labels_of(description: str) -> tuple[str, list[str]]:
 
 class BitbucketForge:
     name = "bitbucket"
+    # Bitbucket Cloud documents none; 262,144 as Dependabot keeps (longer bodies were accepted).
+    body_limit = 262_144  # characters of a change request body
 
     def __init__(self, store: Store, repository: str, *, token: str,
                  url: str = "https://api.bitbucket.org/2.0", timeout: float = 15,

@@ -57,6 +57,8 @@ def _stale(exc: BitbucketError) -> bool:
 
 class BitbucketDataCenterForge:
     name = "bitbucket-datacenter"
+    # Bitbucket Data Center: "a non-empty value less than 32768 characters" (BSERV-14135).
+    body_limit = 32_767  # characters of a change request body
 
     def __init__(self, store: Store, repository: str, *, token: str, url: str,
                  timeout: float = 15, bot_login: str | None = None) -> None:

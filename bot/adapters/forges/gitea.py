@@ -31,6 +31,8 @@ class GiteaError(RuntimeError):
 
 class GiteaForge:
     name = "gitea"
+    # Gitea and Forgejo keep the body in a TEXT column: 65,535 bytes on MySQL, the least.
+    body_limit = 65_535  # characters of a change request body
 
     def __init__(self, store: Store, repository: str, *, token: str, url: str,
                  timeout: float = 15, bot_login: str | None = None) -> None:

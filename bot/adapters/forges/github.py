@@ -52,6 +52,8 @@ def call(operation: str, fn: Callable[[], T]) -> T:
 
 class GitHubForge:
     name = "github"
+    # GitHub refuses a longer body: "body is too long (maximum is 65536 characters)".
+    body_limit = 65_536  # characters of a change request body
 
     def __init__(self, store: Store, repository: str, *, token: str | None = None,
                  app_id: str | None = None, private_key: str | None = None,

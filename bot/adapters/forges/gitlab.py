@@ -54,6 +54,8 @@ def _code(exc: GitlabError) -> int:
 
 class GitLabForge:
     name = "gitlab"
+    # GitLab keeps up to 1 MiB of description (docs: issuable text fields); a round 1,000,000.
+    body_limit = 1_000_000  # characters of a change request body
 
     def __init__(self, store: Store, project: str, *, token: str,
                  url: str = "https://gitlab.com", timeout: float = 15,

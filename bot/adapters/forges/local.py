@@ -20,6 +20,8 @@ class PushRaced(RuntimeError):
 
 class LocalForge:
     name = "local"
+    # The local forge stores any length; GitHub's limit keeps its bodies readable alike.
+    body_limit = 65_536  # characters of a change request body
 
     def __init__(self, store: Store, git: GitRepo) -> None:
         self.store = store

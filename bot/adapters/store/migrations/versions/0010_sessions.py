@@ -4,7 +4,7 @@ Numbered 0010: 0009 is the projects change in flight; this revises the latest pr
 is rechained after 0009 when both land.
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
