@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from bot.adapters.signin import make_provider
+from bot.adapters.store import Store
 from bot.core.events import ImagePushed
 from bot.flows.services import Services
 from bot.settings import Settings
@@ -343,3 +344,36 @@ def test_behind_a_proxy_that_ends_tls_the_token_form_still_works(tmp_path: Path,
     forged = client.post("/ui/signin", content=f"token=ui-secret&csrf={csrf}",
                          headers={**proxied, "Origin": "https://evil.example"})
     assert forged.status_code == 403
+
+
+def test_the_projects_index_leads_to_sign_in_then_lists_what_the_forge_lets_one_read(
+        tmp_path: Path, store: Store) -> None:
+    from bot.web.projects import Catalog
+    from bot.wiring import build_web_services
+
+    gitea = OAuthDouble("gitea").start()
+    try:
+        gitea.add("alice", {"acme/pay": "read"})
+        settings = _settings(tmp_path, gitea)
+        services = {n: build_web_services(settings, store.scoped(n)) for n in ("shop", "pay")}
+        for name, found in services.items():
+            found.forge.repo = f"/repos/acme/{name}"  # type: ignore[attr-defined]
+        catalog = Catalog(services.get, names=lambda: list(services))
+        client = TestClient(create_app(settings, build_web_services(settings, store),
+                                       role="web", catalog=catalog),
+                            base_url=PUBLIC, follow_redirects=False)
+        first = client.get("/")
+        assert first.status_code == 303 and first.headers["location"] == "/signin?next=/"
+        sign_in(client, gitea, "alice")
+        listed = client.get("/")
+        assert listed.status_code == 200 and 'href="/p/pay/"' in listed.text
+        assert 'href="/p/shop/"' not in listed.text
+        assert [p["name"] for p in client.get("/api/projects").json()["projects"]] == ["pay"]
+        assert client.get("/p/shop/api/promotions").status_code == 403
+        assert client.get("/p/pay/api/promotions").status_code == 200
+        gitea.people["alice"].repos.clear()  # a person who can read nothing sees an empty list
+        other = TestClient(client.app, base_url=PUBLIC, follow_redirects=False)
+        sign_in(other, gitea, "alice")
+        assert "No project you may see" in other.get("/").text
+    finally:
+        gitea.stop()

@@ -168,6 +168,10 @@ def install_projects(app: FastAPI, viewers: Viewers, apps: ProjectApps,
             shown = await listing(request)
         except ValueError:
             return error(400, "page must be a number")
+        if not shown:  # nobody signed in yet: the way to sign in (a 403 shows the list empty)
+            refusal = await viewers.page_refusal(request, "")
+            if refusal is not None and refusal.status_code != 403:
+                return refusal
         items = "".join(f'<li><a href="{p["url"]}">{p["name"]}</a> '
                         f'<span class="health">{escape(p["health"])}</span></li>' for p in shown)
         return _page(200, "Projects", f"<ul class=\"projects\">{items}</ul>" if items
