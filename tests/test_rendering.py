@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from bot.core.machine import State
+from bot.core.notices import Kind, Notice
 from bot.flows.services import Services
 from tests.render_repos import (
     APPLICATION,
@@ -115,9 +116,13 @@ def test_a_value_the_chart_does_not_read_is_held_with_the_reason(make: Any) -> N
 def test_a_broken_overlay_is_held_with_kustomizes_words(make: Any) -> None:
     broken = KUSTOMIZE[OVERLAY] + "patches:\n  - path: replicas.yaml\n"
     services = make({**KUSTOMIZE, OVERLAY: broken, "hoist.yaml": policy(OVERLAY)})
+    notices: list[Notice] = []
+    services.notify = notices.append
     p = promote(services)
     assert p.state == State.HELD
     assert p.reason is not None and p.reason.startswith("rendered: kustomize apps/web/overlays/prod:")
+    [held] = [n for n in notices if n.kind is Kind.HELD]  # the notification says why
+    assert held.why == p.reason
     assert "replicas.yaml" in p.reason  # the missing file, named
     assert str(services.git.path.parent) not in p.reason  # paths relative to the repository
 
