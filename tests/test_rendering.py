@@ -227,3 +227,33 @@ def test_hoist_plan_prints_the_rendered_diff_and_exits_1_when_it_would_hold(
     assert "#   held: kustomize apps/web/overlays/prod: " in capsys.readouterr().out
     assert main(["check", "--config", config, "--render"]) == 1
     assert "prod: kustomize apps/web/overlays/prod: " in capsys.readouterr().err
+
+
+HELM_RELEASE = """apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: shop-prod
+  namespace: flux-system
+spec:
+  interval: 10m
+  targetNamespace: shop
+  chart:
+    spec:
+      chart: ./charts/shop
+      sourceRef: {kind: GitRepository, name: manifests}
+  values:
+    image:
+      repository: localhost:5000/acme/app
+      tag: "1.0.0"
+"""
+
+
+def test_a_flux_helm_release_renders_its_chart_with_its_values(make: Any) -> None:
+    services = make({**CHART, "flux/shop-prod.yaml": HELM_RELEASE,
+                     "hoist.yaml": policy("flux/shop-prod.yaml")})
+    p = promote(services)
+    assert p.state == State.PROPOSED
+    [app] = rendered(services, p.id)["apps"]
+    assert app["renderer"] == "helm chart charts/shop with flux/shop-prod.yaml"
+    [change] = app["changes"]
+    assert change["object"] == "Deployment/shop/shop-prod" and change["change"] == "image"

@@ -126,4 +126,6 @@ class RenderEngine:
             app.changes = diff_objects(old, new, moved)
         except (RenderFailed, BadRender) as exc:
             app.error = str(exc)
+        except yaml.YAMLError as exc:  # inline values (an Application's `values` string)
+            app.error = f"{job.app}: values are not YAML: {exc}"
         return app
