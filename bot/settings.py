@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .core.polling import parse_poll_setting
+from .settings_signin import SignInSettings, signin_problems, signin_settings
 from .settings_values import (
     SettingsError,
     flag,
@@ -87,6 +88,10 @@ class Settings:
     signing_key_file: Path | None = None
     signing_format: str | None = None
     signing_passphrase: str | None = field(default=None, repr=False)
+    attestation_key: str | None = field(default=None, repr=False)  # flows/verify.py
+    attestation_key_file: Path | None = None
+    attestation_passphrase: str | None = field(default=None, repr=False)
+    sigstore_trusted_root: str | None = None  # a trusted_root.json; else sigstore's own
     poll_registries: str | None = None  # off, on, or a default interval (flows/poll.py)
     database_url: str | None = field(default=None, repr=False)
     workers: int = 4
@@ -96,8 +101,10 @@ class Settings:
     header_timeout: float = 10.0  # seconds for a request's line and headers (web/server.py)
     max_connections: int = 256  # open HTTP connections at once
     config_max_age: float = 5.0  # seconds between fetches of hoist.yaml's branch
+    projects_file: Path | None = None  # HOIST_PROJECTS: many manifests repos (core/projects.py)
     render: bool = True  # render each change with Kustomize/Helm and check schemas (issue 26)
     render_timeout: float = 60.0  # seconds one render may take
+    signin: SignInSettings | None = None  # HOIST_SIGNIN and HOIST_OAUTH_* (settings_signin)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -174,6 +181,11 @@ class Settings:
             if env.get("HOIST_SIGNING_KEY_FILE") else None,
             signing_format=env.get("HOIST_SIGNING_FORMAT") or None,
             signing_passphrase=env.get("HOIST_SIGNING_PASSPHRASE") or None,
+            attestation_key=env.get("HOIST_ATTESTATION_KEY") or None,
+            attestation_key_file=Path(env["HOIST_ATTESTATION_KEY_FILE"])
+            if env.get("HOIST_ATTESTATION_KEY_FILE") else None,
+            attestation_passphrase=env.get("HOIST_ATTESTATION_PASSPHRASE") or None,
+            sigstore_trusted_root=env.get("HOIST_SIGSTORE_TRUSTED_ROOT") or None,
             poll_registries=env.get("HOIST_POLL_REGISTRIES") or None,
             database_url=env.get("HOIST_DATABASE_URL") or None,
             workers=int(number(env, "HOIST_WORKERS", 4, 1)),
@@ -183,8 +195,11 @@ class Settings:
             header_timeout=number(env, "HOIST_HEADER_TIMEOUT", 10.0, 0.1),
             max_connections=int(number(env, "HOIST_MAX_CONNECTIONS", 256, 1)),
             config_max_age=number(env, "HOIST_CONFIG_MAX_AGE", 5.0, 0.0),
+            projects_file=Path(env["HOIST_PROJECTS"]) if env.get("HOIST_PROJECTS") else None,
             render=flag(env.get("HOIST_RENDER"), default=True),
             render_timeout=number(env, "HOIST_RENDER_TIMEOUT", 60.0, 0.1),
+            signin=signin_settings(env, {"gitlab": env.get("HOIST_GITLAB_URL"), "gitea": env.get(
+                "HOIST_GITEA_URL"), "github-api": env.get("HOIST_GITHUB_API_URL")}),
         )
 
     @property
@@ -225,13 +240,15 @@ class Settings:
         values = (self.webhook_secret, self.api_token, self.github_token,
                   self.github_private_key, self.github_webhook_secret, self.argocd_token,
                   self.notify_url, self.ui_token, *self.notify_urls, self.signing_key,
-                  self.signing_passphrase, self.database_url, self.gitlab_token,
+                  self.signing_passphrase, self.attestation_key, self.attestation_passphrase,
+                  self.database_url, self.gitlab_token,
                   self.gitlab_webhook_secret, self.gitea_token, self.gitea_webhook_secret,
                   self.bitbucket_dc_token, self.bitbucket_dc_webhook_secret,
                   self.bitbucket_token, (self.bitbucket_token or "").rpartition(":")[2],
                   self.bitbucket_webhook_secret,
                   self.azure_devops_token, self.azure_devops_webhook_secret,
-                  *passwords(self.database_url))
+                  *passwords(self.database_url),
+                  self.signin.client_secret if self.signin else None)
         return tuple(v for v in values if v)
 
     def check_serve(self) -> None:
@@ -246,12 +263,16 @@ class Settings:
                 "HOIST_WEBHOOK_SECRET is not set: refusing to accept unauthenticated webhooks "
                 "(set HOIST_INSECURE_DEMO=1 only for a local demo)"
             )
+        if self.signin is not None:
+            problems += signin_problems(self.public_url)
         if problems:
             raise SettingsError("; ".join(problems))
 
     def _flow_problems(self) -> list[str]:
         """What running the flows needs and lacks: a manifests repository, one forge's
         settings, the polling setting."""
+        if self.projects_file is not None:  # each project's are checked as it opens
+            return []
         problems = [] if self.manifests_repo else [
             "HOIST_MANIFESTS_REPO is not set (a git URL; file:// works)"]
         problems += self._forge_problems()

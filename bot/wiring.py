@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import structlog
+from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePrivateKey
 
 from .adapters.argocd import ArgoCdClient
 from .adapters.config_source import ConfigSource
@@ -22,8 +23,11 @@ from .adapters.notify import Notifier
 from .adapters.oidc import OidcVerifier
 from .adapters.registry import RegistryClient, load_credentials
 from .adapters.rendering import RenderEngine
-from .adapters.signing import CommitSigner, key_from_settings
+from .adapters.signing import CommitSigner, SigningError, key_from_settings
 from .adapters.store import Store
+from .adapters.verify.attest import load_attestation_key
+from .adapters.verify.keys import KeyProblem
+from .adapters.verify.verifier import Verifier
 from .core.polling import parse_poll_setting
 from .flows.services import Services
 from .log import redact_url
@@ -54,7 +58,9 @@ def build_web_services(settings: Settings, store: Store) -> Services:
 
 def start_signer(settings: Settings) -> CommitSigner | None:
     """The commit signing key made ready (held in memory only: nothing of it outlives the
-    process), or None when no key is configured; SigningError when it cannot sign."""
+    process), or None when no key is configured; SigningError when it cannot sign (or
+    the attestation key cannot be read)."""
+    attestation_key(settings)
     key = key_from_settings(settings.signing_key, settings.signing_key_file,
                             settings.signing_format, settings.signing_passphrase)
     if key is None:
@@ -62,6 +68,16 @@ def start_signer(settings: Settings) -> CommitSigner | None:
     signer = CommitSigner(key)
     log.info("git.signing", format=signer.format, key=signer.key_id)
     return signer
+
+
+def attestation_key(settings: Settings) -> EllipticCurvePrivateKey | None:
+    """Hoist's attestation key (HOIST_ATTESTATION_KEY[_FILE]), or None; SigningError when
+    it cannot be read."""
+    try:
+        return load_attestation_key(settings.attestation_key, settings.attestation_key_file,
+                                    settings.attestation_passphrase)
+    except KeyProblem as exc:
+        raise SigningError(f"HOIST_ATTESTATION_KEY: {exc}") from None
 
 
 def build_services(settings: Settings, store: Store | None = None,
@@ -96,6 +112,7 @@ def build_services(settings: Settings, store: Store | None = None,
         services.deployments = AzureDevOpsStatuses(forge.api)
     services.polling = parse_poll_setting(settings.poll_registries)
     services.renderer = RenderEngine(settings.render_timeout) if settings.render else None
+    services.verifier = Verifier(registry, settings.sigstore_trusted_root, attestation_key(settings))
     return services
 
 

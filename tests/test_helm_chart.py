@@ -176,3 +176,51 @@ def test_split_roles_get_a_deployment_each_and_the_service_reaches_web_only() ->
     assert "change-me@" not in yaml.safe_dump(by_name[("ConfigMap", "hoist")])
     assert {("PodDisruptionBudget", "hoist-web"), ("PodDisruptionBudget", "hoist-worker")} \
         <= by_name.keys()
+
+
+def test_projects_come_from_values_or_an_existing_config_map_and_their_tokens_stay_secret(
+        ) -> None:
+    from bot.core.projects import load_projects
+
+    objects = render(values(CHART / "ci" / "projects-values.yaml"))
+    config = objects["ConfigMap"]["data"]
+    assert config["HOIST_PROJECTS"] == "/etc/hoist/projects/projects.yaml"
+    assert "HOIST_MANIFESTS_REPO" not in config
+    assert load_projects(config["projects.yaml"]).names == ["shop", "payments"]  # valid
+    assert "change-me" not in yaml.safe_dump(config)
+    assert objects["Secret"]["stringData"]["SHOP_GITHUB_TOKEN"] == "ghp_change-me"
+    pod = objects["Deployment"]["spec"]["template"]["spec"]
+    assert {"name": "projects", "configMap": {"name": "hoist", "items": [
+        {"key": "projects.yaml", "path": "projects.yaml"}]}} in pod["volumes"]
+    mounts = pod["containers"][0]["volumeMounts"]
+    assert {"name": "projects", "mountPath": "/etc/hoist/projects", "readOnly": True} in mounts
+    # A ConfigMap (or Secret) the operator manages instead.
+    given = {"projects": {"existingSecret": "org-projects", "key": "all.yaml"},
+             "secrets": {"webhookSecret": "s"}}
+    pod = render(given)["Deployment"]["spec"]["template"]["spec"]
+    assert {"name": "projects", "secret": {"secretName": "org-projects", "items": [
+        {"key": "all.yaml", "path": "projects.yaml"}]}} in pod["volumes"]
+
+
+def test_a_projects_entry_with_an_inline_token_is_refused_by_the_chart() -> None:
+    given = {"projects": {"list": [{"name": "a", "repo": "https://x/a.git",
+                                    "forge": {"kind": "github", "token": "ghp_x"}}]},
+             "secrets": {"webhookSecret": "s"}}
+    with pytest.raises(Exception, match=r"(?i)schema|not"):
+        render(given)
+
+
+def test_sign_in_settings_land_in_the_config_map_and_the_client_secret_in_the_secret() -> None:
+    objects = render(values(CHART / "ci" / "signin-values.yaml"))
+    config = objects["ConfigMap"]["data"]
+    assert (config["HOIST_SIGNIN"], config["HOIST_PUBLIC_URL"], config["HOIST_OAUTH_CLIENT_ID"],
+            config["HOIST_OAUTH_URL"], config["HOIST_OIDC_APPROVERS"]) == (
+        "oidc", "https://hoist.example.com", "hoist", "https://sso.example.com/realms/acme",
+        "ops release-managers")
+    assert "oauth-change-me" not in str(config)
+    assert objects["Secret"]["stringData"]["HOIST_OAUTH_CLIENT_SECRET"] == "oauth-change-me"
+    with pytest.raises(helm.HelmError, match=re.escape("signin.publicUrl is required")):
+        render(values(CHART / "ci" / "signin-values.yaml") | {"signin": {"provider": "github"}})
+    with pytest.raises(helm.HelmError):  # a session cookie never crosses the network in clear
+        helm.Chart.load(CHART).validate_schema(values(CHART / "ci" / "minimal-values.yaml") | {
+            "signin": {"provider": "github", "publicUrl": "http://hoist.example.com"}})

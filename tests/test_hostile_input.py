@@ -240,8 +240,9 @@ def test_sign_in_is_rate_limited_and_the_api_docs_need_the_token(tmp_path: Path,
 
     app = create_app(Settings(manifests_repo="unused", data_dir=tmp_path, webhook_secret="s",
                               ui_token="ui-secret"), services)
-    client = TestClient(app, follow_redirects=False)
-    answers = [client.post("/ui/signin", data={"token": "guess", "next": "/"})
+    client = TestClient(app, follow_redirects=False, headers={"Origin": "http://testserver"})
+    csrf = client.get("/").text.split('name="csrf" value="')[1].split('"')[0]
+    answers = [client.post("/ui/signin", data={"token": "guess", "next": "/", "csrf": csrf})
                for _ in range(6)]
     assert [a.status_code for a in answers] == [401] * 5 + [429]
     assert answers[-1].json()["error"].startswith("too many sign-in attempts")

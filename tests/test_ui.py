@@ -70,11 +70,20 @@ def test_ui_token_guards_the_page_the_stream_and_the_read_api(tmp_path: Path,
         listed = client.get("/api/promotions", headers={"Authorization": f"Bearer {token}"})
         assert listed.status_code == 200 and len(listed.json()["promotions"]) == 3
 
-    wrong = client.post("/ui/signin", content="token=nope&next=/",
-                        headers={"Content-Type": "application/x-www-form-urlencoded"})
+    form = {"Content-Type": "application/x-www-form-urlencoded", "Origin": "http://testserver"}
+    csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
+    client.cookies.set("hoist_csrf", page.cookies["hoist_csrf"])
+    # A form without its CSRF token, or sent from another site, is refused before the token
+    # is even looked at.
+    forged = client.post("/ui/signin", content=f"token={UI}&next=/", headers=form)
+    assert forged.status_code == 403 and "expired" in forged.text
+    elsewhere = client.post("/ui/signin", content=f"token={UI}&next=/&csrf={csrf}",
+                            headers={**form, "Origin": "https://evil.example"})
+    assert elsewhere.status_code == 403 and "own page" in elsewhere.text
+    wrong = client.post("/ui/signin", content=f"token=nope&next=/&csrf={csrf}", headers=form)
     assert wrong.status_code == 401 and "not the right one" in wrong.text
-    signed = client.post("/ui/signin", content=f"token={UI}&next=//evil.example/",
-                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+    signed = client.post("/ui/signin", content=f"token={UI}&next=//evil.example/&csrf={csrf}",
+                         headers=form)
     assert signed.status_code == 303 and signed.headers["location"] == "/"  # never off-site
     cookie = signed.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and UI not in cookie

@@ -39,6 +39,13 @@ class ConfigSource:
         """The commit of the hoist.yaml last read from the branch (None for a local file)."""
         return self._cache[0] if self._cache else None
 
+    @property
+    def cached(self) -> Config | None:
+        """The hoist.yaml last read, without fetching or waiting (None before the first
+        read, or when it did not validate): for routing a push to the projects naming it."""
+        found = self._cache[1] if self._cache else None
+        return found if isinstance(found, Config) else None
+
     def refresh(self) -> None:
         """Fetch before the next read: the default branch moved."""
         self._stale = True

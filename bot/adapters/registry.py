@@ -40,7 +40,7 @@ MANIFEST_TYPES = ", ".join((
 INDEX_TYPES = {"application/vnd.oci.image.index.v1+json",
                "application/vnd.docker.distribution.manifest.list.v2+json"}
 _CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
-_API_PATH = re.compile(r"/(?:manifests|blobs|tags)/")  # what follows the repository name
+_API_PATH = re.compile(r"/(?:manifests|blobs|tags|referrers)/")  # what follows the repository name
 
 
 class RegistryError(RuntimeError):
@@ -129,26 +129,30 @@ class RegistryClient:
 
     @retry(retry=retry_if_exception(lambda e: isinstance(e, RegistryBusy)),
            stop=stop_after_attempt(5), wait=_wait, reraise=True)
-    def _request(self, method: str, host: str, path: str, accept: str) -> httpx.Response:
+    def _request(self, method: str, host: str, path: str, accept: str,
+                 content: bytes | None = None, content_type: str | None = None) -> httpx.Response:
         """One API call, retried while the registry is busy (sleeping up to a minute)."""
-        return self._attempt(method, host, path, accept)
+        return self._attempt(method, host, path, accept, content, content_type)
 
-    def _attempt(self, method: str, host: str, path: str, accept: str) -> httpx.Response:
+    def _attempt(self, method: str, host: str, path: str, accept: str,
+                 content: bytes | None = None, content_type: str | None = None) -> httpx.Response:
         """One API call (answering an auth challenge once); RegistryBusy, RepositoryUnknown
-        or RegistryError when it fails. `path` follows /v2/ and may carry a query."""
+        or RegistryError when it fails. `path` follows /v2/ and may carry a query; a call
+        with `content` (a push) asks for the `pull,push` scope."""
         url = f"{self._base(host)}/v2/{path}"
-        scope = f"repository:{_API_PATH.split(path)[0]}:pull"
-        headers = {"Accept": accept}
+        access = "pull,push" if method in ("POST", "PUT") else "pull"
+        scope = f"repository:{_API_PATH.split(path)[0]}:{access}"
+        headers = {"Accept": accept, **({"Content-Type": content_type} if content_type else {})}
         token = self._tokens.get((host, scope))
         if token:
             headers["Authorization"] = token
         try:
-            response = self.http.request(method, url, headers=headers)
+            response = self.http.request(method, url, headers=headers, content=content)
             if response.status_code == 401 and "www-authenticate" in response.headers:
                 headers["Authorization"] = self._authorize(host, scope,
                                                            response.headers["www-authenticate"])
                 self._tokens[(host, scope)] = headers["Authorization"]
-                response = self.http.request(method, url, headers=headers)
+                response = self.http.request(method, url, headers=headers, content=content)
         except httpx.TransportError as exc:
             raise RegistryBusy(f"{host} unreachable: {type(exc).__name__}") from None
         remaining = response.headers.get("ratelimit-remaining", "")
@@ -190,6 +194,14 @@ class RegistryClient:
         if not token:
             raise RegistryError(f"token service of {host} returned no token")
         return f"Bearer {token}"
+
+    def send(self, method: str, image: str, path: str, accept: str = "*/*",
+             content: bytes | None = None, content_type: str | None = None) -> httpx.Response:
+        """One call to `/v2/<repository>/<path>` (the OCI distribution API), retried while
+        the registry is busy; RepositoryUnknown on 404, RegistryError on other refusals.
+        adapters/verify/ reads signatures and pushes attestations through it."""
+        host, name = self._split(image)
+        return self._request(method, host, f"{name}/{path}", accept, content, content_type)
 
     def resolve(self, image: str, tag: str) -> str:
         """The digest the tag points at now."""

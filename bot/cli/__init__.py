@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .common import UsageError, open_store, read_file, settings_for
+from .common import UsageError, add_project_option, open_store, read_file, repo_for, settings_for
 
 __all__ = ["UsageError", "build_parser", "main", "open_store", "read_file", "settings_for"]
 
@@ -38,9 +38,14 @@ def cmd_parse_event(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from ..core.config import ConfigError, dotted, line_of, load_config
+    from ..core.config import ConfigError, load_config
     from ..core.tag_reach import policy_warnings
+    from ..core.yaml_lines import dotted, line_of
 
+    if args.projects:
+        return _check_projects(args.projects)
+    if not args.config:
+        raise UsageError("give --config FILE (a hoist.yaml) or --projects FILE")
     text = read_file(args.config).decode("utf-8", errors="replace")
     try:
         config = load_config(text, args.config)
@@ -48,17 +53,34 @@ def cmd_check(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return 2
+    from ..adapters.verify.keys import key_problems  # keys, identities and issuers (issue 27)
+    bad = key_problems(config, Path(args.config).resolve().parent)
+    for loc, message in bad:
+        print(f"{args.config}:{line_of(text, loc)}: {dotted(loc)}: {message}", file=sys.stderr)
+    if bad:
+        return 2
     for loc, message in policy_warnings(config):
         print(f"{args.config}:{line_of(text, loc)}: {dotted(loc)}: warning: {message}",
               file=sys.stderr)
     print(f"{args.config}: ok ({len(config.images)} images, "
           f"{len(config.environments)} environments)")
     if args.render:
-        from pathlib import Path
-
         from .render import check_render
 
         return check_render(Path(args.config), config)
+    return 0
+
+
+def _check_projects(path: str) -> int:
+    from ..core.projects import ProjectsError, load_projects
+
+    try:
+        projects = load_projects(read_file(path).decode("utf-8", errors="replace"), path)
+    except ProjectsError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    print(f"{path}: ok ({len(projects.projects)} projects: {', '.join(projects.names)})")
     return 0
 
 
@@ -100,7 +122,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from ..core.config import ConfigError, load_config
     from ..settings import Settings
 
-    repo = Path(args.repo)
+    repo = repo_for(args)
     if not repo.is_dir():
         raise UsageError(f"{repo}: not a directory")
     try:
@@ -153,8 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     parse.add_argument("file")
     parse.set_defaults(func=cmd_parse_event)
 
-    check = sub.add_parser("check", help="validate a hoist.yaml")
-    check.add_argument("--config", required=True)
+    check = sub.add_parser("check", help="validate a hoist.yaml or a projects file")
+    check.add_argument("--config", help="a hoist.yaml")
+    check.add_argument("--projects", metavar="FILE", help="a projects file (HOIST_PROJECTS)")
     check.add_argument("--render", action="store_true", help="also render every target with "
                        "Kustomize/Helm and check the objects against the Kubernetes schemas")
     check.set_defaults(func=cmd_check)
@@ -176,7 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
     plan.set_defaults(func=lambda args: _edit_command("cmd_plan", args))
 
     audit = sub.add_parser("audit", help="promotion history from a manifests repo's git log")
-    audit.add_argument("--repo", required=True, help="a local clone (or bare repository)")
+    audit.add_argument("--repo", help="a local clone (or bare repository); default: the git "
+                       "cache `hoist serve` keeps for --project")
+    add_project_option(audit)
     audit.add_argument("--ref", help="branch or commit to read (default: every environment's "
                        "branch in hoist.yaml, else HEAD)")
     audit.add_argument("--env", help="only this environment")
@@ -186,9 +211,10 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--json", action="store_true", help="JSON lines even on a terminal")
     audit.set_defaults(func=cmd_audit)
 
-    from . import commands
+    from . import commands, projects
 
     commands.add_parser(sub)
+    projects.add_parser(sub)
 
     db_parser = sub.add_parser("db", help="the store: schema migrations, backups")
     db_parser.set_defaults(func=lambda args: _usage(db_parser))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from .common import UsageError, open_store, settings_for
+from .common import UsageError, add_project_option, for_project, open_store, settings_for
 
 if TYPE_CHECKING:
     from ..flows.services import Services
@@ -38,6 +38,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
             parser.add_argument("id", help="the promotion's id (the page, GET /api/promotions)")
         parser.add_argument("--by", default="cli", help="who gives the command (recorded)")
         parser.add_argument("--reason", default="", help="why (recorded; hold, abort, freeze)")
+        add_project_option(parser)
         parser.set_defaults(func=cmd_command, command_name=name)
 
 
@@ -51,7 +52,7 @@ def cmd_command(args: argparse.Namespace) -> int:
         raise UsageError(f"--by {args.by!r}: {name_problem(args.by)}")
     on_env = name in ENVIRONMENT_COMMANDS
     subject: str = args.env if on_env else args.id
-    services = _services(settings_for(args))
+    services = _services(for_project(args, settings_for(args)), args.project)
     try:
         outcome = run_on_environment(services, subject, name, args.by, args.reason) \
             if on_env else run(services, subject, name, args.by, args.reason)
@@ -67,7 +68,7 @@ def cmd_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _services(settings: Settings) -> Services:
+def _services(settings: Settings, project: str = "default") -> Services:
     """The store, the manifests repository and the forge that `hoist serve` uses."""
     from ..adapters.git import GitError
     from ..adapters.signing import SigningError
@@ -78,7 +79,7 @@ def _services(settings: Settings) -> Services:
         raise UsageError(f"no Hoist store at {db} (set HOIST_DATA_DIR or HOIST_DATABASE_URL)")
     if not settings.manifests_repo:
         raise UsageError("HOIST_MANIFESTS_REPO is not set (the repository `hoist serve` uses)")
-    store = open_store(settings, wait=0.0)
+    store = open_store(settings, wait=0.0).scoped(project)
     try:
         return build_services(settings, store)
     except (GitError, SigningError) as exc:

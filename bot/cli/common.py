@@ -60,3 +60,46 @@ def open_store(settings: Settings, migrate: bool | None = None, wait: float = 30
             if time.monotonic() > deadline:
                 raise UsageError(f"the store is unreachable: {exc}") from None
             time.sleep(1.0)
+
+
+def add_project_option(parser: argparse.ArgumentParser) -> None:
+    """`--project NAME` (HOIST_PROJECTS' names; default `default`, the one project of a
+    single-repository Hoist)."""
+    parser.add_argument("--project", default="default", metavar="NAME",
+                        help="the project (a name in HOIST_PROJECTS) whose promotions to act on")
+
+
+def for_project(args: argparse.Namespace, settings: Settings) -> Settings:
+    """The settings of the project `--project` names (its repository, forge and store
+    view: open_store(...).scoped(args.project)); UsageError with one line for a project the
+    projects file does not list, or a bad projects file."""
+    from ..core.projects import ProjectsError
+    from ..project_settings import project_settings, read_projects
+    from ..settings import SettingsError
+
+    name = getattr(args, "project", None) or "default"
+    try:
+        projects = read_projects(settings)
+    except ProjectsError as exc:
+        raise UsageError(exc.problems[0]) from None
+    except SettingsError as exc:
+        raise UsageError(str(exc)) from None
+    project = projects.get(name)
+    if project is None:
+        raise UsageError(f"no project {name!r}; known: {', '.join(projects.names)}")
+    try:
+        return project_settings(settings, project)
+    except SettingsError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def project_store(args: argparse.Namespace, settings: Settings) -> Store:
+    """The store as `--project` sees it (its promotions only)."""
+    return open_store(settings, wait=0.0).scoped(getattr(args, "project", None) or "default")
+
+
+def repo_for(args: argparse.Namespace) -> Path:
+    """`--repo PATH`, else the git cache `hoist serve` keeps for `--project` (audit, dora)."""
+    if getattr(args, "repo", None):
+        return Path(args.repo)
+    return for_project(args, settings_for(args)).data_dir / "manifests.git"

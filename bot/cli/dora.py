@@ -7,16 +7,17 @@ import argparse
 import contextlib
 import json
 from datetime import datetime
-from pathlib import Path
 
-from .common import UsageError
+from .common import UsageError, add_project_option, repo_for
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register `hoist dora --repo PATH [--env E] [--since DATE] [--until DATE] [--json]`."""
     dora = sub.add_parser("dora", help="deployment frequency, lead time, change failure rate "
                           "and time to restore, from the git trailers")
-    dora.add_argument("--repo", required=True, help="a local clone (or bare repository)")
+    dora.add_argument("--repo", help="a local clone (or bare repository); default: the git "
+                      "cache `hoist serve` keeps for --project")
+    add_project_option(dora)
     dora.add_argument("--env", help="only this environment (default: all)")
     dora.add_argument("--since", help="promotions merged on or after this ISO date")
     dora.add_argument("--until", help="promotions merged before this ISO date")
@@ -32,7 +33,7 @@ def cmd_dora(args: argparse.Namespace) -> int:
     from ..core.dora import dora
     from ..settings import Settings
 
-    repo = Path(args.repo)
+    repo = repo_for(args)
     if not repo.is_dir():
         raise UsageError(f"{repo}: not a directory")
     since, until = _date("--since", args.since), _date("--until", args.until)

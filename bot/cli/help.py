@@ -33,7 +33,7 @@ EXAMPLES: dict[str, str] = {
     "demo": _epilog([], "hoist demo --keep"),
     "parse-event": _epilog(
         [], "hoist parse-event --source harbor --header 'Authorization: x' body.json"),
-    "check": _epilog([], "hoist check --config hoist.yaml"),
+    "check": _epilog([], "hoist check --config hoist.yaml", "hoist check --projects projects.yaml"),
     "init": _epilog([], "hoist init ./manifests --stdout"),
     "set-image": _epilog([], "hoist set-image apps/ --image ghcr.io/acme/web=ghcr.io/acme/web:1.4.2"),
     "plan": _epilog([], "hoist plan --config hoist.yaml --image ghcr.io/acme/web:1.4.2"),
@@ -48,6 +48,9 @@ EXAMPLES: dict[str, str] = {
                      + (" --reason 'incident 42'" if name == "freeze" else ""))
        for name in ("freeze", "unfreeze")},
     "db": _epilog([_STORE], "hoist db upgrade", "hoist db backup /backups/hoist.db"),
+    "projects": _epilog(["HOIST_PROJECTS", _STORE], "hoist projects list"),
+    "list": _epilog(["HOIST_PROJECTS", _STORE, "HOIST_PUBLIC_URL, HOIST_UI_TOKEN"],
+                    "hoist projects list --url http://127.0.0.1:8080"),
     "upgrade": _epilog([_STORE, "HOIST_MIGRATE"], "hoist db upgrade"),
     "backup": _epilog([_STORE], "hoist db backup /backups/hoist-$(date +%F).db"),
     "restore": _epilog([_STORE], "hoist db restore /backups/hoist-2024-05-01.db"),

@@ -59,7 +59,8 @@ class Startup:
                 self.signer = start_signer(self.settings)
             except SigningError as exc:
                 return Fault(str(exc), "")
-        fault = before_git_fault(self.settings) if flows else settings_fault(self.settings)
+        fault = before_git_fault(self.settings) if flows and not self.settings.projects_file \
+            else settings_fault(self.settings)
         if fault is not None:
             return fault
         if self.store is None:
@@ -69,6 +70,10 @@ class Startup:
                 return Fault(str(exc), "")
             except StoreUnavailable as exc:
                 return store_fault(str(exc))
+        if self.settings.projects_file is not None:  # many repositories: cli/serve_projects.py
+            from .serve_projects import open_projects
+
+            return open_projects(self.settings, self.store, self.signer, self.gate)
         if not flows:
             self._open(None)
             return None

@@ -9,7 +9,14 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .common import UsageError, open_store, read_file, settings_for
+from .common import (
+    UsageError,
+    add_project_option,
+    for_project,
+    project_store,
+    read_file,
+    settings_for,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -27,6 +34,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     override.add_argument("--promotion", required=True, metavar="ID")
     override.add_argument("--by", required=True, help="who overrides (recorded in the trailer)")
     override.add_argument("--reason", required=True)
+    add_project_option(override)
     override.set_defaults(func=cmd_override_window)
 
 
@@ -82,11 +90,12 @@ def cmd_override_window(args: argparse.Namespace) -> int:
     from ..flows.override import NotOverridable, override_window
 
     settings = settings_for(args)
+    for_project(args, settings)  # a project the projects file lists
     db = settings.data_dir / "hoist.db"
     if settings.database_url is None and not db.exists():
         raise UsageError(f"no Hoist store at {db} (set HOIST_DATA_DIR or HOIST_DATABASE_URL)")
     try:
-        p = override_window(open_store(settings, wait=0.0), args.promotion, args.by,
+        p = override_window(project_store(args, settings), args.promotion, args.by,
                             args.reason)
     except KeyError:
         raise UsageError(f"no promotion {args.promotion}") from None

@@ -5,10 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
+from pydantic import Field, field_validator, model_validator
 
 from .durations import Duration
 from .images import InvalidReference, validate_name
@@ -16,8 +13,11 @@ from .patterns import compile_pattern
 from .render_config import KUBERNETES_VERSION, Render
 from .rollout_config import Canary, FreezeWindow, Sync, _Model
 from .trains import Train, train_problems
+from .verify_config import Requires, Verify, verify_problems
 from .versions import VersionError, parse_range
 from .window_config import Windows
+from .yaml_lines import FieldProblem as _FieldProblem
+from .yaml_lines import load_model
 
 Pin = Literal["tag", "tag@digest", "@digest"]
 
@@ -107,6 +107,7 @@ class ImageConfig(_Model):
     coalesce: Duration = 0.0  # seconds a burst of pushes may take; the newest allowed wins
     poll: Duration | None = Field(default=None, gt=0)  # list tags this often (flows/poll.py)
     min_age: Duration | None = Field(default=None, ge=0)  # seconds since the push (maturity.py)
+    verify: Verify | None = None  # signatures and provenance (verify_config.py)
 
     @field_validator("platforms")
     @classmethod
@@ -188,6 +189,7 @@ class Environment(_Model):
     min_age: Duration | None = Field(default=None, ge=0)  # seconds since the push; images may set their own
     sync: Sync | None = None
     kubernetes: str | None = Field(default=None, pattern=KUBERNETES_VERSION)  # schemas
+    requires: Requires | None = None  # attestations a digest must carry (verify_config.py)
 
     @field_validator("approval", mode="before")
     @classmethod
@@ -211,6 +213,7 @@ class Config(_Model):
     images: dict[str, ImageConfig] = Field(min_length=1)
     environments: list[Environment] = Field(min_length=1)
     trains: dict[str, Train] = {}
+    verify: Verify | None = None  # the default for every image (verify_config.py)
 
     @model_validator(mode="after")
     def _references(self) -> Config:
@@ -227,7 +230,7 @@ class Config(_Model):
                     raise _FieldProblem(
                         ("environments", i, "targets", j, "image"), f"unknown image {target.image!r}"
                     )
-        for loc, message in train_problems(self.trains, list(self.images))[:1]:
+        for loc, message in (train_problems(self.trains, list(self.images)) + verify_problems(self))[:1]:
             raise _FieldProblem(loc, message)
         return self
 
@@ -250,67 +253,6 @@ class Config(_Model):
         raise KeyError(name)
 
 
-class _FieldProblem(ValueError):
-    """A cross-field problem that knows which field it belongs to."""
-
-    def __init__(self, loc: tuple[str | int, ...], message: str) -> None:
-        super().__init__(message)
-        self.loc = loc
-        self.message = message
-
-
-def _line_of(tree: Any, loc: tuple[str | int, ...]) -> int:
-    """1-based line of the deepest node of loc that exists in the parsed tree."""
-    line, node = 1, tree
-    for part in loc:
-        if isinstance(node, CommentedMap) and part in node:
-            line = node.lc.key(part)[0] + 1
-            node = node[part]
-        elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
-            line = node.lc.item(part)[0] + 1
-            node = node[part]
-        else:
-            break
-    return line
-
-
-def _dotted(loc: tuple[str | int, ...]) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "(top level)"
-
-
-def line_of(text: str, loc: tuple[str | int, ...]) -> int:
-    """1-based line of the field at `loc` (as in ConfigError lines) in valid hoist.yaml text."""
-    return _line_of(YAML(typ="rt").load(text), loc)
-
-
-def dotted(loc: tuple[str | int, ...]) -> str:
-    """`images.web.tags`, `environments[1].name`: a field's name as errors print it."""
-    return _dotted(loc)
-
-
 def load_config(text: str, filename: str = "hoist.yaml") -> Config:
     """Parse and validate hoist.yaml text; raise ConfigError listing every problem."""
-    try:
-        tree = YAML(typ="rt").load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        raise ConfigError([f"{filename}:{line}: (yaml): {exc.problem or exc}"]) from None
-    if not isinstance(tree, CommentedMap):
-        raise ConfigError([f"{filename}:1: (top level): must be a mapping"])
-    try:
-        return Config.model_validate(tree)
-    except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            cause = error.get("ctx", {}).get("error")
-            if isinstance(cause, _FieldProblem):
-                loc, message = cause.loc, cause.message
-            else:
-                loc = tuple(p for p in error["loc"] if not str(p).startswith("function-"))
-                message = error["msg"].removeprefix("Value error, ")
-            problems.append(f"{filename}:{_line_of(tree, loc)}: {_dotted(loc)}: {message}")
-        raise ConfigError(problems) from None
+    return load_model(Config, text, filename, ConfigError)

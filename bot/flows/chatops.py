@@ -19,6 +19,7 @@ from ..core.members import versions
 from .announce import announce
 from .commands import carry_out
 from .origin import about_our_repository
+from .permits import permit, standing
 from .services import Services
 
 log = structlog.get_logger()
@@ -137,14 +138,11 @@ def _commands(services: Services, p: Promotion, comment: PullRequestActivity) ->
         found.insert(0, chat.Command("approve"))  # one approval per review, however said
     if not found:
         return
-    permission = services.forge.permission(comment.user)
-    teams = services.forge.teams_of(comment.user, env.approval.teams) if env.approval.teams \
-        else []
+    who = standing(services, env.approval, comment.user)
     replies, ok = [], True
     for command in found:
         p = services.store.promotion(p.id)
-        decision = chat.authorize(command, comment.user, permission, teams, env.approval,
-                                  services.bot_login, p.approved_by)
+        decision = permit(services, p, command, who, env.approval)
         if not decision.allowed:
             ok = False
             replies.append(f"`/hoist {command.name}` refused: {decision.reason}.")

@@ -25,6 +25,7 @@ from .revert import revert
 from .rollout import resume_analysis
 from .services import Services
 from .start import start_promotions
+from .verify import UNVERIFIED
 
 __all__ = ["ENVIRONMENT_COMMANDS", "PROMOTION_COMMANDS", "BadName", "Outcome", "carry_out",
            "run", "run_on_environment"]
@@ -106,7 +107,8 @@ def carry_out(services: Services, p: Promotion, command: chat.Command,
             store.transition(p.id, State.RECEIVED, note=f"branch replaced by {user} "
                                                         "(retry)")
             return "retrying: the branch will be replaced.", True
-        if p.state is not State.FAILED:
+        if p.state is not State.FAILED and not (p.state is State.HELD and
+                                                (p.reason or "").startswith(UNVERIFIED)):
             return f"nothing to retry: the promotion is {p.state}.", False
         store.transition(p.id, State.RECEIVED, note=f"retried by {user}")
         return "retrying.", True

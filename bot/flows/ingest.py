@@ -19,6 +19,7 @@ from ..core.policy import first_environments, matching_images
 from ..core.tags import decide_tag, newest, valid_digest
 from .services import Services
 from .start import start_promotions
+from .verify import recheck_held
 
 log = structlog.get_logger()
 
@@ -76,6 +77,7 @@ def _ingest_burst(services: Services, config: Config, lane: str, burst: list[Pus
     if train is not None and members:
         log.info("push.train_settled", train=train, images=[m.image_key for m in members],
                  pushes=len(event_keys))
+    recheck_held(services, lane)  # a re-push checks signatures again (flows/verify.py)
     environments = first_environments(config, [m.image_key for m in members])
     created = start_promotions(services, members, environments, train, received_at, event_key,
                                event_keys, refuse_downgrades=True)

@@ -20,6 +20,7 @@ from ..core.members import Member, describe_changes, versions
 from ..core.plan import Plan, PlanError, branch_name, candidate_files, plan_environment
 from ..core.policy import targets_for
 from ..core.tags import is_newer, valid_digest
+from ..core.verification import VERIFIED, verified_section, with_verified_trailer
 from ..core.ways import how_to
 from ..failpoints import failpoint
 from .announce import announce
@@ -27,6 +28,7 @@ from .rendering import check_render, proposed_body
 from .revert import resume_revert
 from .rollout import analyze, start_rollout
 from .services import Services
+from .verify import verified_of, verify_hop
 from .waits import closed_window, done_waiting, frozen_by_hand, immature, window_override
 
 log = structlog.get_logger()
@@ -56,6 +58,9 @@ def _plan(services: Services, p: Promotion) -> Promotion:
     if base is None:
         return services.store.transition(p.id, State.FAILED, reason=f"no branch {env.branch!r}")
     members = [_resolved(services, config, p, m) for m in p.members]
+    held, verified = verify_hop(services, config, env, p, members, base)
+    if held is not None:
+        return held
     targets = [t for m in members for t in targets_for(env, m.image_key)]
     directories = list(dict.fromkeys(t.file for t in targets if t.is_directory))
     # Only files holding a repository's last name component can reference it.
@@ -77,8 +82,8 @@ def _plan(services: Services, p: Promotion) -> Promotion:
     refused = check_render(services, config, base, plan, p.id)
     if refused:
         return services.store.transition(p.id, State.HELD, reason=refused)
-    p = services.store.transition(p.id, State.PLANNED, plan=plan.to_json(), base_sha=base,
-                                  members=members)
+    p = services.store.transition(p.id, State.PLANNED, VERIFIED + verified if verified else None,
+                                  plan=plan.to_json(), base_sha=base, members=members)
     log.info("promotion.planned", id=p.id, env=p.environment,
              images=[m.image for m in plan.images][:20], files=[f.file for f in plan.files][:20])
     failpoint("promotion.planned")
@@ -122,7 +127,8 @@ def _propose(services: Services, p: Promotion) -> Promotion:
     failpoint("promotion.pushed")
     env = services.config().environment(p.environment)
     body = proposed_body(services, p.id, render.change_request_body(plan, render.gate(
-        env.approval, how_to("approve", p.id, services.forge.name))))
+        env.approval, how_to("approve", p.id, services.forge.name)))
+        + verified_section(verified_of(services, p)))
     cr = services.forge.propose(p.id, branch, env.branch, render.title(plan), body,
                                 ("hoist", f"env:{p.environment}"))
     log.info("promotion.proposed", id=p.id, env=p.environment, change_request=cr.id,
@@ -218,6 +224,7 @@ def _merge(services: Services, p: Promotion) -> Promotion:
     message = render.commit_message(plan, p.id, approved_by=p.approved_by,
                                     pushed_at=push_times(plan, p.members, p.received_at),
                                     window_override=window_override(services, p))
+    message = with_verified_trailer(message, verified_of(services, p))
     try:
         sha = services.forge.merge(p.id, p.commit_sha, env.branch, message, env.merge_method)
     except MergeConflict as exc:

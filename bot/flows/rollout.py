@@ -38,6 +38,7 @@ from ..telemetry import ANALYSIS_SECONDS, STEP_SECONDS, VERDICTS
 from .revert import land_by_pull_request, revert, tell
 from .services import Services
 from .start import start_promotions
+from .verify import attest_hop
 
 log = structlog.get_logger()
 
@@ -75,7 +76,8 @@ def promote(services: Services, p: Promotion, env: Environment, now: float,
 
 def start_successors(services: Services, p: Promotion) -> None:
     """Create the promotions of the environments that follow this one: the same set of
-    images, with the digests that passed here."""
+    images, with the digests that passed here; Hoist's attestation of this hop first."""
+    attest_hop(services, p)
     environments = next_environments(services.config(), p.environment,
                                      [m.image_key for m in p.members])
     start_promotions(services, p.members, environments, p.train, p.received_at, None)

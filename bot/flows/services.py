@@ -13,6 +13,7 @@ from ..adapters.prometheus import PrometheusClient, probe_health
 from ..adapters.registry import RegistryClient
 from ..adapters.rendering import RenderEngine
 from ..adapters.store import Store
+from ..adapters.verify.verifier import Verifier
 from ..core.config import Config
 from ..core.notices import DeploymentUpdate, Notice, Subject
 from ..core.polling import PollSetting
@@ -46,3 +47,4 @@ class Services:
     public_url: str | None = None  # where people reach Hoist's page (HOIST_PUBLIC_URL)
     polling: PollSetting = field(default_factory=PollSetting)  # HOIST_POLL_REGISTRIES
     renderer: RenderEngine | None = None  # renders each change (HOIST_RENDER); None: off
+    verifier: Verifier | None = None  # signatures, provenance, attestations (flows/verify.py)

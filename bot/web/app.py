@@ -22,11 +22,13 @@ from ..flows.override import NotOverridable, override_window
 from ..flows.services import Services
 from ..settings import Settings
 from ..sources import SOURCES, Source
-from .access import may_read
 from .commands_api import commands_router
 from .errors import error
 from .metrics import Metrics
 from .openapi import API_OVERRIDE
+from .people import SignedInViewers
+from .people_wiring import people
+from .projects import Catalog, ProjectApps, install_projects
 from .ui import install_ui
 from .webhooks import webhook_router
 
@@ -48,11 +50,18 @@ def create_app(
     role: str = "all",
     worker_alive: Callable[[], bool] | None = None,
     refresh: Callable[[], None] = lambda: None,
+    viewers: SignedInViewers | None = None,
+    project: str = "default",
+    catalog: Catalog | None = None,
 ) -> FastAPI:
     """The FastAPI app; `wake` nudges the worker, `lifespan_hooks` start/stop it. A
     `worker` process serves health, metrics and the read API, but takes no webhooks;
     `worker_alive` says whether its worker threads still run (for /readyz); `refresh` is
-    called when a forge push moved the manifests repo's default branch."""
+    called when a forge push moved the manifests repo's default branch. The unprefixed page
+    and read API are `project`'s; with a `catalog` (web/projects.py), each project's page,
+    API, event stream and commands are served under `/p/<project>/`. All of them are behind
+    `viewers` (web/people.py), made here (with the sign-in and page-command routes) unless a
+    parent app shares its own."""
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -70,6 +79,13 @@ def create_app(
     dora = DoraBoard(services) if role != "web" else None
     metrics = Metrics(services.store, dora)
     store = services.store
+    # Who sees the page and the read API (`viewers`, shared by every project's app), else
+    # this app's own, with the sign-in and page-command routes (web/people_wiring.py).
+    if viewers is None:
+        viewers = people(app, settings, store, catalog.services_of if catalog else (
+            lambda name: services if name == project else None),
+            catalog.wake_of if catalog else (lambda name: wake()))
+    seen_by = viewers
 
     @app.exception_handler(StarletteHTTPException)
     async def httperror(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -83,6 +99,18 @@ def create_app(
     async def store_down(_: Request, exc: StoreUnavailable) -> JSONResponse:
         log.error("store.unavailable", error=str(exc))
         return error(503, "store unavailable; retry later")
+
+    if catalog is not None:
+        found = catalog
+
+        def project_app(name: str, its: Services) -> FastAPI:
+            return create_app(found.settings_of(name) or settings, its,
+                              lambda: found.wake_of(name), role=role, viewers=seen_by,
+                              project=name)
+
+        install_projects(app, seen_by, ProjectApps(project_app, found.services_of),
+                         found.names, found.route_forge if role != "worker" else None,
+                         found.health_of)
 
     if role != "worker":
         app.include_router(webhook_router(settings, store, sources or SOURCES, metrics, wake,
@@ -114,16 +142,20 @@ def create_app(
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/api/promotions")
-    async def list_promotions(request: Request, limit: int = 100) -> JSONResponse:
-        if not may_read(settings, request):
-            return error(401, "reads need HOIST_UI_TOKEN as a bearer token")
-        found = await run_in_threadpool(store.promotions, max(1, min(limit, 1000)))
-        return JSONResponse({"promotions": [p.public() for p in found]})
+    async def list_promotions(request: Request, limit: int = 100,
+                              before: str | None = None) -> Response:
+        """Newest first, `limit` (1-1000) a page; `next` is the next page's URL."""
+        if refused := await seen_by.api_refusal(request, project):
+            return refused
+        limit = max(1, min(limit, 1000))
+        found = await run_in_threadpool(store.promotions, limit, False, before)
+        more = f"?limit={limit}&before={found[-1].id}" if len(found) == limit else None
+        return JSONResponse({"promotions": [p.public() for p in found], "next": more})
 
     @app.get("/api/promotions/{pid}")
-    async def get_promotion(request: Request, pid: str) -> JSONResponse:
-        if not may_read(settings, request):
-            return error(401, "reads need HOIST_UI_TOKEN as a bearer token")
+    async def get_promotion(request: Request, pid: str) -> Response:
+        if refused := await seen_by.api_refusal(request, project):
+            return refused
         try:
             p = await run_in_threadpool(store.promotion, pid)
         except KeyError:
@@ -136,7 +168,7 @@ def create_app(
         data["rendered"] = await run_in_threadpool(store.rendered, pid)
         return JSONResponse(data)
 
-    install_ui(app, settings, services, dora)
+    install_ui(app, settings, services, viewers, dora, project)
 
 
     @app.post("/api/promotions/{pid}/override-window", openapi_extra=API_OVERRIDE)

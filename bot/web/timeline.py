@@ -154,10 +154,12 @@ def _quarantined(services: Services, p: Promotion) -> str | None:
                               for m in p.members)), None)
 
 
-def board(services: Services) -> tuple[list[Lane], list[Row], str]:
+def board(services: Services, before: str | None = None
+          ) -> tuple[list[Lane], list[Row], str]:
     """The lanes (hoist.yaml's environments in chain order, then any others seen), the
-    newest promotions, and their fingerprint."""
-    promotions = services.store.promotions(LIST_LIMIT)
+    newest LIST_LIMIT promotions (older than promotion `before`, for a later page), and
+    their fingerprint."""
+    promotions = services.store.promotions(LIST_LIMIT, before=before)
     gate = gates(services)
     rows = [row(services, p, gate.get(p.environment)) for p in promotions]
     names = list(gate)

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
@@ -23,9 +23,12 @@ from ..flows.dora_board import DoraBoard
 from ..flows.services import Services
 from ..settings import Settings
 from . import timeline
-from .access import COOKIE, may_read, session_value, token_matches
+from .access import COOKIE, session_value, token_matches
 from .dora_panel import dora_rows
+from .forms import form_problem
 from .guards import TokenBucket, guard_docs, too_many
+from .page_actions import page_extras
+from .people import SignedInViewers
 
 HERE = Path(__file__).parent
 # A stream ends after this long and the browser reconnects: an open page never holds up
@@ -53,23 +56,19 @@ def _fragment(request: Request) -> bool:
     return request.headers.get("x-hoist-fragment") == "1"
 
 
-def _sign_in(request: Request, status: int = 401, wrong: bool = False) -> HTMLResponse:
-    return templates.TemplateResponse(request, "signin.html", {
-        "next": request.url.path, "wrong": wrong}, status_code=status, headers=HEADERS)
-
-
-def install_ui(app: FastAPI, settings: Settings, services: Services,
-               dora: DoraBoard | None = None) -> None:
-    """Add the page's routes and its static files to `app`; `dora` gives the page its DORA
-    panel (processes that hold the git cache)."""
+def install_ui(app: FastAPI, settings: Settings, services: Services, viewers: SignedInViewers,
+               dora: DoraBoard | None = None, project: str = "default") -> None:
+    """Add the page's routes and its static files to `app`; `viewers` says who may see
+    `project`'s page; `dora` gives the page its DORA panel (processes that hold the git
+    cache)."""
     app.mount("/ui/static", StaticFiles(directory=HERE / "static"), name="static")
-    app.include_router(ui_router(settings, services, dora))
+    app.include_router(ui_router(settings, services, viewers, dora, project))
     if settings.ui_token:
-        guard_docs(app, settings, _sign_in)
+        guard_docs(app, settings, viewers.sign_in_page)
 
 
-def ui_router(settings: Settings, services: Services, dora: DoraBoard | None = None
-              ) -> APIRouter:
+def ui_router(settings: Settings, services: Services, viewers: SignedInViewers,
+              dora: DoraBoard | None = None, project: str = "default") -> APIRouter:
     router = APIRouter(include_in_schema=False)
     attempts = TokenBucket()  # sign-ins per client address: 5 at once, then one per 6 s
 
@@ -77,33 +76,42 @@ def ui_router(settings: Settings, services: Services, dora: DoraBoard | None = N
              status: int = 200) -> Response:
         if _fragment(request):  # the live region only, for the page's script to swap in
             name = _FRAGMENTS.get(name, name)
-        context = {**context, "events": request.url_for("events").path}
+        # `base`: the project's prefix (`/p/<name>`) under which this page is served, or "".
+        context = {**context, "events": request.url_for("events").path,
+                   "base": request.scope.get("root_path", "")}
         return templates.TemplateResponse(request, name, context, status_code=status,
                                           headers=HEADERS)
 
     @router.get("/")
     async def index(request: Request) -> Response:
-        if not may_read(settings, request):
-            return _sign_in(request)
-        lanes, rows, seen = await run_in_threadpool(timeline.board, services)
+        if refused := await viewers.page_refusal(request, project):
+            return refused
+        before = request.query_params.get("before") or None  # a later page's cursor
+        lanes, rows, seen = await run_in_threadpool(timeline.board, services, before)
         waiting = [r for r in rows if r.release]
         numbers = await run_in_threadpool(dora.numbers) if dora else {}
+        older = rows[-1].id if len(rows) == timeline.LIST_LIMIT else None
         return page(request, "index.html", {"lanes": lanes, "rows": rows, "waiting": waiting,
-                                            "seen": seen, "dora": dora_rows(numbers)})
+                                            "seen": seen, "dora": dora_rows(numbers),
+                                            "older": older,
+                                            **await page_extras(viewers, request, project,
+                                                                services)})
 
     @router.get("/ui/promotions/{pid}")
     async def promotion(request: Request, pid: str) -> Response:
-        if not may_read(settings, request):
-            return _sign_in(request)
+        if refused := await viewers.page_refusal(request, project):
+            return refused
         try:
             found, seen = await run_in_threadpool(timeline.detail, services, pid)
         except KeyError:
             return page(request, "missing.html", {"pid": pid, "seen": ""}, 404)
-        return page(request, "promotion.html", {"p": found, "seen": seen})
+        extras = await page_extras(viewers, request, project, services, pid,
+                                   bool(found.quarantined))
+        return page(request, "promotion.html", {"p": found, "seen": seen, **extras})
 
     @router.get("/ui/events", name="events")
     async def events(request: Request) -> Response:
-        if not may_read(settings, request):
+        if await viewers.api_refusal(request, project):
             return Response("sign in first\n", 401, media_type="text/plain")
 
         # What the browser last saw: the event id it reconnects with, else the page's own.
@@ -135,8 +143,11 @@ def ui_router(settings: Settings, services: Services, dora: DoraBoard | None = N
         target = (form.get("next") or ["/"])[0]
         if not target.startswith("/") or target.startswith("//"):
             target = "/"  # only back to this site
+        problem = form_problem(settings, request, {k: v[0] for k, v in form.items()}, None)
+        if problem is not None:
+            return viewers.sign_in_page(request, 403, problem=problem)
         if not token_matches(settings, (form.get("token") or [""])[0]):
-            return _sign_in(request, 401, wrong=True)
+            return viewers.sign_in_page(request, 401, wrong=True)
         response = RedirectResponse(target, status_code=303)
         secure = request.url.scheme == "https" or \
             request.headers.get("x-forwarded-proto") == "https"

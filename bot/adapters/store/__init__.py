@@ -5,11 +5,14 @@ which engine runs; only engine.py knows."""
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.engine import URL
 
+from ...core.events import ImagePushed
 from .budget import RateBudget
 from .change_requests import ChangeRequests
 from .chatops import ChatOpsRecords
@@ -22,13 +25,15 @@ from .promotions import Promotions
 from .records import ChangeRequest, NewPromotion, Promotion
 from .remarks import Remarks
 from .renders import Renders
+from .sessions import Sessions
+from .tables import promotions
 
 __all__ = ["HEAD", "BadDatabaseUrl", "ChangeRequest", "Freeze", "NewPromotion", "PollCursor",
            "Promotion", "SchemaError", "Store", "StoreUnavailable"]
 
 
 class Store(Promotions, ChangeRequests, ChatOpsRecords, Leases, RateBudget, PollRecords,
-            Remarks, Freezes, Renders):
+            Remarks, Freezes, Renders, Sessions):
     """One store over SQLite or PostgreSQL; every write is one transaction.
 
     `target` is a file path (SQLite) or a URL (`sqlite:///path`,
@@ -68,6 +73,27 @@ class Store(Promotions, ChangeRequests, ChatOpsRecords, Leases, RateBudget, Poll
     def engine_name(self) -> str:
         """`sqlite` or `postgresql`."""
         return dialect(self.engine)
+
+    def scoped(self, project: str) -> Store:
+        """This store as one project sees it: the same engine and pool, every read and
+        write scoped to `project` (its promotions, inbox, leases, lanes, freezes, budget).
+        Closing a view closes the store."""
+        view = copy.copy(self)
+        view.project = project
+        return view
+
+    def routed(self, route: Callable[[ImagePushed], list[str]]) -> Store:
+        """A view whose add_events/add_event_batches store each push in the inbox of every
+        project `route(push)` names, all in one transaction (no project: not stored)."""
+        view = copy.copy(self)
+        view.route = route
+        return view
+
+    def project_names(self) -> list[str]:
+        """Every project with promotions stored, sorted (a removed project's history stays
+        readable by its name)."""
+        with self._read() as db:
+            return sorted(db.execute(select(promotions.c.project).distinct()).scalars())
 
     def ping(self) -> None:
         """One round trip to the database; StoreUnavailable if it does not answer."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine
+from sqlalchemy import ColumnElement, Engine, Table
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, InternalError, OperationalError, TimeoutError
 
@@ -13,9 +13,15 @@ from .engine import StoreUnavailable
 
 
 class StoreBase:
-    """Holds the engine; the mixins (inbox, promotions, chatops, leases, budget) use it."""
+    """Holds the engine and the project this view of the store reads and writes (every
+    query of the mixins (inbox, promotions, chatops, leases, budget) is scoped to it)."""
 
     engine: Engine
+    project: str = "default"
+
+    def _mine(self, table: Table) -> ColumnElement[bool]:
+        """`table.project = <this view's project>`: in every query's WHERE."""
+        return table.c.project == self.project
 
     @contextmanager
     def _tx(self, durable: bool = True) -> Iterator[Connection]:

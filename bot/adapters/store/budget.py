@@ -31,14 +31,16 @@ class RateBudget(StoreBase):
             wait = 0.0
             for window, quota in limits:
                 times = db.execute(select(forge_writes.c.at).where(
-                    forge_writes.c.forge == forge, forge_writes.c.at > now - window)
+                    self._mine(forge_writes), forge_writes.c.forge == forge,
+                    forge_writes.c.at > now - window)
                     .order_by(forge_writes.c.at)).scalars().all()
                 if len(times) >= quota:  # room again once the oldest counted one leaves
                     wait = max(wait, times[len(times) - quota] + window - now)
             if wait > 0:
                 return wait
-            db.execute(insert(forge_writes).values(forge=forge, at=now))
-            db.execute(delete(forge_writes).where(forge_writes.c.forge == forge,
+            db.execute(insert(forge_writes).values(project=self.project, forge=forge, at=now))
+            db.execute(delete(forge_writes).where(self._mine(forge_writes),
+                                                  forge_writes.c.forge == forge,
                                                   forge_writes.c.at < now - 3600.0))
         return 0.0
 
@@ -46,15 +48,17 @@ class RateBudget(StoreBase):
         """Serialize budget checks across replicas on the forge's row (SQLite's write lock
         already does)."""
         db.execute(insert_ignoring(self.engine, rate_limits).values(
-            forge=forge, quota=None, remaining=None, reset_at=None, updated_at=now))
-        db.execute(select(rate_limits.c.forge).where(rate_limits.c.forge == forge)
+            project=self.project, forge=forge, quota=None, remaining=None, reset_at=None, updated_at=now))
+        db.execute(select(rate_limits.c.forge).where(self._mine(rate_limits),
+                                                     rate_limits.c.forge == forge)
                    .with_for_update())
 
     def observe_primary(self, forge: str, remaining: int, quota: int, reset_at: float) -> None:
         """Record the forge's primary limit as its last response reported it."""
         with self._tx() as db:
-            db.execute(upsert(self.engine, rate_limits, ["forge"], {
-                "forge": forge, "quota": quota, "remaining": remaining, "reset_at": reset_at,
+            db.execute(upsert(self.engine, rate_limits, ["project", "forge"], {
+                "project": self.project, "forge": forge, "quota": quota, "remaining": remaining,
+                "reset_at": reset_at,
                 "updated_at": time.time()}))
 
     def primary_wait(self, forge: str, now: float | None = None) -> float:
@@ -62,7 +66,8 @@ class RateBudget(StoreBase):
         now = time.time() if now is None else now
         with self._read() as db:
             row = db.execute(select(rate_limits.c.remaining, rate_limits.c.reset_at)
-                             .where(rate_limits.c.forge == forge)).first()
+                             .where(self._mine(rate_limits), rate_limits.c.forge == forge)
+                             ).first()
         if row is None or row.remaining is None or row.remaining > 0 or row.reset_at is None:
             return 0.0
         return max(0.0, float(row.reset_at) - now)
@@ -75,12 +80,12 @@ class RateBudget(StoreBase):
         now = time.time() if now is None else now
         found: dict[tuple[str, str], float] = {}
         with self._read() as db:
-            for row in db.execute(select(rate_limits)).mappings():
+            for row in db.execute(select(rate_limits).where(self._mine(rate_limits))).mappings():
                 if row["remaining"] is not None:
                     found[(row["forge"], "primary")] = float(row["remaining"])
                 for window, quota in limits:
                     used = db.execute(select(func.count()).select_from(forge_writes).where(
-                        forge_writes.c.forge == row["forge"],
+                        self._mine(forge_writes), forge_writes.c.forge == row["forge"],
                         forge_writes.c.at > now - window)).scalar_one()
                     found[(row["forge"], f"secondary_{window:g}s")] = float(quota - used)
         return found

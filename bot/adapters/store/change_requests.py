@@ -12,19 +12,24 @@ from .engine import insert_ignoring
 from .records import ChangeRequest
 from .tables import change_requests
 
+# Every column but `project` (the view's own): a ChangeRequest's fields.
+_CR = select(*(c for c in change_requests.c if c.name != "project"))
+
 
 class ChangeRequests(StoreBase):
     def change_request(self, promotion_id: str) -> ChangeRequest | None:
         """The change request of a promotion, if one was recorded."""
         with self._read() as db:
-            row = db.execute(select(change_requests).where(
-                change_requests.c.promotion_id == promotion_id)).mappings().first()
+            row = db.execute(_CR.where(
+                change_requests.c.promotion_id == promotion_id, self._mine(change_requests))
+            ).mappings().first()
         return ChangeRequest(**row) if row else None
 
     def change_requests(self) -> list[ChangeRequest]:
         """All change requests, oldest first."""
         with self._read() as db:
-            rows = db.execute(select(change_requests).order_by(change_requests.c.id)
+            rows = db.execute(_CR.where(self._mine(change_requests))
+                              .order_by(change_requests.c.id)
                               ).mappings().all()
         return [ChangeRequest(**r) for r in rows]
 
@@ -35,7 +40,8 @@ class ChangeRequests(StoreBase):
         with self._tx() as db:
             db.execute(insert_ignoring(self.engine, change_requests).values(
                 promotion_id=promotion_id, branch=branch, base=base, title=title, body=body,
-                state="open", created_at=time.time(), number=number, url=url))
+                state="open", created_at=time.time(), number=number, url=url,
+                project=self.project))
         found = self.change_request(promotion_id)
         assert found is not None
         return found
@@ -43,17 +49,18 @@ class ChangeRequests(StoreBase):
     def open_change_requests(self, number: int) -> list[ChangeRequest]:
         """Open change-request records of pull request `number` (one per promotion)."""
         with self._read() as db:
-            rows = db.execute(select(change_requests).where(
-                change_requests.c.number == number, change_requests.c.state == "open")
+            rows = db.execute(_CR.where(
+                change_requests.c.number == number, change_requests.c.state == "open",
+                self._mine(change_requests))
                 .order_by(change_requests.c.id)).mappings().all()
         return [ChangeRequest(**r) for r in rows]
 
     def open_change_request_on(self, branch: str, base: str) -> ChangeRequest | None:
         """The newest open change-request record of `branch` into `base`, if any."""
         with self._read() as db:
-            row = db.execute(select(change_requests).where(
+            row = db.execute(_CR.where(
                 change_requests.c.branch == branch, change_requests.c.base == base,
-                change_requests.c.state == "open")
+                change_requests.c.state == "open", self._mine(change_requests))
                 .order_by(desc(change_requests.c.id)).limit(1)).mappings().first()
         return ChangeRequest(**row) if row else None
 
@@ -62,7 +69,8 @@ class ChangeRequests(StoreBase):
         one per promotion it carried, each `created_at` when that promotion proposed its
         content there (epoch seconds)."""
         with self._read() as db:
-            rows = db.execute(select(change_requests).where(change_requests.c.number == number)
+            rows = db.execute(_CR.where(change_requests.c.number == number,
+                                        self._mine(change_requests))
                               .order_by(change_requests.c.id)).mappings().all()
         return [ChangeRequest(**r) for r in rows]
 
@@ -70,7 +78,8 @@ class ChangeRequests(StoreBase):
         """The id of the newest promotion whose change request is pull request `number`."""
         with self._read() as db:
             row = db.execute(select(change_requests.c.promotion_id)
-                             .where(change_requests.c.number == number)
+                             .where(change_requests.c.number == number,
+                                    self._mine(change_requests))
                              .order_by(desc(change_requests.c.id)).limit(1)).first()
         return row.promotion_id if row else None
 
@@ -78,5 +87,6 @@ class ChangeRequests(StoreBase):
         """Mark a change request merged or closed."""
         with self._tx() as db:
             db.execute(update(change_requests)
-                       .where(change_requests.c.promotion_id == promotion_id)
+                       .where(change_requests.c.promotion_id == promotion_id,
+                              self._mine(change_requests))
                        .values(state=state, merged_at=time.time(), merge_sha=merge_sha))

@@ -19,7 +19,8 @@ class ChatOpsRecords(StoreBase):
         stmt = insert_ignoring(self.engine, comments).returning(comments.c.key)
         with self._tx() as db:
             return sum(len(db.execute(stmt, {
-                "key": c.key, "number": c.number, "comment_id": c.comment_id, "user": c.user,
+                "project": self.project, "key": c.key, "number": c.number,
+                "comment_id": c.comment_id, "user": c.user,
                 "body": c.body, "kind": c.kind, "received_at": received_at,
                 "processed_at": None, "written_at": c.written_at,
                 "promotion_id": c.promotion_id, "repository_id": c.repository_id,
@@ -28,7 +29,8 @@ class ChatOpsRecords(StoreBase):
     def pending_comments(self) -> list[PullRequestActivity]:
         """Unprocessed comments, oldest first."""
         with self._read() as db:
-            rows = db.execute(select(comments).where(comments.c.processed_at.is_(None))
+            rows = db.execute(select(comments).where(self._mine(comments),
+                                                     comments.c.processed_at.is_(None))
                               .order_by(comments.c.received_at, comments.c.key)).mappings().all()
         return [PullRequestActivity(r["key"], r["number"], r["comment_id"], r["user"], r["body"],
                                     r["kind"], r["written_at"], r["promotion_id"],
@@ -38,21 +40,21 @@ class ChatOpsRecords(StoreBase):
     def comment_done(self, key: str) -> None:
         """Mark a comment processed."""
         with self._tx() as db:
-            db.execute(update(comments).where(comments.c.key == key)
+            db.execute(update(comments).where(self._mine(comments), comments.c.key == key)
                        .values(processed_at=time.time()))
 
     def quarantine(self, repository: str, digest: str, reason: str) -> None:
         """No later push of this digest is promoted until unquarantined."""
         with self._tx() as db:
-            db.execute(upsert(self.engine, quarantine, ["repository", "digest"], {
-                "repository": repository, "digest": digest, "reason": reason,
+            db.execute(upsert(self.engine, quarantine, ["project", "repository", "digest"], {
+                "project": self.project, "repository": repository, "digest": digest, "reason": reason,
                 "at": time.time()}))
 
     def unquarantine(self, repository: str, digest: str) -> bool:
         """Lift a quarantine; False if there was none."""
         with self._tx() as db:
             return db.execute(delete(quarantine).where(
-                quarantine.c.repository == repository,
+                self._mine(quarantine), quarantine.c.repository == repository,
                 quarantine.c.digest == digest)).rowcount > 0
 
     def quarantined(self, repository: str, digest: str | None) -> str | None:
@@ -61,5 +63,6 @@ class ChatOpsRecords(StoreBase):
             return None
         with self._read() as db:
             row = db.execute(select(quarantine.c.reason).where(
-                quarantine.c.repository == repository, quarantine.c.digest == digest)).first()
+                self._mine(quarantine), quarantine.c.repository == repository,
+                quarantine.c.digest == digest)).first()
         return row.reason if row else None

@@ -27,19 +27,22 @@ class Freezes(StoreBase):
         """Freeze `environment` (again: the newest reason wins); returns the freeze."""
         found = Freeze(environment, by, reason, time.time())
         with self._tx() as db:
-            db.execute(upsert(self.engine, freezes, ["environment"], {
-                "environment": environment, "by": by, "reason": reason, "at": found.at}))
+            db.execute(upsert(self.engine, freezes, ["project", "environment"], {
+                "project": self.project, "environment": environment, "by": by, "reason": reason,
+                "at": found.at}))
         return found
 
     def unfreeze(self, environment: str) -> bool:
         """Lift the freeze; False when the environment was not frozen."""
         with self._tx() as db:
-            gone = db.execute(delete(freezes).where(freezes.c.environment == environment))
+            gone = db.execute(delete(freezes).where(self._mine(freezes),
+                                                      freezes.c.environment == environment))
         return bool(gone.rowcount)
 
     def freeze_of(self, environment: str) -> Freeze | None:
         """The environment's ad-hoc freeze, or None."""
         with self._read() as db:
-            row = db.execute(select(freezes).where(freezes.c.environment == environment)
+            row = db.execute(select(freezes).where(self._mine(freezes),
+                                                  freezes.c.environment == environment)
                              ).first()
         return None if row is None else Freeze(row.environment, row.by, row.reason, row.at)

@@ -36,15 +36,17 @@ class Leases(StoreBase):
         if not self._any_free(names, holder, now, ran_before):
             return None  # all held: no write transaction (SQLite's one writer is busy enough)
         with self._tx(durable=False) as db:
-            known = set(db.execute(select(leases.c.name).where(leases.c.name.in_(names)))
+            known = set(db.execute(select(leases.c.name).where(
+                self._mine(leases), leases.c.name.in_(names)))
                         .scalars())
             missing = [n for n in dict.fromkeys(names) if n not in known]
             if missing:
                 db.execute(insert_ignoring(self.engine, leases),
-                           [{"name": n, "holder": None, "expires_at": 0.0, "last_run": None}
+                           [{"project": self.project, "name": n, "holder": None, "expires_at": 0.0,
+                             "last_run": None}
                             for n in missing])
             query = select(leases.c.name).where(
-                leases.c.name.in_(names),
+                self._mine(leases), leases.c.name.in_(names),
                 or_(leases.c.expires_at < now, leases.c.holder == holder))
             if ran_before is not None:
                 query = query.where(or_(leases.c.last_run.is_(None),
@@ -54,7 +56,7 @@ class Leases(StoreBase):
                              .with_for_update(skip_locked=True)).first()
             if row is None:
                 return None
-            db.execute(update(leases).where(leases.c.name == row.name)
+            db.execute(update(leases).where(self._mine(leases), leases.c.name == row.name)
                        .values(holder=holder, expires_at=now + ttl))
             return str(row.name)
 
@@ -63,7 +65,8 @@ class Leases(StoreBase):
         """A read-only look: might one of names be claimable? (A name without a row is.)"""
         with self._read() as db:
             rows = db.execute(select(leases.c.name, leases.c.holder, leases.c.expires_at,
-                                     leases.c.last_run).where(leases.c.name.in_(names))).all()
+                                     leases.c.last_run).where(
+                self._mine(leases), leases.c.name.in_(names))).all()
         if len(rows) < len(set(names)):
             return True
         return any((r.expires_at < now or r.holder == holder) and
@@ -76,10 +79,11 @@ class Leases(StoreBase):
         if not names:
             return []
         with self._tx(durable=False) as db:
-            db.execute(update(leases).where(leases.c.name.in_(names), leases.c.holder == holder)
+            db.execute(update(leases).where(self._mine(leases), leases.c.name.in_(names),
+                                            leases.c.holder == holder)
                        .values(expires_at=time.time() + ttl))
             held = set(db.execute(select(leases.c.name).where(
-                leases.c.name.in_(names), leases.c.holder == holder)).scalars())
+                self._mine(leases), leases.c.name.in_(names), leases.c.holder == holder)).scalars())
         return [n for n in names if n not in held]
 
     def release(self, name: str, holder: str, ran_at: float | None = None) -> None:
@@ -89,11 +93,13 @@ class Leases(StoreBase):
         if ran_at is not None:
             values["last_run"] = ran_at
         with self._tx(durable=False) as db:
-            db.execute(update(leases).where(leases.c.name == name, leases.c.holder == holder)
+            db.execute(update(leases).where(self._mine(leases), leases.c.name == name,
+                                            leases.c.holder == holder)
                        .values(**values))
 
     def holders(self) -> dict[str, tuple[str | None, float]]:
         """Every lease: name -> (holder, expires_at). For tests and operators."""
         with self._read() as db:
-            rows = db.execute(select(leases.c.name, leases.c.holder, leases.c.expires_at)).all()
+            rows = db.execute(select(leases.c.name, leases.c.holder, leases.c.expires_at)
+                              .where(self._mine(leases))).all()
         return {r.name: (r.holder, r.expires_at) for r in rows}

@@ -57,7 +57,7 @@ class Members(StoreBase):
             row = db.execute(
                 select(promotion_members.c.tag)
                 .join(promotions, promotions.c.id == promotion_members.c.promotion_id)
-                .where(promotion_members.c.image_key == image_key,
+                .where(promotion_members.c.image_key == image_key, self._mine(promotions),
                        promotions.c.environment == environment,
                        promotions.c.state.in_((State.MERGED.value, State.PROMOTED.value)))
                 .order_by(desc(promotions.c.updated_at)).limit(1)).first()

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 from .engine import dialect
 
 # Every revision this Hoist knows, oldest first; the last is the schema its code expects.
-REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0011")
+REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010", "0011")
 HEAD = REVISIONS[-1]
 _LOCK = 0x486F697374  # "Hoist": PostgreSQL advisory lock key for migrations
 

@@ -27,9 +27,14 @@ _FIELDS = frozenset({"plan", "base_sha", "commit_sha", "merge_sha", "approved_by
 _JSON = ("plan", "approved_by", "tally")
 
 
-def _with_cr() -> Select[Any]:
-    return select(promotions, change_requests.c.id.label("cr")).select_from(
-        promotions.outerjoin(change_requests, change_requests.c.promotion_id == promotions.c.id))
+# Every column but `project` (the view's own), and the change request's id.
+_COLUMNS = [c for c in promotions.c if c.name != "project"]
+
+
+def _with_cr(project: str) -> Select[Any]:
+    return select(*_COLUMNS, change_requests.c.id.label("cr")).select_from(
+        promotions.outerjoin(change_requests, change_requests.c.promotion_id == promotions.c.id)
+    ).where(promotions.c.project == project)
 
 
 class Promotions(Inbox, Members):
@@ -55,7 +60,7 @@ class Promotions(Inbox, Members):
                                         true() if n.digest is None else false()))
                                if n.tag is not None else false())
                     exists = db.execute(select(promotions.c.id).where(
-                        promotions.c.repository == n.repository,
+                        self._mine(promotions), promotions.c.repository == n.repository,
                         promotions.c.environment == n.environment, same)).first()
                     if exists:
                         continue
@@ -65,7 +70,7 @@ class Promotions(Inbox, Members):
                     lane_free = not self._lane_held(db, lane_name(n.image_key, n.environment),
                                                     now)
                     for old in db.execute(select(promotions.c.id, promotions.c.state).where(
-                            promotions.c.image_key == n.image_key,
+                            self._mine(promotions), promotions.c.image_key == n.image_key,
                             promotions.c.environment == n.environment)).all():
                         if lane_free and can_supersede(State(old.state)):
                             self._move(db, old.id, State(old.state), State.SUPERSEDED,
@@ -75,7 +80,7 @@ class Promotions(Inbox, Members):
                         digest=n.digest, version_key=version_key, environment=n.environment,
                         state=State.RECEIVED.value, event_key=n.event_key,
                         received_at=n.received_at, created_at=now, updated_at=now,
-                        train=n.train))
+                        train=n.train, project=self.project))
                     self._write_members(db, pid, n.carried)
                     db.execute(insert(transitions).values(
                         promotion_id=pid, from_state=None, to_state=State.RECEIVED.value, at=now,
@@ -90,9 +95,9 @@ class Promotions(Inbox, Members):
         """Is the lane leased? Its row stays locked until this transaction ends, so no worker
         claims the lane in between (SQLite: the write lock already serializes)."""
         db.execute(insert_ignoring(self.engine, leases).values(
-            name=name, holder=None, expires_at=0.0, last_run=None))
-        expires = db.execute(select(leases.c.expires_at).where(leases.c.name == name)
-                             .with_for_update()).scalar_one()
+            project=self.project, name=name, holder=None, expires_at=0.0, last_run=None))
+        expires = db.execute(select(leases.c.expires_at).where(
+            self._mine(leases), leases.c.name == name).with_for_update()).scalar_one()
         return bool(expires > now)
 
     def supersede_waiting(self, image_key: str, environment: str) -> int:
@@ -103,7 +108,8 @@ class Promotions(Inbox, Members):
         done = 0
         with self._tx() as db:
             rows = db.execute(select(promotions.c.id, promotions.c.state).where(
-                promotions.c.image_key == image_key, promotions.c.environment == environment,
+                self._mine(promotions), promotions.c.image_key == image_key,
+                promotions.c.environment == environment,
                 promotions.c.state.not_in([s.value for s in FINAL]))
                 .order_by(promotions.c.created_at, promotions.c.id).with_for_update()).all()
             waiting = [r.id for r in rows if r.state == State.RECEIVED.value]
@@ -142,8 +148,8 @@ class Promotions(Inbox, Members):
                     forget_change_request: bool) -> Promotion:
         now = time.time()
         with self._tx() as db:
-            row = db.execute(select(promotions.c.state).where(promotions.c.id == pid)
-                             .with_for_update()).first()
+            row = db.execute(select(promotions.c.state).where(
+                promotions.c.id == pid, self._mine(promotions)).with_for_update()).first()
             if row is None:
                 raise KeyError(pid)
             self._move(db, pid, State(row.state), target, note, now)
@@ -175,8 +181,9 @@ class Promotions(Inbox, Members):
     def due_successors(self, now: float) -> list[Promotion]:
         """Promoted promotions whose soak is over and whose next environments wait."""
         with self._read() as db:
-            rows = db.execute(select(promotions).where(
-                promotions.c.state == State.PROMOTED.value, promotions.c.next_at.is_not(None),
+            rows = db.execute(select(*_COLUMNS).where(
+                self._mine(promotions), promotions.c.state == State.PROMOTED.value,
+                promotions.c.next_at.is_not(None),
                 promotions.c.next_at <= now).order_by(promotions.c.next_at)).mappings().all()
             return self._with_members(db, rows)
 
@@ -184,26 +191,32 @@ class Promotions(Inbox, Members):
         """How many promotions are in each state."""
         with self._read() as db:
             rows = db.execute(select(promotions.c.state, func.count())
+                              .where(self._mine(promotions))
                               .group_by(promotions.c.state)).all()
         return {state: int(n) for state, n in rows}
 
     def promotion(self, pid: str) -> Promotion:
         """One promotion by id; KeyError if unknown."""
         with self._read() as db:
-            row = db.execute(_with_cr().where(promotions.c.id == pid)).mappings().first()
+            row = db.execute(_with_cr(self.project).where(promotions.c.id == pid)).mappings().first()
             if row is None:
                 raise KeyError(pid)
             return self._with_members(db, [row])[0]
 
-    def promotions(self, limit: int = 100, active_only: bool = False) -> list[Promotion]:
-        """Newest first; with active_only, those not in a final state, oldest first."""
+    def promotions(self, limit: int = 100, active_only: bool = False,
+                   before: str | None = None) -> list[Promotion]:
+        """Newest first (`before`: only those older than that promotion id, a page's
+        cursor); with active_only, those not in a final state, oldest first."""
         with self._read() as db:
             if active_only:
-                rows = db.execute(_with_cr().where(
+                rows = db.execute(_with_cr(self.project).where(
                     promotions.c.state.not_in([s.value for s in FINAL]))
                     .order_by(promotions.c.created_at, promotions.c.id)).mappings().all()
             else:
-                rows = db.execute(_with_cr().order_by(
+                query = _with_cr(self.project)
+                if before is not None:
+                    query = query.where(promotions.c.id < before)
+                rows = db.execute(query.order_by(
                     desc(promotions.c.created_at), desc(promotions.c.id)).limit(limit)
                 ).mappings().all()
             return self._with_members(db, rows)
@@ -214,7 +227,8 @@ class Promotions(Inbox, Members):
         with self._read() as db:
             rows = db.execute(select(promotions.c.image_key, promotions.c.environment,
                                      func.min(promotions.c.created_at).label("since"))
-                              .where(promotions.c.state.not_in([s.value for s in FINAL]))
+                              .where(self._mine(promotions),
+                                     promotions.c.state.not_in([s.value for s in FINAL]))
                               .group_by(promotions.c.image_key, promotions.c.environment)
                               .order_by("since")).all()
         return [(r.image_key, r.environment) for r in rows]
@@ -223,7 +237,7 @@ class Promotions(Inbox, Members):
         """Unfinished promotions of one image (or train) in one environment, in arrival
         order."""
         with self._read() as db:
-            rows = db.execute(_with_cr().where(and_(
+            rows = db.execute(_with_cr(self.project).where(and_(
                 promotions.c.image_key == image_key, promotions.c.environment == environment,
                 promotions.c.state.not_in([s.value for s in FINAL])))
                 .order_by(promotions.c.created_at, promotions.c.id)).mappings().all()
@@ -244,7 +258,8 @@ class Promotions(Inbox, Members):
         now = time.time()
         with self._tx() as db:
             row = db.execute(select(promotions.c.state, promotions.c.approved_by)
-                             .where(promotions.c.id == pid).with_for_update()).first()
+                             .where(promotions.c.id == pid, self._mine(promotions))
+                             .with_for_update()).first()
             if row is None:
                 raise KeyError(pid)
             if row.state != State.PROPOSED.value:

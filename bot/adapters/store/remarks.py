@@ -22,7 +22,8 @@ class Remarks(StoreBase):
         now = time.time()
         with self._tx() as db:
             row = db.execute(select(promotions.c.state, promotions.c.reason)
-                             .where(promotions.c.id == pid).with_for_update()).first()
+                             .where(promotions.c.id == pid, self._mine(promotions))
+                             .with_for_update()).first()
             if row is None:
                 raise KeyError(pid)
             if row.reason and key in row.reason:
@@ -38,8 +39,8 @@ class Remarks(StoreBase):
         ValueError naming its state otherwise."""
         now = time.time()
         with self._tx() as db:
-            row = db.execute(select(promotions.c.state).where(promotions.c.id == pid)
-                             .with_for_update()).first()
+            row = db.execute(select(promotions.c.state).where(
+                promotions.c.id == pid, self._mine(promotions)).with_for_update()).first()
             if row is None:
                 raise KeyError(pid)
             if State(row.state) not in states:

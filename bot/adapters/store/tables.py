@@ -1,5 +1,9 @@
 """The store's tables as SQLAlchemy Core objects: the shape the queries use. The
-migrations under migrations/versions build exactly this (a test compares them)."""
+migrations under migrations/versions build exactly this (a test compares them).
+
+Every table holding one manifests repository's state has a `project` column in its key
+(migration 0009; rows from before are the project `default`). transitions and
+promotion_members belong to their promotion, whose id is unique across projects."""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ metadata = MetaData()
 
 events = Table(
     "events", metadata,
+    Column("project", String(63), primary_key=True, server_default="default"),
     Column("key", Text, primary_key=True),
     Column("source", Text, nullable=False),
     Column("registry", Text),
@@ -28,11 +33,12 @@ events = Table(
     Column("received_at", Float, nullable=False),
     Column("processed_at", Float),
     Column("pushed_at", Float),  # the registry's push time, where its payload says
-    Index("events_pending", "processed_at"),
+    Index("events_pending", "project", "processed_at"),
 )
 
 promotions = Table(
     "promotions", metadata,
+    Column("project", String(63), nullable=False, server_default="default"),
     Column("id", Text, primary_key=True),
     Column("image_key", Text, nullable=False),
     Column("repository", Text, nullable=False),
@@ -57,8 +63,8 @@ promotions = Table(
     Column("tally", Text),
     Column("next_at", Float),
     Column("train", Text),  # a release train's name (then image_key is it too), else NULL
-    UniqueConstraint("repository", "version_key", "environment"),
-    Index("promotions_active", "state"),
+    UniqueConstraint("project", "repository", "version_key", "environment"),
+    Index("promotions_active", "project", "state"),
 )
 
 # The images a promotion carries, in order: one, or every member of a release train.
@@ -87,6 +93,7 @@ transitions = Table(
 
 change_requests = Table(
     "change_requests", metadata,
+    Column("project", String(63), nullable=False, server_default="default"),
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("promotion_id", Text, nullable=False, unique=True),
     Column("branch", Text, nullable=False),
@@ -103,6 +110,7 @@ change_requests = Table(
 
 comments = Table(
     "comments", metadata,
+    Column("project", String(63), primary_key=True, server_default="default"),
     Column("key", Text, primary_key=True),
     Column("number", Integer, nullable=False),
     Column("comment_id", Integer),
@@ -123,6 +131,7 @@ comments = Table(
 
 quarantine = Table(
     "quarantine", metadata,
+    Column("project", String(63), primary_key=True, server_default="default"),
     Column("repository", Text, primary_key=True),
     Column("digest", Text, primary_key=True),
     Column("reason", Text, nullable=False),
@@ -133,6 +142,7 @@ quarantine = Table(
 # `reconcile`, ...): held until expires_at unless renewed; last_run dates periodic passes.
 leases = Table(
     "leases", metadata,
+    Column("project", String(63), primary_key=True, server_default="default"),
     Column("name", String(300), primary_key=True),
     Column("holder", Text),
     Column("expires_at", Float, nullable=False, server_default="0"),
@@ -144,6 +154,7 @@ leases = Table(
 # log of the last hour's content-creating requests for the secondary limits.
 rate_limits = Table(
     "rate_limits", metadata,
+    Column("project", String(63), primary_key=True, server_default="default"),
     Column("forge", String(100), primary_key=True),
     Column("quota", Integer),
     Column("remaining", Integer),
@@ -153,16 +164,18 @@ rate_limits = Table(
 
 forge_writes = Table(
     "forge_writes", metadata,
+    Column("project", String(63), nullable=False, server_default="default"),
     Column("seq", Integer, primary_key=True, autoincrement=True),
     Column("forge", String(100), nullable=False),
     Column("at", Float, nullable=False),
-    Index("forge_writes_at", "forge", "at"),
+    Index("forge_writes_at", "project", "forge", "at"),
 )
 
 # Registry polling (flows/poll.py): per repository, tags seen (JSON tag -> digest, NULL
 # until the first listing) and when to list them next.
 poll_cursors = Table(
     "poll_cursors", metadata,
+    Column("project", String(63), primary_key=True, server_default="default"),
     Column("repository", Text, primary_key=True),
     Column("seen", Text),
     Column("next_at", Float, nullable=False),
@@ -173,6 +186,7 @@ poll_cursors = Table(
 # no planning and no merging, like a `freeze:` window, until it is unfrozen.
 freezes = Table(
     "freezes", metadata,
+    Column("project", String(63), primary_key=True, server_default="default"),
     Column("environment", String(200), primary_key=True),
     Column("by", Text, nullable=False),
     Column("reason", Text, nullable=False),
@@ -186,4 +200,31 @@ rendered = Table(
     Column("promotion_id", String(64), primary_key=True),
     Column("data", Text, nullable=False),
     Column("at", Float, nullable=False),
+)
+
+# People signed in to the page (web/people.py), installation-wide: the session id's SHA-256
+# (never the id), who, their groups (OIDC; JSON list) and their forge token sealed under a
+# key derived from the id (adapters/store/sessions.py). Sign-ins under way: the state's
+# SHA-256, the browser's, the PKCE verifier and nonce, and where to go afterwards.
+sessions = Table(
+    "sessions", metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("login", Text, nullable=False),
+    Column("provider", String(20), nullable=False),
+    Column("groups", Text, nullable=False, server_default="[]"),
+    Column("token", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Index("sessions_expiry", "expires_at"),
+)
+
+signins = Table(
+    "signins", metadata,
+    Column("state_hash", String(64), primary_key=True),
+    Column("browser_hash", String(64), nullable=False),
+    Column("verifier", Text, nullable=False),
+    Column("nonce", Text, nullable=False),
+    Column("next", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Index("signins_age", "created_at"),
 )

@@ -5,7 +5,7 @@ Numbered 0011: 0009 and 0010 are kept for other changes in flight; this revises 
 present (the lead rechains it at merge).
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0010
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0008"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""Signatures, provenance and attestations: registry discovery, keys, Sigstore, signing."""

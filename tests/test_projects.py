@@ -1,0 +1,122 @@
+"""The projects file (core/projects.py) and `hoist check --projects`: many manifests
+repositories in one Hoist, each named, each with its forge and credentials named only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.core.projects import DEFAULT, ProjectsError, load_projects, single
+
+GOOD = """\
+projects:
+  - name: shop
+    repo: https://github.com/acme/shop-manifests.git
+    forge: {kind: github, token_env: SHOP_GITHUB_TOKEN}
+  - name: payments
+    repo: file:///srv/git/payments.git
+    config: deploy/hoist.yaml
+    forge:
+      kind: gitea
+      url: http://127.0.0.1:3000
+      repository: acme/payments
+      token_file: /run/secrets/gitea
+"""
+
+
+def test_a_projects_file_names_each_repository_its_config_and_its_forge() -> None:
+    projects = load_projects(GOOD)
+    assert projects.names == ["shop", "payments"]
+    shop, payments = projects.projects
+    assert (shop.config, shop.forge.kind, shop.forge.source("token")) == (
+        "hoist.yaml", "github", ("env", "SHOP_GITHUB_TOKEN"))
+    assert (payments.config, payments.forge.source("token")) == (
+        "deploy/hoist.yaml", ("file", "/run/secrets/gitea"))
+    assert payments.forge.source("webhook_secret") is None
+    assert single("file:///srv/m.git").names == [DEFAULT]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("projects:\n  - name: Shop_1\n    repo: file:///x\n",
+     "p.yaml:2: projects[0].name: 'Shop_1': use a-z"),
+    ("projects:\n  - name: a\n    repo: file:///x\n    forge: {kind: github, token: ghp_x}\n",
+     "p.yaml:4: projects[0].forge.token: credentials are named, never inline"),
+    ("projects:\n  - name: a\n    repo: file:///x\n  - name: a\n    repo: file:///y\n",
+     "p.yaml:4: projects[1].name: duplicate project 'a'"),
+    ("projects:\n  - name: a\n    repo: file:///x\n    forge:\n      kind: svn\n",
+     "p.yaml:5: projects[0].forge.kind: unknown forge 'svn'"),
+    ("projects:\n  - name: a\n    repo: file:///x\n    config: ../hoist.yaml\n",
+     "p.yaml:4: projects[0].config: '../hoist.yaml' must be a relative path"),
+    ("projects:\n  - name: a\n    repo: file:///x\n    forge: {token_env: A, token_file: /b}\n",
+     "p.yaml:4: projects[0].forge.token_file: give token_env or token_file, not both"),
+    ("projects:\n  - name: a\n", "p.yaml:2: projects[0].repo: Field required"),
+    ("projects: [\n", "p.yaml:2: (yaml):"),
+    ("projects: []\n", "p.yaml:1: projects: lists no project"),
+])
+def test_each_problem_is_one_line_naming_file_line_and_field(text: str, expected: str) -> None:
+    with pytest.raises(ProjectsError) as caught:
+        load_projects(text, "p.yaml")
+    assert caught.value.problems[0].startswith(expected), caught.value.problems
+
+
+def test_hoist_check_projects_exits_2_with_a_line_per_problem_and_never_shows_a_token(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = tmp_path / "projects.yaml"
+    good.write_text(GOOD)
+    assert main(["check", "--projects", str(good)]) == 0
+    assert "2 projects: shop, payments" in capsys.readouterr().out
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("projects:\n  - name: Bad\n    repo: file:///x\n"
+                   "  - name: b\n    repo: file:///y\n    forge: {token: hunter2}\n")
+    assert main(["check", "--projects", str(bad)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert [line.split(": ")[0] for line in err] == [f"{bad}:2", f"{bad}:6"]
+    assert "hunter2" not in "\n".join(err)
+
+
+def test_every_store_command_acts_on_its_project_only_and_names_an_unknown_one(
+        tmp_path: Path, manifests_url: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+    import time
+
+    from bot.adapters.store import Store
+    from bot.core.events import ImagePushed
+    from bot.project_settings import project_settings, read_projects
+    from bot.settings import Settings
+    from bot.wiring import build_services
+    from bot.worker import Worker
+
+    projects = tmp_path / "projects.yaml"
+    projects.write_text(f"projects:\n  - name: shop\n    repo: {manifests_url}\n"
+                        f"  - name: pay\n    repo: {manifests_url}\n")
+    monkeypatch.setenv("HOIST_PROJECTS", str(projects))
+    monkeypatch.setenv("HOIST_DATA_DIR", str(tmp_path / "data"))
+    settings = Settings.from_env()
+    store = Store(settings.store_url)
+    shop = build_services(project_settings(settings, read_projects(settings).projects[0]),
+                          store.scoped("shop"))
+    shop.store.add_events([ImagePushed("distribution", "e1", "localhost:5000",
+                                       "acme/guestbook", "1.4.2", "sha256:" + "c" * 64)],
+                          time.time())
+    for _ in range(2):
+        Worker(shop).run_once()
+    prod = next(p for p in shop.store.promotions() if p.environment == "prod")
+    assert prod.state.value == "proposed"
+
+    assert main(["approve", prod.id, "--project", "nope"]) == 2
+    assert capsys.readouterr().err.strip() == "hoist: no project 'nope'; known: shop, pay"
+    assert main(["approve", prod.id, "--project", "pay", "--by", "alice"]) == 2
+    assert capsys.readouterr().err.strip().endswith(f"no promotion {prod.id}")
+    assert store.scoped("shop").promotion(prod.id).approved_by == ()
+    assert main(["approve", prod.id, "--project", "shop", "--by", "alice"]) == 0
+    assert store.scoped("shop").promotion(prod.id).approved_by == ("alice",)
+    capsys.readouterr()
+
+    assert main(["projects", "list", "--json"]) == 0
+    rows = {r["name"]: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert rows["shop"]["forge"] == "local" and rows["shop"]["waiting"]["lanes"] >= 1
+    assert rows["pay"]["waiting"] == {"pushes": 0, "comments": 0, "lanes": 0}
+    store.close()
