@@ -50,6 +50,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/isolation.py
 	$(BIN)/python bench/chaos.py
 	$(BIN)/python bench/trains.py
+	$(BIN)/python bench/render.py
 	$(BIN)/python bench/verify.py
 	$(BIN)/python bench/signin_index.py
 
