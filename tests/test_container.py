@@ -122,7 +122,12 @@ def test_read_only_container_serves_promotes_a_real_push_and_stops_on_sigterm(
             promotions = httpx.get(f"{url}/api/promotions", timeout=5).json()["promotions"]
             return any(p["environment"] == "dev" and p["state"] == "promoted" for p in promotions)
 
-        wait_for(promoted_in_dev, "dev promoted from the real push", timeout=60)
+        try:
+            wait_for(promoted_in_dev, "dev promoted from the real push", timeout=60)
+        except BaseException:  # say why: the container's own words
+            said = engine.docker("logs", name, check=False)
+            print((said.stdout + said.stderr)[-8000:])
+            raise
         message = host_git(origin, "log", "--format=%B", "main")
         assert "Hoist-Environment: dev" in message
         assert f"Hoist-Image: {registry_host}/acme/guestbook:1.4.2@{digest}" in message

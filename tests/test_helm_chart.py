@@ -219,6 +219,10 @@ def test_sign_in_settings_land_in_the_config_map_and_the_client_secret_in_the_se
         "ops release-managers")
     assert "oauth-change-me" not in str(config)
     assert objects["Secret"]["stringData"]["HOIST_OAUTH_CLIENT_SECRET"] == "oauth-change-me"
+    given = values(CHART / "ci" / "signin-values.yaml")
+    given["config"]["extraEnv"] = {"HOIST_PUBLIC_URL": "https://hoist.example.com"}
+    texts = helm.Chart.load(CHART).render(given, name="hoist", namespace="ops", is_install=True)
+    assert sum(t.count("HOIST_PUBLIC_URL:") for t in texts.values()) == 1  # never twice
     with pytest.raises(helm.HelmError, match=re.escape("signin.publicUrl is required")):
         render(values(CHART / "ci" / "signin-values.yaml") | {"signin": {"provider": "github"}})
     with pytest.raises(helm.HelmError):  # a session cookie never crosses the network in clear

@@ -132,7 +132,8 @@ def test_without_a_projects_file_the_commands_say_what_they_always_said(
     assert main(["override-window", "--promotion", "X", "--by", "a", "--reason", "r"]) == 2
     assert capsys.readouterr().err.startswith("hoist: no Hoist store at ")
     assert main(["approve", "X", "--project", "shop"]) == 2
-    assert capsys.readouterr().err.strip() == "hoist: no project 'shop'; known: default"
+    assert capsys.readouterr().err.strip() == (
+        "hoist: no project 'shop': without HOIST_PROJECTS the only project is 'default'")
 
 
 def test_serve_refuses_a_bad_projects_file_in_one_line(

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from bot.core.machine import State
+from bot.core.notices import Kind, Notice
 from bot.flows.services import Services
 from tests.render_repos import (
     APPLICATION,
@@ -115,9 +116,13 @@ def test_a_value_the_chart_does_not_read_is_held_with_the_reason(make: Any) -> N
 def test_a_broken_overlay_is_held_with_kustomizes_words(make: Any) -> None:
     broken = KUSTOMIZE[OVERLAY] + "patches:\n  - path: replicas.yaml\n"
     services = make({**KUSTOMIZE, OVERLAY: broken, "hoist.yaml": policy(OVERLAY)})
+    notices: list[Notice] = []
+    services.notify = notices.append
     p = promote(services)
     assert p.state == State.HELD
     assert p.reason is not None and p.reason.startswith("rendered: kustomize apps/web/overlays/prod:")
+    [held] = [n for n in notices if n.kind is Kind.HELD]  # the notification says why
+    assert held.why == p.reason
     assert "replicas.yaml" in p.reason  # the missing file, named
     assert str(services.git.path.parent) not in p.reason  # paths relative to the repository
 
@@ -222,3 +227,33 @@ def test_hoist_plan_prints_the_rendered_diff_and_exits_1_when_it_would_hold(
     assert "#   held: kustomize apps/web/overlays/prod: " in capsys.readouterr().out
     assert main(["check", "--config", config, "--render"]) == 1
     assert "prod: kustomize apps/web/overlays/prod: " in capsys.readouterr().err
+
+
+HELM_RELEASE = """apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata:
+  name: shop-prod
+  namespace: flux-system
+spec:
+  interval: 10m
+  targetNamespace: shop
+  chart:
+    spec:
+      chart: ./charts/shop
+      sourceRef: {kind: GitRepository, name: manifests}
+  values:
+    image:
+      repository: localhost:5000/acme/app
+      tag: "1.0.0"
+"""
+
+
+def test_a_flux_helm_release_renders_its_chart_with_its_values(make: Any) -> None:
+    services = make({**CHART, "flux/shop-prod.yaml": HELM_RELEASE,
+                     "hoist.yaml": policy("flux/shop-prod.yaml")})
+    p = promote(services)
+    assert p.state == State.PROPOSED
+    [app] = rendered(services, p.id)["apps"]
+    assert app["renderer"] == "helm chart charts/shop with flux/shop-prod.yaml"
+    [change] = app["changes"]
+    assert change["object"] == "Deployment/shop/shop-prod" and change["change"] == "image"

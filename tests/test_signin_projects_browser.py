@@ -1,140 +1,122 @@
-"""Two projects in one `hoist serve` (HOIST_PROJECTS), each on its own GitHub double, and
-people signing in with the forge through the OAuth double, in a real browser (Debian's
-chromium through Playwright): alice can write to the shop's repository and cannot read the
-payments one. She signs in, `/` lists only the shop, the payments pages and API refuse her,
-she approves the shop's promotion from its page and sees it merge in the shop's repository
-only, and signs out."""
+"""Two projects in one `hoist serve` (HOIST_PROJECTS), each on its own Gitea double, people
+signing in through the Gitea OAuth double, in Chromium: a person sees only the projects
+whose repository Gitea lets them read, approves from the page in the project where their
+permission allows it (the merge lands in that project's repository, named in
+`Hoist-Approved-By`), and a reader of both gets no buttons."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from bot.demo.registry import free_port
-from tests.github_double import GitHubDouble
+from bot.demo.manifests import make_manifests_repo
+from tests.forges import TOKEN
+from tests.gitea_double import GiteaDouble
 from tests.oauth_double import OAuthDouble
-from tests.support import ServiceProcess, git, need, wait_for
-from tests.test_signin_browser import _origin as seeded_origin
-from tests.test_signin_browser import _push
+from tests.support import git, need, wait_for
+from tests.test_projects_served import REGISTRY, Served, entry
 from tests.test_ui_browser import CHROMIUM, browser, shoot  # noqa: F401 (a fixture)
 
 WAIT_MS = 60_000
-PROJECTS = ("shop", "payments")
-
-
-class Fleet:
-    """What the test talks to: the service, each project's double and origin, the people."""
-
-    def __init__(self, service: ServiceProcess, forges: dict[str, GitHubDouble],
-                 origins: dict[str, Path], people: OAuthDouble) -> None:
-        self.service, self.forges, self.origins, self.people = service, forges, origins, people
-
-    def api(self, path: str, **headers: str) -> httpx.Response:
-        return httpx.get(self.service.url + path, headers=headers, timeout=5)
-
-    def admin(self, path: str) -> httpx.Response:
-        return self.api(path, Authorization=f"Bearer {self.service.env['HOIST_API_TOKEN']}")
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def fleet(tmp_path: Path) -> Iterator[Fleet]:
+def fleet(tmp_path: Path) -> Iterator[tuple[Served, dict[str, GiteaDouble], OAuthDouble,
+                                            dict[str, str]]]:
     need("git", CHROMIUM)
-    token = secrets.token_hex(8)
-    forges: dict[str, GitHubDouble] = {}
-    origins: dict[str, Path] = {}
-    env: dict[str, str] = {}
-    entries = ""
-    for name in PROJECTS:
-        origins[name] = seeded_origin(tmp_path / name)
-        forge = forges[name] = GitHubDouble(origins[name], f"acme/{name}-manifests").start()
-        forge.permissions.update(alice="write")  # what ChatOps asks the forge
-        upper = name.upper()
-        env |= {f"{upper}_TOKEN": "ghs_" + token, f"{upper}_HOOK": "hook-" + token}
-        entries += (f"  - name: {name}\n    repo: file://{origins[name]}\n"
-                    f"    forge: {{kind: github, url: '{forge.url}', repository: "
-                    f"{forge.full_name}, token_env: {upper}_TOKEN, "
-                    f"webhook_secret_env: {upper}_HOOK}}\n")
-    people = OAuthDouble("github").start()
-    people.add("alice", {forges["shop"].full_name: "write"})  # nothing on payments
-    (tmp_path / "projects.yaml").write_text("projects:\n" + entries)
-    port = free_port()
-    service = ServiceProcess(port, {
-        "HOIST_PROJECTS": str(tmp_path / "projects.yaml"),
-        "HOIST_DATA_DIR": str(tmp_path / "data"), "HOIST_WEBHOOK_SECRET": token,
-        "HOIST_API_TOKEN": "api-" + token, "HOIST_POLL_INTERVAL": "0.2",
-        "HOIST_LOG_FORMAT": "json", "HOIST_FORGE_TIMEOUT": "3", "HOIST_GITHUB_PACE": "0",
-        "HOIST_PUBLIC_URL": f"http://127.0.0.1:{port}", **env, **people.env()},
-        tmp_path / "hoist.log")
-    service.start()
+    repos = {name: make_manifests_repo(tmp_path / name, REGISTRY) for name in ("shop", "pay")}
+    doubles = {name: GiteaDouble(Path(url.removeprefix("file://")), f"acme/{name}").start()
+               for name, url in repos.items()}
+    for double in doubles.values():
+        double.permissions.update(alice="write", bob="read")
+    people = OAuthDouble("gitea").start()
+    people.add("alice", {"acme/pay": "write"})  # Gitea hides acme/shop from alice
+    people.add("bob", {"acme/pay": "read", "acme/shop": "read"})
+    env: dict[str, str] = {**people.env()}
+    entries = []
+    for name, double in doubles.items():
+        env[f"{name.upper()}_TOKEN"], env[f"{name.upper()}_HOOK"] = TOKEN["gitea"], "h"
+        entries.append(entry(name, repos[name], f"{{kind: gitea, url: '{double.url}', "
+                             f"repository: {double.full_name}, token_env: {name.upper()}_TOKEN, "
+                             f"webhook_secret_env: {name.upper()}_HOOK}}"))
+    served = Served(tmp_path, env)
+    served.service.env["HOIST_PUBLIC_URL"] = served.url
+    served.projects(*entries)
+    served.service.start()
     try:
-        yield Fleet(service, forges, origins, people)
+        yield served, doubles, people, repos
     finally:
-        service.stop()
-        for forge in forges.values():
-            forge.stop()
+        served.service.stop()
         people.stop()
+        for double in doubles.values():
+            double.stop()
 
 
-def _proposed(fleet: Fleet, project: str) -> dict[str, Any]:
-    def found() -> dict[str, Any] | None:
-        answer = fleet.admin(f"/p/{project}/api/promotions")
-        rows = answer.json()["promotions"] if answer.status_code == 200 else []
-        return next((p for p in rows if p["state"] == "proposed"), None)
-
-    proposed: dict[str, Any] = wait_for(found, f"{project}'s prod proposed", 60)
-    return proposed
+def _admin(served: Served, project: str) -> list[dict[str, Any]]:
+    answer = httpx.get(f"{served.url}/p/{project}/api/promotions", timeout=5,
+                       headers={"Authorization": f"Bearer api-{served.token}"})
+    found: list[dict[str, Any]] = answer.json().get("promotions", []) \
+        if answer.status_code == 200 else []
+    return found
 
 
-@pytest.mark.e2e
-def test_a_person_sees_only_the_projects_they_may_read_and_approves_in_their_own(
-        browser: Any, fleet: Fleet  # noqa: F811
-) -> None:
+def _sign_in(chromium: Any, served: Served, people: OAuthDouble, who: str) -> Any:
     from playwright.sync_api import expect
 
-    _push(fleet.service, "1.4.2")  # named by both projects' hoist.yaml: both propose
-    shop, payments = _proposed(fleet, "shop"), _proposed(fleet, "payments")
+    people.signing_in = who
+    page = chromium.new_context().new_page()
+    page.goto(served.url + "/")  # nobody signed in: off to sign in, then back here
+    page.get_by_role("link", name="Sign in with Gitea").click()
+    expect(page.get_by_role("heading", name="Projects")).to_be_visible(timeout=WAIT_MS)
+    return page
 
-    fleet.people.signing_in = "alice"
-    page = browser.new_context().new_page()
-    page.goto(fleet.service.url + "/")  # nobody signed in: off to sign in, then back
-    page.get_by_role("link", name="Sign in with GitHub").click()
-    expect(page.locator("ul.projects li")).to_have_count(1, timeout=WAIT_MS)
-    expect(page.locator("ul.projects")).to_contain_text("shop")
-    shoot(page, "signin-projects.png")
 
-    # The payments project is not hers: its page and its API refuse her.
-    page.goto(fleet.service.url + f"/p/payments/ui/promotions/{payments['id']}")
-    expect(page.locator("#denied")).to_contain_text("cannot read", timeout=WAIT_MS)
-    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
-    refused = httpx.get(f"{fleet.service.url}/p/payments/api/promotions", cookies=cookies,
-                        timeout=5)
-    assert refused.status_code == 403, refused.text
-    allowed = httpx.get(f"{fleet.service.url}/p/shop/api/promotions", cookies=cookies,
-                        timeout=5)
-    assert allowed.status_code == 200 and allowed.json()["promotions"], allowed.text
+def test_people_see_their_projects_and_approve_where_gitea_lets_them(
+        browser: Any, fleet: Any) -> None:  # noqa: F811
+    from playwright.sync_api import expect
 
-    page.goto(fleet.service.url + f"/p/shop/ui/promotions/{shop['id']}")
-    page.get_by_role("button", name="Approve").click()
-    wait_for(lambda: "Hoist-Approved-By: alice" in git(
-        fleet.origins["shop"], "log", "-1", "--format=%B", "main"), "the shop's merge", 60)
-    expect(page.get_by_role("heading", level=1)).to_contain_text("promoted", timeout=WAIT_MS)
-    shoot(page, "signin-projects-approved.png")
-    # Only the shop moved: the payments promotion still waits, its repository untouched.
-    assert fleet.admin(f"/p/payments/api/promotions/{payments['id']}").json()["state"] \
-        == "proposed"
-    assert "Hoist-Approved-By" not in git(fleet.origins["payments"], "log", "-1",
-                                          "--format=%B", "main")
-    number = fleet.forges["shop"].number_for("hoist/prod/guestbook")
+    served, doubles, people, repos = fleet
+    served.push("1.4.2")  # both projects' hoist.yaml name guestbook
+
+    def waiting(project: str) -> str | None:
+        return next((p["id"] for p in _admin(served, project)
+                     if p["environment"] == "prod" and p["state"] == "proposed"), None)
+
+    pids = {name: str(wait_for(partial(waiting, name), f"{name}'s prod change request", 60))
+            for name in ("shop", "pay")}
+
+    alice = _sign_in(browser, served, people, "alice")
+    listed = alice.locator("ul.projects a")
+    expect(listed).to_have_text(["pay"])  # not shop: Gitea hides its repository from her
+    alice.goto(f"{served.url}/p/shop/")
+    expect(alice.locator("#denied")).to_contain_text("@alice cannot read")
+    alice.goto(f"{served.url}/p/pay/ui/promotions/{pids['pay']}")
+    expect(alice.locator("#signed-in-as")).to_have_text("Signed in as alice")
+    alice.get_by_role("button", name="Approve").click()
+    expect(alice.locator(".facts")).to_contain_text("alice", timeout=WAIT_MS)
+    pay_origin = repos["pay"].removeprefix("file://")
+    wait_for(lambda: "Hoist-Approved-By: alice" in git(pay_origin, "log", "-1", "--format=%B",
+                                                         "main"), "pay's merge", 60)
+    number = doubles["pay"].number_for("hoist/prod/guestbook")
     assert number is not None
-    said = [c["body"] for c in fleet.forges["shop"].comments.get(number, [])]
-    assert any(s.startswith("@alice approved this from Hoist's page") for s in said), said
+    assert any(c["body"].startswith("@alice approved this from Hoist's page")
+               for c in doubles["pay"].comments.get(number, []))
+    # Shop's promotion still waits: alice's approval counted in pay only.
+    assert any(p["id"] == pids["shop"] and p["state"] == "proposed"
+               for p in _admin(served, "shop"))
+    shoot(alice, "signin-projects-approved.png")
+    alice.get_by_role("button", name="Sign out").click()
+    expect(alice.get_by_role("link", name="Sign in with Gitea")).to_be_visible()
 
-    page.get_by_role("button", name="Sign out").click()
-    expect(page.get_by_role("link", name="Sign in with GitHub")).to_be_visible()
-    page.goto(fleet.service.url + "/")
-    expect(page.get_by_role("link", name="Sign in with GitHub")).to_be_visible()
+    bob = _sign_in(browser, served, people, "bob")
+    expect(bob.locator("ul.projects a")).to_have_text(["shop", "pay"])
+    bob.goto(f"{served.url}/p/shop/ui/promotions/{pids['shop']}")
+    expect(bob.get_by_role("heading", level=1)).to_contain_text("guestbook")
+    expect(bob.get_by_role("heading", name="Act on it")).to_have_count(0)  # he only reads
+    assert bob.url == f"{served.url}/p/shop/ui/promotions/{pids['shop']}"

@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from bot.adapters.signin import make_provider
+from bot.adapters.store import Store
 from bot.core.events import ImagePushed
 from bot.flows.services import Services
 from bot.settings import Settings
@@ -326,3 +327,53 @@ def test_acting_on_another_projects_promotion_under_its_prefix(tmp_path: Path,
         assert services.store.promotion(prod.id).approved_by == ("alice",) and woken == ["shop"]
     finally:
         oidc.stop()
+
+
+def test_behind_a_proxy_that_ends_tls_the_token_form_still_works(tmp_path: Path,
+                                                                  services: Services) -> None:
+    settings = Settings(manifests_repo="unused", data_dir=tmp_path, webhook_secret="w",
+                        ui_token="ui-secret")  # no HOIST_PUBLIC_URL
+    client = TestClient(create_app(settings, services), base_url="https://hoist.internal",
+                        follow_redirects=False)
+    page = client.get("/", headers={"X-Forwarded-Proto": "https"})
+    csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
+    proxied = {"Content-Type": "application/x-www-form-urlencoded", "X-Forwarded-Proto": "https",
+               "X-Forwarded-Host": "hoist.example.com", "Origin": "https://hoist.example.com"}
+    signed = client.post("/ui/signin", content=f"token=ui-secret&csrf={csrf}", headers=proxied)
+    assert signed.status_code == 303
+    forged = client.post("/ui/signin", content=f"token=ui-secret&csrf={csrf}",
+                         headers={**proxied, "Origin": "https://evil.example"})
+    assert forged.status_code == 403
+
+
+def test_the_projects_index_leads_to_sign_in_then_lists_what_the_forge_lets_one_read(
+        tmp_path: Path, store: Store) -> None:
+    from bot.web.projects import Catalog
+    from bot.wiring import build_web_services
+
+    gitea = OAuthDouble("gitea").start()
+    try:
+        gitea.add("alice", {"acme/pay": "read"})
+        settings = _settings(tmp_path, gitea)
+        services = {n: build_web_services(settings, store.scoped(n)) for n in ("shop", "pay")}
+        for name, found in services.items():
+            found.forge.repo = f"/repos/acme/{name}"  # type: ignore[attr-defined]
+        catalog = Catalog(services.get, names=lambda: list(services))
+        client = TestClient(create_app(settings, build_web_services(settings, store),
+                                       role="web", catalog=catalog),
+                            base_url=PUBLIC, follow_redirects=False)
+        first = client.get("/")
+        assert first.status_code == 303 and first.headers["location"] == "/signin?next=/"
+        sign_in(client, gitea, "alice")
+        listed = client.get("/")
+        assert listed.status_code == 200 and 'href="/p/pay/"' in listed.text
+        assert 'href="/p/shop/"' not in listed.text
+        assert [p["name"] for p in client.get("/api/projects").json()["projects"]] == ["pay"]
+        assert client.get("/p/shop/api/promotions").status_code == 403
+        assert client.get("/p/pay/api/promotions").status_code == 200
+        gitea.people["alice"].repos.clear()  # a person who can read nothing sees an empty list
+        other = TestClient(client.app, base_url=PUBLIC, follow_redirects=False)
+        sign_in(other, gitea, "alice")
+        assert "No project you may see" in other.get("/").text
+    finally:
+        gitea.stop()

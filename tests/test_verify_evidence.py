@@ -20,8 +20,10 @@ from bot.adapters.verify.keyless import KeylessProblem, KeylessVerifier
 from bot.adapters.verify.verifier import Verifier
 from bot.core.verification import pae, promotion_statement, simple_signing_problem
 from bot.core.verify_config import SignaturePolicy, Verify
+from bot.demo.registry import LocalRegistry, free_port
 from tests import cosign_maker as cosign
 from tests.oci_referrers_double import ReferrersRegistry
+from tests.support import need
 
 DATA = Path(__file__).resolve().parent / "data" / "verify"
 STAGING_ROOT = str(DATA / "staging_trusted_root.json")
@@ -215,3 +217,71 @@ def test_hoist_check_validates_keys_identities_and_issuers(tmp_path: Path) -> No
     assert "keyless verification needs both identity and issuer" in half.stderr
     regex = check("verify: {signature: {identity: '^(a$', issuer: https://accounts.example}}")
     assert regex.returncode == 2
+
+
+def test_cosign2_keyless_sig_tag_is_unread_not_refused(double: ReferrersRegistry) -> None:
+    """cosign 2 stores keyless signatures in the `.sig` tag with a certificate and a Rekor
+    bundle in annotations; Hoist reads Sigstore bundles only, and says so instead of
+    treating the image as forged."""
+    client = RegistryClient()
+    image = f"{double.host}/acme/app"
+    digest = "sha256:" + "c" * 64
+    payload = cosign.simple_signing(image, digest)
+    layer = {"mediaType": oci.SIMPLE_SIGNING, **oci.push_blob(client, image, payload),
+             "annotations": {oci.SIGNATURE_ANNOTATION: "MEUCIQ==",
+                             "dev.sigstore.cosign/certificate": "-----BEGIN CERTIFICATE-----"}}
+    oci.push_manifest(client, image, {"schemaVersion": 2, "mediaType": oci.OCI_MANIFEST,
+                                      "config": {"mediaType": oci.EMPTY_CONFIG,
+                                                 **oci.push_blob(client, image, b"{}")},
+                                      "layers": [layer]}, oci.tag_of(digest, "sig"))
+    keyless = Verify(signature=SignaturePolicy(identity="a@acme.example", issuer=GITHUB_LOGIN))
+    [found] = Verifier(client, PRODUCTION_ROOT).check(image, digest, keyless, None)
+    assert found.status == "missing"
+    assert "cosign 2's format: sign with cosign's --new-bundle-format" in found.detail
+
+
+def test_a_rotated_key_is_noticed_despite_the_cache(double: ReferrersRegistry) -> None:
+    client = RegistryClient()
+    image = f"{double.host}/acme/app"
+    digest = "sha256:" + "d" * 64
+    old, new = cosign.new_key(), cosign.new_key()
+    cosign.sign_image(double.host, "acme/app", digest, old)
+    verifier = Verifier(client)
+
+    def with_key(key: object) -> str:
+        assert isinstance(key, type(old))
+        policy = Verify(signature=SignaturePolicy(key=cosign.public_pem(key)))
+        return verifier.check(image, digest, policy, cosign.public_pem(key))[0].status
+
+    assert with_key(old) == "verified"
+    assert with_key(new) == "invalid"  # hoist.yaml now names the new key: checked afresh
+    assert with_key(old) == "verified"
+
+
+@pytest.mark.e2e
+def test_referrers_tag_schema_on_a_registry_without_the_api(tmp_path: Path) -> None:
+    """Debian's docker-registry has no referrers API: cosign then lists a digest's
+    referrers in an index tagged `sha256-<hex>`; the published bundle is found there."""
+    need("docker-registry")
+    local = LocalRegistry(tmp_path / "registry", free_port(), None, "unused")
+    local.start()
+    try:
+        client = RegistryClient()
+        image = f"{local.host}/acme/app"
+        assert oci.referrers(client, image, COSIGN_SUBJECT) is None  # no API here
+        layer = {"mediaType": oci.BUNDLE_TYPES[0], **oci.push_blob(client, image, COSIGN_BUNDLE)}
+        config = {"mediaType": oci.EMPTY_CONFIG, **oci.push_blob(client, image, b"{}")}
+        body = {"schemaVersion": 2, "mediaType": oci.OCI_MANIFEST,
+                "artifactType": oci.BUNDLE_TYPES[0], "config": config, "layers": [layer]}
+        referrer = oci.push_manifest(client, image, body, "bundle")
+        size = len(json.dumps(body, separators=(",", ":")))
+        oci.push_manifest(client, image, {
+            "schemaVersion": 2, "mediaType": oci.OCI_INDEX, "manifests": [
+                {"mediaType": oci.OCI_MANIFEST, "digest": referrer, "size": size,
+                 "artifactType": oci.BUNDLE_TYPES[0]}]},
+            COSIGN_SUBJECT.replace(":", "-"), oci.OCI_INDEX)
+        cody = Verify(signature=SignaturePolicy(identity="cody@soyland.com", issuer=GITHUB_LOGIN))
+        [found] = Verifier(client, PRODUCTION_ROOT).check(image, COSIGN_SUBJECT, cody, None)
+        assert (found.status, found.detail) == ("verified", "identity=cody@soyland.com")
+    finally:
+        local.stop()

@@ -4,9 +4,13 @@ skopeo pushing images, cosign-format signatures and attestations pushed to the r
 
 from __future__ import annotations
 
+import base64
+import json
 import shutil
+import subprocess
+import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +21,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from bot.adapters.registry import RegistryClient
 from bot.adapters.verify import oci
 from bot.adapters.verify.keys import key_id
-from bot.demo.manifests import EXAMPLE, make_manifests_repo
+from bot.demo.manifests import EXAMPLE, distribution_envelope, make_manifests_repo
 from bot.demo.registry import LocalRegistry, free_port, write_oci_layout
 from tests import cosign_maker as cosign
+from tests.chat_receivers import WebhookReceiver
+from tests.oci_referrers_double import ReferrersRegistry
 from tests.support import ServiceProcess, git, need, wait_for
 
 REPO = "acme/guestbook"
@@ -52,6 +58,7 @@ class Stack:
     def __init__(self, tmp_path: Path, config: str, env: dict[str, str] | None = None) -> None:
         need("git", "docker-registry", "skopeo")
         self.tmp = tmp_path
+        self.on_stop: list[Callable[[], None]] = []
         port = free_port()
         self.host = f"localhost:{port}"
         source = tmp_path / "example"
@@ -92,6 +99,8 @@ class Stack:
     def stop(self) -> None:
         self.registry.stop()
         self.service.stop()
+        for stop in self.on_stop:
+            stop()
 
 
 @pytest.fixture
@@ -115,6 +124,10 @@ def test_signed_digest_moves_and_unsigned_is_held_until_signed(
     message = git(stack.origin, "log", "-1", "--format=%B", "main")
     assert "in staging" in message.splitlines()[0]
     assert f"Hoist-Verified: signature key={key_id(key.public_key())}\n" in message
+    audit = subprocess.run([sys.executable, "-m", "bot", "audit", "--repo", str(stack.origin),
+                            "--json"], capture_output=True, text=True, check=True, timeout=60)
+    entries = [json.loads(line) for line in audit.stdout.splitlines()]
+    assert {e["verified"] for e in entries} == {f"signature key={key_id(key.public_key())}"}
 
     unsigned = stack.image("1.4.3")
     stack.push("1.4.3")
@@ -132,6 +145,8 @@ def test_signed_digest_moves_and_unsigned_is_held_until_signed(
     detail = httpx.get(f"{stack.service.url}/api/promotions/{promoted['id']}", timeout=10).json()
     said = f"verified: signature key={key_id(key.public_key())}"
     assert said in [t["note"] for t in detail["transitions"]]
+    assert f"**Verified**: signature key={key_id(key.public_key())}" in \
+        detail["proposed"]["body"]  # the change request says it too
     page = httpx.get(f"{stack.service.url}/ui/promotions/{promoted['id']}", timeout=10)
     assert said in page.text
 
@@ -168,8 +183,11 @@ def _another_key(stack: Stack, key: ec.EllipticCurvePrivateKey, digest: str) -> 
 def test_invalid_signature_refuses_and_quarantines(tmp_path: Path, stacks: list[Stack],
                                                    sign: Any, said: str) -> None:
     key = cosign.new_key()
-    stack = Stack(tmp_path, hoist_yaml(key_block(key)))
+    receiver = WebhookReceiver()
+    stack = Stack(tmp_path, hoist_yaml(key_block(key)),
+                  {"HOIST_NOTIFY_URLS": f"json://{receiver.address}/notices"})
     stacks.append(stack)
+    stack.on_stop.append(receiver.stop)
     digest = stack.image("1.4.2")
     sign(stack, key, digest)
     stack.push("1.4.2")
@@ -180,6 +198,10 @@ def test_invalid_signature_refuses_and_quarantines(tmp_path: Path, stacks: list[
     # Quarantined: a retry is refused again, and the digest stays out of git.
     reply = stack.command(failed["id"], "unquarantine")
     assert reply.status_code == 200 and digest in reply.json()["reply"]
+    # People were told, with the reason.
+    told = wait_for(lambda: [b for b in receiver.bodies("/notices") if said in json.dumps(b)],
+                    "the failure notice")
+    assert "failed in dev" in json.dumps(told[0])
 
 
 @pytest.mark.e2e
@@ -247,10 +269,98 @@ def test_prod_requires_hoists_staging_attestation(tmp_path: Path, stacks: list[S
 
     staging = stack.wait("staging", "proposed", "1.4.2")
     assert stack.command(staging["id"], "approve").status_code == 200
-    stack.wait("staging", "promoted", "1.4.2")  # its attestation's push checks prod again
+    promoted = stack.wait("staging", "promoted", "1.4.2")  # its attestation's push checks prod
+
+    def staging_statements() -> list[dict[str, Any]]:
+        statements = [json.loads(base64.b64decode(json.loads(e.body)["payload"]))
+                      for e in oci.attestations(client, f"{stack.host}/{REPO}", digest)]
+        return [s for s in statements if s["predicate"]["environment"] == "staging"]
+    [ours] = wait_for(staging_statements, "Hoist's staging attestation in the registry")
+    assert ours["_type"] == "https://in-toto.io/Statement/v1"
+    assert ours["predicateType"] == "https://hoist.dev/attestation/promotion/v1"
+    assert ours["subject"] == [{"name": f"{stack.host}/{REPO}",
+                                "digest": {"sha256": digest.removeprefix("sha256:")}}]
+    predicate = ours["predicate"]
+    assert (predicate["promotion"], predicate["commit"], predicate["approvers"]) == (
+        promoted["id"], promoted["merge_sha"], ["alice"])
+    assert set(predicate["times"]) == {"received", "merged", "promoted"}
     prod = stack.wait("prod", "proposed", "1.4.2")
     assert prod["id"] == held["id"]
     assert stack.command(prod["id"], "approve").status_code == 200
     stack.wait("prod", "promoted", "1.4.2")
     message = git(stack.origin, "log", "-1", "--format=%B", "main")
     assert f"Hoist-Verified: attestation staging key={key_id(hoist_key.public_key())}\n" in message
+
+
+COSIGN_BUNDLE = (cosign.DATA / "cosign_oci_attestation.sigstore.json").read_bytes()
+COSIGN_SUBJECT = "sha256:732112270d7e59418a8c080b134b24cabd67d250d0d0147a97ed95ba5c280aa4"
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(("identity", "state", "root"), [
+    ("cody@soyland.com", "promoted", "production"),
+    ("^.*@acme\\.example$", "failed", "production"),
+    ("cody@soyland.com", "failed", "revoked"),  # its CA no longer in the trusted root
+])
+def test_keyless_bundle_through_referrers_into_serve(tmp_path: Path, identity: str,
+                                                     state: str, root: str) -> None:
+    """A registry with the referrers API (the loopback double) holding cosign's published
+    keyless bundle for the pushed digest; the push arrives as a distribution webhook."""
+    need("git")
+    double = ReferrersRegistry()
+    service: ServiceProcess | None = None
+    try:
+        client = RegistryClient()
+        image = f"{double.host}/{REPO}"
+        layer = {"mediaType": oci.BUNDLE_TYPES[0], **oci.push_blob(client, image, COSIGN_BUNDLE)}
+        oci.push_manifest(client, image, {
+            "schemaVersion": 2, "mediaType": oci.OCI_MANIFEST, "artifactType": oci.BUNDLE_TYPES[0],
+            "config": {"mediaType": oci.EMPTY_CONFIG, **oci.push_blob(client, image, b"{}")},
+            "layers": [layer],
+            "subject": {"mediaType": oci.OCI_MANIFEST, "digest": COSIGN_SUBJECT, "size": 1}})
+        source = tmp_path / "example"
+        shutil.copytree(EXAMPLE, source)
+        policy = (f"verify:\n  signature:\n    identity: '{identity}'\n"
+                  "    issuer: https://github.com/login/oauth\n")
+        (source / "demo" / "hoist.yaml").write_text(hoist_yaml(policy))
+        url = make_manifests_repo(tmp_path / "origin", double.host, source)
+        service = ServiceProcess(free_port(), {
+            "HOIST_MANIFESTS_REPO": url, "HOIST_DATA_DIR": str(tmp_path / "data"),
+            "HOIST_WEBHOOK_SECRET": "s3cret-hook", "HOIST_POLL_INTERVAL": "0.2",
+            "HOIST_SIGSTORE_TRUSTED_ROOT": _trusted_root(tmp_path, root)},
+            tmp_path / "hoist.log")
+        service.start()
+        envelope = distribution_envelope(double.host, REPO, "1.4.2", COSIGN_SUBJECT)
+        assert httpx.post(f"{service.url}/webhooks/registry/distribution", json=envelope,
+                          headers={"Authorization": "Bearer s3cret-hook"},
+                          timeout=10).status_code == 202
+        found = wait_for(lambda: service.promotion_in("dev", state) if service else None,
+                         f"dev to be {state}")
+        origin = Path(url.removeprefix("file://"))
+        if state == "promoted":
+            message = git(origin, "log", "-1", "--format=%B", "main")
+            assert "Hoist-Verified: signature identity=cody@soyland.com\n" in message
+        elif root == "revoked":
+            assert found["reason"].startswith("refused: signature: ")
+            assert "certificate chain" in found["reason"]
+        else:
+            assert found["reason"].startswith("refused: signature: signed by cody@soyland.com, "
+                                              f"not {identity} (referrer sha256:")
+            assert len(git(origin, "log", "--format=%H", "main").split()) == 1
+    finally:
+        if service is not None:
+            service.stop()
+        double.stop()
+
+
+def _trusted_root(tmp_path: Path, which: str) -> str:
+    """Sigstore production's published trusted root, or one whose certificate authorities
+    are staging's (production's CA revoked from it)."""
+    if which == "production":
+        return str(cosign.DATA / "production_trusted_root.json")
+    root = json.loads((cosign.DATA / "production_trusted_root.json").read_text())
+    staging = json.loads((cosign.DATA / "staging_trusted_root.json").read_text())
+    root["certificateAuthorities"] = staging["certificateAuthorities"]
+    path = tmp_path / "revoked_root.json"
+    path.write_text(json.dumps(root))
+    return str(path)

@@ -78,6 +78,11 @@ def for_project(args: argparse.Namespace, settings: Settings) -> Settings:
     from ..settings import SettingsError
 
     name = getattr(args, "project", None) or "default"
+    if settings.projects_file is None:  # one repository (HOIST_MANIFESTS_REPO): `default`
+        if name != "default":
+            raise UsageError(f"no project {name!r}: without HOIST_PROJECTS the only project "
+                             "is 'default'")
+        return settings
     try:
         projects = read_projects(settings)
     except ProjectsError as exc:

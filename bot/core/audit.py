@@ -46,6 +46,7 @@ class AuditEntry:
     images: tuple[AuditImage, ...] = ()
     pushed_at: tuple[str, ...] = ()  # Hoist-Pushed-At, one per image (absent before Hoist wrote it)
     window_override: str | None = None  # Hoist-Window-Override: `who; reason`
+    verified: str | None = None  # Hoist-Verified: `signature key=…; provenance builder=…`
 
     @property
     def kind(self) -> str:
@@ -87,6 +88,7 @@ def audit_entries(commits: list[tuple[str, str, str, str]]) -> list[AuditEntry]:
             train=last.get("Hoist-Train"), images=images,
             pushed_at=tuple(trailers.get("Hoist-Pushed-At", ())),
             window_override=last.get("Hoist-Window-Override"),
+            verified=last.get("Hoist-Verified"),
         ))
     revert_of = {e.reverts: e.commit for e in entries if e.reverts}
     return [replace(e, reverted_by=revert_of[e.commit]) if e.commit in revert_of else e

@@ -117,8 +117,10 @@ def attest_hop(services: Services, p: Promotion) -> None:
     merged = next((t["at"] for t in history if t["to_state"] == State.MERGED.value), None)
     verdicts = [{"state": t["to_state"], "detail": t["note"]} for t in history
                 if t["note"] and t["to_state"] in (State.ANALYZING.value, State.PROMOTED.value)]
+    promoted = next((t["at"] for t in reversed(history)
+                     if t["to_state"] == State.PROMOTED.value), time.time())
     times = {"received": stamp(datetime.fromtimestamp(p.received_at, UTC)),
-             "promoted": stamp(datetime.fromtimestamp(time.time(), UTC))}
+             "promoted": stamp(datetime.fromtimestamp(promoted, UTC))}
     if merged is not None:
         times["merged"] = stamp(datetime.fromtimestamp(merged, UTC))
     for member in p.members:

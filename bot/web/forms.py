@@ -56,9 +56,17 @@ def anonymous_token(settings: Settings, request: Request, response: Response) ->
     return signin.csrf_token(csrf_key(settings), "anon:" + value)
 
 
-def own_origin(settings: Settings, request: Request) -> str:
-    """Where forms must come from: HOIST_PUBLIC_URL, else this request's own origin."""
-    return settings.public_url or f"{request.url.scheme}://{request.headers.get('host', '')}"
+def from_here(settings: Settings, request: Request) -> bool:
+    """The request's Origin (else Referer) is HOIST_PUBLIC_URL's origin; without one, its
+    host is the one the request was sent to (Host or X-Forwarded-Host; any scheme, since a
+    proxy may end TLS)."""
+    origin, referer = request.headers.get("origin"), request.headers.get("referer")
+    if settings.public_url:
+        return signin.origin_ok(origin, referer, settings.public_url)
+    given = signin.origin_of((origin if origin and origin != "null" else referer) or "")
+    hosts = {h.strip().lower().removesuffix(":443").removesuffix(":80") for h in (
+        request.headers.get("host"), request.headers.get("x-forwarded-host")) if h}
+    return bool(given) and given.partition("://")[2] in hosts
 
 
 async def read_form(request: Request, limit: int = 4096) -> dict[str, str]:
@@ -71,8 +79,7 @@ def form_problem(settings: Settings, request: Request, form: dict[str, str],
                  session: str | None) -> str | None:
     """Why a form post is refused (None: it is not): not from Hoist's own page, or without
     the token of `session` (None: the anonymous browser's cookie)."""
-    if not signin.origin_ok(request.headers.get("origin"), request.headers.get("referer"),
-                            own_origin(settings, request)):
+    if not from_here(settings, request):
         return "this form was not sent from Hoist's own page"
     if session is None:
         value = request.cookies.get(_anonymous_cookie(settings, request).name, "")

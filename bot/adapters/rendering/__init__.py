@@ -9,6 +9,7 @@ import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -114,11 +115,17 @@ class RenderEngine:
                     after(after_dir)
                     return self._stream(job, after_dir, read_after)
 
-                try:
-                    old_stream = self._cached(keys[0], render_before) if keys else render_before()
-                except RenderFailed:
-                    old_stream = ""  # it did not render before: everything after is new
-                new_stream = self._cached(keys[1], render_after) if keys else render_after()
+                # Before and after render side by side: the renderers are other processes.
+                with ThreadPoolExecutor(2, thread_name_prefix="render") as pool:
+                    old_job = pool.submit(self._cached, keys[0], render_before) if keys \
+                        else pool.submit(render_before)
+                    new_job = pool.submit(self._cached, keys[1], render_after) if keys \
+                        else pool.submit(render_after)
+                    try:
+                        old_stream = old_job.result()
+                    except RenderFailed:
+                        old_stream = ""  # it did not render before: everything after is new
+                    new_stream = new_job.result()
             old: Objects = parse_objects(old_stream, f"{job.app} (before)") if old_stream else {}
             new: Objects = parse_objects(new_stream, job.app)
             app.objects = len(new)
@@ -126,4 +133,6 @@ class RenderEngine:
             app.changes = diff_objects(old, new, moved)
         except (RenderFailed, BadRender) as exc:
             app.error = str(exc)
+        except yaml.YAMLError as exc:  # inline values (an Application's `values` string)
+            app.error = f"{job.app}: values are not YAML: {exc}"
         return app

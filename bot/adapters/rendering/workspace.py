@@ -101,12 +101,26 @@ def export(git_dir: Path, commit: str, paths: Sequence[str], dest: Path,
                 git_dir, "cat-file", "-e", f"{commit}:{path}").returncode == 0 else None
     else:
         with tarfile.open(fileobj=io.BytesIO(done.stdout)) as tar:
-            tar.extractall(dest, filter="data")
+            _extract(tar, dest)
     for file, text in (edits or {}).items():
         if any(not p or file == p or file.startswith(f"{p}/") for p in wanted):
             target = dest / file
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text)
+
+
+def _extract(tar: tarfile.TarFile, dest: Path) -> None:
+    """Every member under dest, none outside it (PEP 706's "data" filter where this Python
+    has it, 3.11.4 and later; before, regular files and directories only, links left out)."""
+    if hasattr(tarfile, "data_filter"):
+        tar.extractall(dest, filter="data")
+        return
+    for member in tar.getmembers():
+        parts = Path(member.name).parts
+        if member.name.startswith("/") or ".." in parts or not (member.isfile() or
+                                                                 member.isdir()):
+            continue
+        tar.extract(member, dest)
 
 
 def copy(root: Path, paths: Sequence[str], dest: Path, edits: Mapping[str, str] | None = None

@@ -10,7 +10,9 @@ Hoist's attestations, over the OCI distribution API (adapters/registry.py's clie
   `GET /v2/<name>/referrers/<digest>`), with a Sigstore bundle per referrer
   (`application/vnd.dev.sigstore.bundle.v0.3+json`, cosign's `--new-bundle-format`) or a
   DSSE envelope (what Hoist attaches). A registry without it answers 404 (Debian's
-  docker-registry does): then only the tag scheme is read and written.
+  docker-registry does): then the referrers are read from the index tagged
+  `sha256-<hex>` (the spec's "Referrers Tag Schema", where cosign writes them), and Hoist
+  attaches its own in the `.att` tag.
 """
 
 from __future__ import annotations
@@ -98,9 +100,20 @@ def _from_tag(client: RegistryClient, image: str, digest: str, suffix: str,
     return found
 
 
+def listed_referrers(client: RegistryClient, image: str, digest: str) -> list[dict[str, Any]]:
+    """The referrers API's list, else the index tagged `sha256-<hex>` (distribution-spec
+    v1.1 "Referrers Tag Schema", what cosign writes where the API is missing)."""
+    found = referrers(client, image, digest)
+    if found is not None:
+        return found
+    index = _manifest(client, image, digest.replace(":", "-")) or {}
+    listed: list[dict[str, Any]] = index.get("manifests") or []
+    return listed
+
+
 def _from_referrers(client: RegistryClient, image: str, digest: str) -> list[Evidence]:
     found = []
-    for entry in referrers(client, image, digest) or []:
+    for entry in listed_referrers(client, image, digest):
         artifact = entry.get("artifactType") or ""
         if artifact not in (*BUNDLE_TYPES, DSSE_ENVELOPE):
             continue
@@ -143,12 +156,13 @@ def push_blob(client: RegistryClient, image: str, data: bytes) -> dict[str, Any]
 
 
 def push_manifest(client: RegistryClient, image: str, manifest: dict[str, Any],
-                  reference: str | None = None) -> str:
-    """PUT an OCI image manifest by tag (or by its own digest); returns its digest."""
+                  reference: str | None = None, media_type: str = OCI_MANIFEST) -> str:
+    """PUT an OCI image manifest (or index) by tag, or by its own digest; returns its
+    digest."""
     body = json.dumps(manifest, separators=(",", ":")).encode()
     digest = "sha256:" + hashlib.sha256(body).hexdigest()
     client.send("PUT", image, f"manifests/{reference or digest}", content=body,
-                content_type=OCI_MANIFEST)
+                content_type=media_type)
     return digest
 
 

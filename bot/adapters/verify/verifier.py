@@ -77,7 +77,14 @@ class Verifier:
                    key_pem: str | None) -> Finding:
         found = oci.signatures(self.registry, repository, digest)
         problems: list[str] = []
+        unreadable = ""
         for evidence in found:
+            if evidence.kind == "simple" and key_pem is None:
+                # cosign 2's keyless `.sig` layers carry a certificate and a Rekor bundle,
+                # not a Sigstore bundle: not evidence against the image, just unread.
+                unreadable = (f"; a keyless signature in {evidence.where} is in cosign 2's "
+                              "format: sign with cosign's --new-bundle-format")
+                continue
             if evidence.kind == "simple":
                 problem, who = self._simple(evidence, repository, digest, policy, key_pem)
             else:
@@ -91,14 +98,13 @@ class Verifier:
             problems.append(f"{problem} ({evidence.where})")
         if not problems:
             return Finding("signature", "missing", f"no cosign signature of {digest} (looked at "
-                                                   f"tag {oci.tag_of(digest, 'sig')} and referrers)")
+                                                   f"tag {oci.tag_of(digest, 'sig')} and "
+                                                   f"referrers){unreadable}")
         return Finding("signature", "invalid", problems[0])
 
     def _simple(self, evidence: oci.Evidence, repository: str, digest: str,
                 policy: SignaturePolicy, key_pem: str | None) -> tuple[str | None, str]:
-        if key_pem is None:
-            return ("a keyless signature on the .sig tag carries no Sigstore bundle: sign with "
-                    "cosign's --new-bundle-format", "")
+        assert key_pem is not None
         key = keys.public_key(key_pem)
         who = f"key={keys.key_id(key)}"
         if not keys.signature_valid(key, evidence.signature or b"", evidence.body):
