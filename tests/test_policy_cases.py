@@ -63,8 +63,8 @@ def test_tag_policy_through_hoist_plan(scenario: Path, tmp_path: Path) -> None:
         assert hoist("check", "--config", config_file, cwd=case).returncode == 0
         if "push" not in step or step.get("downgrade"):
             continue
-        result = hoist("plan", "--config", config_file, "--image",
-                       f"{repository}:{step['push']}", cwd=case)
+        result = hoist("plan", "--no-render", "--config", config_file, "--image",
+                       f"{repository}:{step['push']}", cwd=case)  # the tag decision only
         assert result.returncode == (0 if step["expect"] == "promoted" else 2), (step, result)
         if step["expect"] == "refused":
             assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr

@@ -196,6 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
     plan = sub.add_parser("plan", help="print the diff Hoist would propose for an image")
     plan.add_argument("--config", required=True)
     plan.add_argument("--image", required=True, metavar="REF")
+    plan.add_argument("--no-render", action="store_true", help="print the edits only, without "
+                      "rendering them (as HOIST_RENDER=off); exit 1 is then never a render hold")
     plan.set_defaults(func=lambda args: _edit_command("cmd_plan", args))
 
     audit = sub.add_parser("audit", help="promotion history from a manifests repo's git log")

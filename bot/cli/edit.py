@@ -155,7 +155,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
                              else f"# {env.name}: nothing to change\n")
             for edit in plan.files:
                 _print_diff(unified_diff(edit.file, files[edit.file] or "", edit.new_text))
-            held = _rendered(root, config, plan) or held
+            if not args.no_render:
+                held = _rendered(root, config, plan) or held
     return 1 if held else 0
 
 

@@ -36,7 +36,9 @@ EXAMPLES: dict[str, str] = {
     "check": _epilog([], "hoist check --config hoist.yaml", "hoist check --projects projects.yaml"),
     "init": _epilog([], "hoist init ./manifests --stdout"),
     "set-image": _epilog([], "hoist set-image apps/ --image ghcr.io/acme/web=ghcr.io/acme/web:1.4.2"),
-    "plan": _epilog([], "hoist plan --config hoist.yaml --image ghcr.io/acme/web:1.4.2"),
+    "plan": _epilog(["HOIST_RENDER (on: render the change with Kustomize/Helm; exit 1 when "
+                     "it would be held)", "HOIST_RENDER_TIMEOUT"],
+                    "hoist plan --config hoist.yaml --image ghcr.io/acme/web:1.4.2"),
     "audit": _epilog(["HOIST_CONFIG (hoist.yaml's path in the repo, default hoist.yaml)"],
                      "hoist audit --repo ./manifests --env prod --since 2024-01-01"),
     **{name: _epilog([_STORE, "HOIST_MANIFESTS_REPO, the forge's settings (as for serve)"],
