@@ -254,6 +254,12 @@ def test_audit_reads_the_trailers_back(services: Services,
     assert entries[0]["promotion"] == prod.id
     assert entries[0]["image"] == f"localhost:5000/acme/guestbook:1.4.2@{DIGEST}"
     assert (entries[0]["from_version"], entries[0]["to_version"]) == ("1.0.0", f"1.4.2@{DIGEST}")
+    services.git.sync()  # the git cache `hoist serve` keeps (origin's branches only) reads the same
+    assert main(["audit", "--repo", str(services.git.path), "--json"]) == 0
+    assert [jsonlib.loads(line)["promotion"] for line in capsys.readouterr().out.splitlines()] \
+        == [e["promotion"] for e in entries]
+    assert main(["dora", "--repo", str(services.git.path), "--json"]) == 0
+    assert jsonlib.loads(capsys.readouterr().out)["change_failure_rate"]["promotions"] == 3
     assert main(["audit", "--repo", origin(services), "--env", "dev", "--since", "2000-01-01"]) == 0
     [dev] = [jsonlib.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert dev["environment"] == "dev"

@@ -127,6 +127,14 @@ def test_a_broken_overlay_is_held_with_kustomizes_words(make: Any) -> None:
     assert str(services.git.path.parent) not in p.reason  # paths relative to the repository
 
 
+def test_a_render_directory_that_does_not_exist_holds_naming_it(make: Any) -> None:
+    services = make({**KUSTOMIZE, "hoist.yaml": policy(OVERLAY, ", render: {kustomize: apps/nope}")})
+    p = promote(services)
+    assert p.state == State.HELD  # held once, with the fix named; not retried for ever
+    assert p.reason is not None and "no directory apps/nope in the manifests repository" in \
+        p.reason and "render:" in p.reason
+
+
 def test_an_invalid_object_is_held_naming_object_and_field(make: Any) -> None:
     files = {**KUSTOMIZE, "apps/web/base/deployment.yaml": DEPLOYMENT.replace("{port}", '"http"'),
              "hoist.yaml": policy(OVERLAY, kubernetes="1.31")}

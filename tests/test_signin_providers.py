@@ -151,3 +151,35 @@ def test_a_github_app_asks_no_scope_and_settings_name_what_is_missing() -> None:
                                "HOIST_PUBLIC_URL": "http://hoist.example.com"}).check_serve()
     finally:
         double.server.server_close()
+
+
+def test_an_api_answering_html_is_a_clear_502_not_a_crash() -> None:
+    """HOIST_OAUTH_API_URL pointing at the forge's web UI or a sign-on proxy answers HTML."""
+    import http.server
+    import threading
+
+    from bot.adapters.signin import SignInError
+    from bot.adapters.signin.oauth import OAuthClient
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(b"<html>sign in first</html>")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        settings = Settings.from_env({**OAuthDouble("github").env(), "HOIST_OAUTH_URL":
+                                      f"http://127.0.0.1:{server.server_port}"})
+        assert settings.signin is not None
+        client = OAuthClient(settings.signin, timeout=5)
+        with pytest.raises(SignInError) as refused:
+            client.get(f"http://127.0.0.1:{server.server_port}/user", "tok_x")
+        assert refused.value.status == 502 and "HOIST_OAUTH_API_URL" in refused.value.reason
+    finally:
+        server.shutdown()

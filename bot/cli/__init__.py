@@ -117,7 +117,7 @@ def _db_command(name: str, args: argparse.Namespace) -> int:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     from ..adapters.git import GitError
-    from ..adapters.git_local import branch_refs, log_messages, read_blob
+    from ..adapters.git_local import branch_refs, default_tip, log_messages, read_blob
     from ..core.audit import audit_entries, format_table, parse_since, select
     from ..core.config import ConfigError, load_config
     from ..settings import Settings
@@ -131,7 +131,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     refs = [args.ref] if args.ref else []
     if not refs:  # every environment's branch that hoist.yaml names, else HEAD
-        text = read_blob(repo, "HEAD", Settings.from_env().config_path)
+        text = read_blob(repo, default_tip(repo), Settings.from_env().config_path)
         with contextlib.suppress(ConfigError):
             config = load_config(text, "hoist.yaml") if text else None
             refs = branch_refs(repo, [e.branch for e in config.environments]) if config else []

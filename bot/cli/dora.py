@@ -28,7 +28,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def cmd_dora(args: argparse.Namespace) -> int:
     """Exit 0 with the numbers; 2 with one line for a missing repository or a bad date."""
     from ..adapters.git import GitError
-    from ..adapters.git_local import branch_refs, log_messages, read_blob
+    from ..adapters.git_local import branch_refs, default_tip, log_messages, read_blob
     from ..core.config import ConfigError, load_config
     from ..core.dora import dora
     from ..settings import Settings
@@ -39,7 +39,7 @@ def cmd_dora(args: argparse.Namespace) -> int:
     since, until = _date("--since", args.since), _date("--until", args.until)
     refs: list[str] = []
     with contextlib.suppress(ConfigError, GitError):  # every environment's branch, else HEAD
-        text = read_blob(repo, "HEAD", Settings.from_env().config_path)
+        text = read_blob(repo, default_tip(repo), Settings.from_env().config_path)
         config = load_config(text, "hoist.yaml") if text else None
         refs = branch_refs(repo, [e.branch for e in config.environments]) if config else []
     try:

@@ -53,6 +53,9 @@ class RenderEngine:
         return stream
 
     def _stream(self, job: Job, root: Path, read: Reader) -> str:
+        if job.kind in ("kustomize", "helm") and not (root / job.dir).is_dir():
+            raise RenderFailed(f"{job.describe()}: no directory {job.dir or '.'} in the "
+                               f"manifests repository (fix render: on the target)")
         if job.kind == "kustomize":
             return kustomize.render(root, job.dir, self.timeout)
         if job.kind == "helm":

@@ -77,7 +77,11 @@ class OAuthClient:
         if response.status_code >= 400:
             raise SignInError(f"{self.name} answered {response.status_code}",
                               401 if response.status_code == 401 else 502)
-        return response.json()
+        try:
+            return response.json()
+        except ValueError:  # e.g. HOIST_OAUTH_API_URL names the web UI or a sign-on proxy
+            raise SignInError(f"{self.name}'s API at {url.split('?')[0]} answered with no JSON; "
+                              "check HOIST_OAUTH_API_URL", 502) from None
 
 
 def _decode(response: httpx.Response) -> dict[str, Any]:
