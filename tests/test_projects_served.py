@@ -62,7 +62,8 @@ class Served:
 
     def promotions(self, project: str) -> list[dict[str, Any]]:
         answer = httpx.get(f"{self.url}/p/{project}/api/promotions?limit=20", timeout=5)
-        if answer.status_code == 404:  # not opened yet
+        if answer.status_code == 503:  # not opened yet: the answer says so
+            assert f"project {project} is not ready" in answer.json()["error"]
             return []
         found: list[dict[str, Any]] = answer.json()["promotions"]
         return found

@@ -62,6 +62,9 @@ def test_each_project_is_served_under_its_prefix_to_those_who_may_see_it(
     missing = client.get("/p/nope/api/promotions", headers=AUTH)
     assert missing.status_code == 404 and missing.json() == {"error": "no project 'nope'"}
     assert client.get("/p/nope/", headers=AUTH).status_code == 404
+    # A stranger is told to sign in alike for a project that exists and one that does not.
+    assert client.get("/p/nope/api/promotions").status_code == 401
+    assert client.get("/p/nope/").status_code == client.get("/p/shop/").status_code == 401
     # The page: a sign-in form without the token; with it, links under the prefix.
     assert client.get("/p/shop/").status_code == 401
     page = client.get("/p/shop/", headers=AUTH)

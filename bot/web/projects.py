@@ -128,19 +128,23 @@ def install_projects(app: FastAPI, viewers: Viewers, apps: ProjectApps,
         name = scope["path_params"]["project"]
         rest = scope["path"][len(scope["root_path"]):] if scope["type"] == "http" else ""
         request = Request(scope)
-        sub = apps.get(name)
         api = rest.startswith(("/api/", "/ui/events"))
-        if sub is None:
-            response: Response = error(404, f"no project {name!r}") if api or \
-                rest.startswith("/webhooks/") else _page(404, f"No project {name}")
-            await response(scope, receive, send)
-            return
+        # Who may look comes first, so a stranger learns nothing of which projects exist.
         if not rest.startswith("/webhooks/") and scope["type"] == "http":
             refusal = await (viewers.api_refusal if api else viewers.page_refusal)(
                 request, name)
             if refusal is not None:
                 await refusal(scope, receive, send)
                 return
+        sub = apps.get(name)
+        if sub is None:
+            known = names is not None and name in names()
+            status, why = (503, f"project {name} is not ready: {health_of(name)}") if known \
+                else (404, f"no project {name!r}")
+            response: Response = error(status, why) if api or \
+                rest.startswith("/webhooks/") else _page(status, why)
+            await response(scope, receive, send)
+            return
         # The project's app resolves its own route names (url_for) under the prefix.
         inner = {k: v for k, v in scope.items() if k != "router"}
         inner["app_root_path"] = scope["root_path"]
