@@ -54,6 +54,15 @@ def test_a_projects_file_names_each_repository_its_config_and_its_forge() -> Non
     ("projects:\n  - name: a\n", "p.yaml:2: projects[0].repo: Field required"),
     ("projects: [\n", "p.yaml:2: (yaml):"),
     ("projects: []\n", "p.yaml:1: projects: lists no project"),
+    ("projects:\n  - name: a\n    repo: https://oauth2:glpat-x@gitlab.com/a/b.git\n",
+     "p.yaml:3: projects[0].repo: credentials are named, never inline"),
+    ("projects:\n  - name: a\n    repo: https://ghp_x@github.com/a/b.git\n",
+     "p.yaml:3: projects[0].repo: credentials are named, never inline"),
+    ("projects:\n  - name: a\n    repo: https://h/x.git\n  - name: b\n    repo: https://h/x/\n",
+     "p.yaml:5: projects[1].repo: the same repository as project 'a'"),
+    ("projects:\n  - name: a\n    repo: git@h:x.git\n    forge: {kind: github, repository: o/x}\n"
+     "  - name: b\n    repo: git@h:y.git\n    forge: {kind: github, repository: O/X}\n",
+     "p.yaml:7: projects[1].forge.repository: the same repository as project 'a'"),
 ])
 def test_each_problem_is_one_line_naming_file_line_and_field(text: str, expected: str) -> None:
     with pytest.raises(ProjectsError) as caught:
@@ -90,8 +99,11 @@ def test_every_store_command_acts_on_its_project_only_and_names_an_unknown_one(
     from bot.worker import Worker
 
     projects = tmp_path / "projects.yaml"
+    from bot.demo.manifests import make_manifests_repo
+
+    pay_url = make_manifests_repo(tmp_path / "pay-origin")  # a repository is one project's
     projects.write_text(f"projects:\n  - name: shop\n    repo: {manifests_url}\n"
-                        f"  - name: pay\n    repo: {manifests_url}\n")
+                        f"  - name: pay\n    repo: {pay_url}\n")
     monkeypatch.setenv("HOIST_PROJECTS", str(projects))
     monkeypatch.setenv("HOIST_DATA_DIR", str(tmp_path / "data"))
     settings = Settings.from_env()

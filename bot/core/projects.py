@@ -118,6 +118,11 @@ class Project(_Model):
         if not value.strip() or any(c.isspace() for c in value):
             raise ValueError(f"{value!r} is not a git URL (https://, ssh://, git@host:, "
                              "file://, or a path)")
+        scheme, sep, rest = value.partition("://")
+        userinfo = rest.split("/", 1)[0].rpartition("@")[0] if sep else ""
+        if userinfo and (":" in userinfo or scheme.lower() in ("http", "https")):
+            raise ValueError("credentials are named, never inline: take them out of the URL "
+                             "and give forge.token_env (a variable) or forge.token_file")
         return value
 
     @field_validator("config")
@@ -133,12 +138,27 @@ class Projects(_Model):
 
     @model_validator(mode="after")
     def _unique(self) -> Projects:
-        seen: set[str] = set()
+        seen: dict[str, int] = {}  # "field:key" -> the first project's index
         for i, project in enumerate(self.projects):
-            if project.name in seen:
-                raise FieldProblem(("projects", i, "name"),
-                                   f"duplicate project {project.name!r}")
-            seen.add(project.name)
+            forge = project.forge
+            # One repository, one project: two would race for its branches and change
+            # requests, and forge webhooks (routed by repository) would reach only one.
+            keys = {"name": project.name,
+                    "repo": project.repo.rstrip("/").removesuffix(".git").lower()}
+            if forge.repository:
+                keys["forge"] = f"{forge.kind} {forge.url or ''} {forge.repository}".lower()
+            for field, key in keys.items():
+                other = seen.setdefault(f"{field}:{key}", i)
+                if other == i:
+                    continue
+                if field == "name":
+                    raise FieldProblem(("projects", i, "name"),
+                                       f"duplicate project {project.name!r}")
+                where = ("projects", i, *(("forge", "repository") if field == "forge"
+                                          else ("repo",)))
+                raise FieldProblem(where, f"the same repository as project "
+                                   f"{self.projects[other].name!r}; a "
+                                   "repository belongs to one project")
         if not self.projects:
             raise FieldProblem(("projects",), "lists no project")
         return self
