@@ -70,6 +70,9 @@ def test_each_project_is_served_under_its_prefix_to_those_who_may_see_it(
     page = client.get("/p/shop/", headers=AUTH)
     assert page.status_code == 200 and f'href="/p/shop/ui/promotions/{shop[0]}"' in page.text
     assert 'data-events="/p/shop/ui/events' in page.text
+    # Asset links are paths: a forged Host header never reaches the page (cache poisoning).
+    forged = client.get("/p/shop/", headers={**AUTH, "Host": "evil.example"})
+    assert 'src="/p/shop/ui/static/live.js"' in forged.text and "evil.example" not in forged.text
     # `/` lists the projects the viewer may see: none without the token, both with it.
     assert client.get("/api/projects").json() == {"projects": []}
     names = [p["name"] for p in client.get("/api/projects", headers=AUTH).json()["projects"]]
