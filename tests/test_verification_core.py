@@ -99,3 +99,8 @@ def test_verify_blocks_and_requires_in_hoist_yaml() -> None:
                     + BASE % "dev", "hoist.yaml")
     assert both.value.problems[0].startswith("hoist.yaml:1: verify.signature: ")
     assert "not both" in both.value.problems[0]
+    with pytest.raises(ConfigError) as pattern:  # said by `hoist check`, not at the first push
+        load_config("verify: {signature: {key: k.pub}, provenance: {builder: '^($'}}\n"
+                    + BASE % "dev", "hoist.yaml")
+    assert pattern.value.problems[0].startswith(
+        "hoist.yaml:1: verify.provenance.builder: invalid regex '^($'")

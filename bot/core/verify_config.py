@@ -94,6 +94,13 @@ class ProvenancePolicy(_Model):
     source: str | None = None  # e.g. github.com/acme/app: the source repository, any scheme
     ref: str | None = None  # e.g. refs/heads/main
 
+    @field_validator("builder", "source", "ref")
+    @classmethod
+    def _pattern(cls, value: str | None) -> str | None:
+        if value is not None and is_pattern(value):
+            compile_pattern(value)  # a bad ^…$ is said here, not at the first push
+        return value
+
 
 class Verify(_Model):
     """The `verify:` block: a signature and/or a provenance attestation must be present."""
