@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .core.signin import cookie_rules
 from .settings_values import SettingsError
@@ -83,6 +84,13 @@ def signin_settings(env: Mapping[str, str], forge_urls: Mapping[str, str | None]
     if missing:
         raise SettingsError(f"HOIST_SIGNIN={provider} needs " + ", ".join(missing))
     assert client_id and secret
+    for name, value in (("HOIST_OAUTH_URL", url), ("HOIST_OAUTH_API_URL", api)):
+        parts = urlsplit(value)
+        loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+        if not parts.hostname or not (parts.scheme == "https" or
+                                      (parts.scheme == "http" and loopback)):
+            raise SettingsError(f"{name}={value!r}: give the provider's https:// URL (http:// "
+                                "only on loopback): codes and tokens travel there")
     return SignInSettings(
         provider, client_id, secret, url, api.rstrip("/"),
         env["HOIST_OAUTH_SCOPES"].strip() if "HOIST_OAUTH_SCOPES" in env else scopes,

@@ -143,6 +143,10 @@ def test_a_github_app_asks_no_scope_and_settings_name_what_is_missing() -> None:
             Settings.from_env({"HOIST_SIGNIN": "github"})
         with pytest.raises(SettingsError, match="expected one of github, gitlab, gitea, oidc"):
             Settings.from_env({"HOIST_SIGNIN": "bitbucket"})
+        for where in ("not-a-url", "http://idp.example.com"):  # codes would travel in clear
+            with pytest.raises(SettingsError, match=r"HOIST_OAUTH_URL=.*https:// URL"):
+                Settings.from_env({**double.env(), "HOIST_SIGNIN": "oidc",
+                                   "HOIST_OAUTH_URL": where})
         with pytest.raises(SettingsError, match="needs HOIST_PUBLIC_URL"):
             Settings.from_env({**double.env(), "HOIST_WEBHOOK_SECRET": "w",
                                "HOIST_ROLE": "web"}).check_serve()
