@@ -76,6 +76,14 @@ def test_hoist_check_projects_exits_2_with_a_line_per_problem_and_never_shows_a_
     good.write_text(GOOD)
     assert main(["check", "--projects", str(good)]) == 0
     assert "2 projects: shop, payments" in capsys.readouterr().out
+    # Both files given: both checked, the worst wins; --render needs a hoist.yaml.
+    broken = tmp_path / "hoist.yaml"
+    broken.write_text("images: [\n")
+    assert main(["check", "--projects", str(good), "--config", str(broken)]) == 2
+    out, err = capsys.readouterr()
+    assert "2 projects" in out and f"{broken}:" in err
+    assert main(["check", "--projects", str(good), "--render"]) == 2
+    assert "give --config FILE too" in capsys.readouterr().err
     bad = tmp_path / "bad.yaml"
     bad.write_text("projects:\n  - name: Bad\n    repo: file:///x\n"
                    "  - name: b\n    repo: file:///y\n    forge: {token: hunter2}\n")

@@ -38,14 +38,22 @@ def cmd_parse_event(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    """`--projects` and/or `--config` (with `--render`): exit 2 when either has problems."""
+    if not args.config and not args.projects:
+        raise UsageError("give --config FILE (a hoist.yaml) or --projects FILE")
+    if args.render and not args.config:
+        raise UsageError("--render renders a hoist.yaml's targets: give --config FILE too")
+    projects = _check_projects(args.projects) if args.projects else 0
+    if not args.config:
+        return projects
+    return max(_check_config(args), projects)
+
+
+def _check_config(args: argparse.Namespace) -> int:
     from ..core.config import ConfigError, load_config
     from ..core.tag_reach import policy_warnings
     from ..core.yaml_lines import dotted, line_of
 
-    if args.projects:
-        return _check_projects(args.projects)
-    if not args.config:
-        raise UsageError("give --config FILE (a hoist.yaml) or --projects FILE")
     text = read_file(args.config).decode("utf-8", errors="replace")
     try:
         config = load_config(text, args.config)
