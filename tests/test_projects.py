@@ -80,8 +80,8 @@ def test_hoist_check_projects_exits_2_with_a_line_per_problem_and_never_shows_a_
     broken = tmp_path / "hoist.yaml"
     broken.write_text("images: [\n")
     assert main(["check", "--projects", str(good), "--config", str(broken)]) == 2
-    out, err = capsys.readouterr()
-    assert "2 projects" in out and f"{broken}:" in err
+    said = capsys.readouterr()
+    assert "2 projects" in said.out and f"{broken}:" in said.err
     assert main(["check", "--projects", str(good), "--render"]) == 2
     assert "give --config FILE too" in capsys.readouterr().err
     bad = tmp_path / "bad.yaml"
