@@ -208,6 +208,7 @@ def test_people_see_only_the_projects_whose_repository_they_can_read(
     assert client.get("/p/shop/").text == "shop page"
     denied = client.get("/p/other/")
     assert denied.status_code == 403 and "@alice cannot read" in denied.text
+    assert 'action="/signout"' in denied.text  # who may read nothing can still sign out
     assert client.get("/p/other/api/promotions").status_code == 403
     assert client.get("/p/nope/").status_code == 403
     # The forge's answer is remembered for a minute per session and project, then asked again.

@@ -34,7 +34,7 @@ from ..flows.services import Services
 from ..settings import Settings
 from .access import may_read
 from .errors import error
-from .forms import anonymous_token, cookie_rules
+from .forms import anonymous_token, cookie_rules, csrf_key
 
 log = structlog.get_logger()
 CACHE_SECONDS = 60.0
@@ -160,7 +160,7 @@ class SignedInViewers:
             return self._to_sign_in(request)
         return self.denied_page(request, 403, f"@{viewer.person.login} cannot read this "
                                 f"project's repository on the forge, so its promotions are "
-                                f"not shown.")
+                                f"not shown.", viewer=viewer)
 
     async def anonymous_refusal(self, request: Request) -> Response | None:
         """None when someone is known (reads open, a token, a session); else the sign-in
@@ -223,11 +223,14 @@ class SignedInViewers:
         return response
 
     def denied_page(self, request: Request, status: int, reason: str,
-                    back: str | None = None) -> Response:
-        """A page saying why not, with a link `back`."""
+                    back: str | None = None, viewer: Viewer | None = None) -> Response:
+        """A page saying why not, with a link `back` (and, for a person signed in, the
+        sign-out form: whoever may read nothing can still leave)."""
         assert self.templates is not None
+        csrf = signin.csrf_token(csrf_key(self.settings), viewer.session) if viewer else ""
         return self.templates.TemplateResponse(request, "denied.html", {
-            "reason": reason, "back": back},
+            "reason": reason, "back": back, "me": viewer.person.login if viewer else None,
+            "csrf": csrf},
                                                status_code=status, headers=_HEADERS)
 
 
