@@ -15,10 +15,11 @@ BOTH_ENGINES = True
 def test_a_state_counts_once_and_old_sign_ins_are_forgotten(store: Store) -> None:
     store.start_signin("s-old", SignInRecord("b", "v" * 43, "n", "/", 100.0), 0.0)
     store.start_signin("s-new", SignInRecord("b", "v" * 43, "n", "/x", 900.0), 800.0)
-    assert store.take_signin("s-old") is None  # started before the window: forgotten
-    found = store.take_signin("s-new")
+    assert store.take_signin("s-old", "b") is None  # started before the window: forgotten
+    assert store.take_signin("s-new", "another browser") is None  # left for its own browser
+    found = store.take_signin("s-new", "b")
     assert found is not None and found.next == "/x"
-    assert store.take_signin("s-new") is None
+    assert store.take_signin("s-new", "b") is None
 
 
 def test_sessions_expire_and_sign_out_deletes_them(store: Store) -> None:

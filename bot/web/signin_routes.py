@@ -69,12 +69,11 @@ def signin_router(settings: Settings, viewers: SignedInViewers, provider: Provid
         rules = cookie_rules(settings, request)
         browser_rules = _browser_cookie(rules)
         state = query.get("state") or ""
-        pending = await run_in_threadpool(viewers.store.take_signin, signin.digest(state)) \
-            if state else None
         browser = request.cookies.get(browser_rules.name, "")
+        pending = await run_in_threadpool(viewers.store.take_signin, signin.digest(state),
+                                          signin.digest(browser)) if state and browser else None
         problem = None
-        if pending is None or not browser or not signin.same(signin.digest(browser),
-                                                             pending.browser_hash):
+        if pending is None:
             problem = "that sign-in was not started in this browser, or is over; sign in again"
         elif signin.expired(pending.created_at, viewers.clock(), signin.PENDING_SECONDS):
             problem = "that sign-in took longer than 10 minutes; sign in again"

@@ -4,6 +4,7 @@ never holds a session id or a state that could be replayed."""
 
 from __future__ import annotations
 
+import hmac
 import json
 from dataclasses import dataclass
 
@@ -47,11 +48,12 @@ class Sessions(StoreBase):
                 verifier=found.verifier, nonce=found.nonce, next=found.next,
                 created_at=found.created_at))
 
-    def take_signin(self, state_hash: str) -> SignInRecord | None:
-        """The sign-in with this state, removed (a state counts once); None if unknown."""
+    def take_signin(self, state_hash: str, browser_hash: str) -> SignInRecord | None:
+        """The sign-in with this state started by this browser, removed (a state counts
+        once); None if unknown or another browser's (which leaves it for its own)."""
         with self._tx() as db:
             row = db.execute(select(signins).where(signins.c.state_hash == state_hash)).first()
-            if row is None:
+            if row is None or not hmac.compare_digest(row.browser_hash, browser_hash):
                 return None
             db.execute(delete(signins).where(signins.c.state_hash == state_hash))
         return SignInRecord(row.browser_hash, row.verifier, row.nonce, row.next,
