@@ -26,7 +26,7 @@ class GitHubSignIn(OAuthClient):
     def person(self, token: str) -> Person:
         found = self.get(f"{self.settings.api_url}/user", token)
         if not isinstance(found, dict) or not found.get("login"):
-            raise SignInError("github did not say who signed in", 502)
+            raise SignInError(f"{self.name} did not say who signed in", 502)
         return Person(str(found["login"]))
 
     def permission(self, token: str, person: Person, forge: object) -> str:
