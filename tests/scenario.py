@@ -32,6 +32,25 @@ def digest_of(text: str) -> str:
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
+def push_to(url: str, token: str, tag: str, repository: str = "acme/guestbook"
+            ) -> httpx.Response:
+    """POST a CNCF Distribution notification of `repository:tag` (its digest from both) to
+    the Hoist at url; asserts 202."""
+    digest = digest_of(f"{repository}:{tag}")
+    body = {"events": [{
+        "id": str(uuid.uuid4()), "timestamp": "2026-01-01T00:00:00Z", "action": "push",
+        "target": {"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                   "digest": digest, "length": 1, "repository": repository, "tag": tag,
+                   "url": f"https://{REGISTRY}/v2/{repository}/manifests/{digest}"},
+        "request": {"id": str(uuid.uuid4()), "addr": "127.0.0.1", "host": REGISTRY,
+                    "method": "PUT", "useragent": "docker/27"},
+        "actor": {}, "source": {"addr": REGISTRY}}]}
+    answer = httpx.post(f"{url}/webhooks/registry/distribution", json=body,
+                        headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert answer.status_code == 202, answer.text
+    return answer
+
+
 def kustomization(tag: str, image: str = IMAGE) -> str:
     return ("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
             f"resources:\n  - ../../base\nimages:\n  - name: {image}\n    newTag: \"{tag}\"\n")
@@ -127,19 +146,7 @@ class Scenario:
     # registry -------------------------------------------------------------------------
     def push(self, tag: str, repository: str = "acme/guestbook") -> httpx.Response:
         """A CNCF Distribution notification of `repository:tag` (its digest from both)."""
-        digest = digest_of(f"{repository}:{tag}")
-        body = {"events": [{
-            "id": str(uuid.uuid4()), "timestamp": "2026-01-01T00:00:00Z", "action": "push",
-            "target": {"mediaType": "application/vnd.oci.image.manifest.v1+json",
-                       "digest": digest, "length": 1, "repository": repository, "tag": tag,
-                       "url": f"https://{REGISTRY}/v2/{repository}/manifests/{digest}"},
-            "request": {"id": str(uuid.uuid4()), "addr": "127.0.0.1", "host": REGISTRY,
-                        "method": "PUT", "useragent": "docker/27"},
-            "actor": {}, "source": {"addr": REGISTRY}}]}
-        answer = httpx.post(f"{self.url}/webhooks/registry/distribution", json=body,
-                            headers={"Authorization": f"Bearer {self.token}"}, timeout=10)
-        assert answer.status_code == 202, answer.text
-        return answer
+        return push_to(self.url, self.token, tag, repository)
 
     # the API --------------------------------------------------------------------------
     def promotions(self) -> list[dict[str, Any]]:

@@ -10,7 +10,6 @@ import json
 import secrets
 import statistics
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,10 +22,9 @@ from bot.demo.registry import free_port
 from bot.sources.base import hmac_hex
 from tests.forges import TOKEN, comment_webhook, start_double
 from tests.gitea_double import GiteaDouble
-from tests.scenario import digest_of
+from tests.scenario import REGISTRY, push_to
 from tests.support import ServiceProcess, git, need, wait_for
 
-REGISTRY = "registry.example.com"
 pytestmark = pytest.mark.e2e
 
 
@@ -47,18 +45,7 @@ class Served:
         self.file.write_text("projects:\n" + "".join(entries))
 
     def push(self, tag: str, repository: str = "acme/guestbook") -> None:
-        digest = digest_of(f"{repository}:{tag}")
-        body = {"events": [{
-            "id": str(uuid.uuid4()), "timestamp": "2026-01-01T00:00:00Z", "action": "push",
-            "target": {"mediaType": "application/vnd.oci.image.manifest.v1+json",
-                       "digest": digest, "length": 1, "repository": repository, "tag": tag,
-                       "url": f"https://{REGISTRY}/v2/{repository}/manifests/{digest}"},
-            "request": {"id": str(uuid.uuid4()), "addr": "127.0.0.1", "host": REGISTRY,
-                        "method": "PUT", "useragent": "docker/27"},
-            "actor": {}, "source": {"addr": REGISTRY}}]}
-        answer = httpx.post(f"{self.url}/webhooks/registry/distribution", json=body,
-                            headers={"Authorization": f"Bearer {self.token}"}, timeout=10)
-        assert answer.status_code == 202, answer.text
+        push_to(self.url, self.token, tag, repository)
 
     def promotions(self, project: str) -> list[dict[str, Any]]:
         answer = httpx.get(f"{self.url}/p/{project}/api/promotions?limit=20", timeout=5)

@@ -18,8 +18,9 @@ from bot.demo.manifests import make_manifests_repo
 from tests.forges import TOKEN
 from tests.gitea_double import GiteaDouble
 from tests.oauth_double import OAuthDouble
+from tests.scenario import REGISTRY
 from tests.support import git, need, wait_for
-from tests.test_projects_served import REGISTRY, Served, entry
+from tests.test_projects_served import Served, entry
 from tests.test_ui_browser import CHROMIUM, browser, shoot  # noqa: F401 (a fixture)
 
 WAIT_MS = 60_000

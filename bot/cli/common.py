@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..adapters.store import Store
+    from ..core.projects import Projects
     from ..settings import Settings
 
 
@@ -69,12 +70,26 @@ def add_project_option(parser: argparse.ArgumentParser) -> None:
                         help="the project (a name in HOIST_PROJECTS) whose promotions to act on")
 
 
+def projects_of(settings: Settings) -> Projects:
+    """The projects HOIST_PROJECTS lists (else the one `default`); UsageError with the
+    first file:line problem, or why the file cannot be read."""
+    from ..core.projects import ProjectsError
+    from ..project_settings import read_projects
+    from ..settings import SettingsError
+
+    try:
+        return read_projects(settings)
+    except ProjectsError as exc:
+        raise UsageError(exc.problems[0]) from None
+    except SettingsError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def for_project(args: argparse.Namespace, settings: Settings) -> Settings:
     """The settings of the project `--project` names (its repository, forge and store
     view: open_store(...).scoped(args.project)); UsageError with one line for a project the
     projects file does not list, or a bad projects file."""
-    from ..core.projects import ProjectsError
-    from ..project_settings import project_settings, read_projects
+    from ..project_settings import project_settings
     from ..settings import SettingsError
 
     name = getattr(args, "project", None) or "default"
@@ -83,12 +98,7 @@ def for_project(args: argparse.Namespace, settings: Settings) -> Settings:
             raise UsageError(f"no project {name!r}: without HOIST_PROJECTS the only project "
                              "is 'default'")
         return settings
-    try:
-        projects = read_projects(settings)
-    except ProjectsError as exc:
-        raise UsageError(exc.problems[0]) from None
-    except SettingsError as exc:
-        raise UsageError(str(exc)) from None
+    projects = projects_of(settings)
     project = projects.get(name)
     if project is None:
         raise UsageError(f"no project {name!r}; known: {', '.join(projects.names)}")

@@ -8,7 +8,7 @@ import argparse
 import json
 from typing import Any
 
-from .common import UsageError, open_store, settings_for
+from .common import open_store, projects_of, settings_for
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,18 +47,10 @@ def _health(url: str | None, token: str | None) -> dict[str, str]:
 def cmd_projects_list(args: argparse.Namespace) -> int:
     """Exit 0 with a line (or JSON object) per project; 2 with one line for a bad projects
     file or an unreachable store."""
-    from ..core.projects import ProjectsError
     from ..log import redact_url
-    from ..project_settings import read_projects
-    from ..settings import SettingsError
 
     settings = settings_for(args)
-    try:
-        projects = read_projects(settings)
-    except ProjectsError as exc:
-        raise UsageError(exc.problems[0]) from None
-    except SettingsError as exc:
-        raise UsageError(str(exc)) from None
+    projects = projects_of(settings)
     store = open_store(settings, wait=0.0)
     health = _health(args.url or settings.public_url, settings.ui_token or settings.api_token)
     rows: list[dict[str, Any]] = []
